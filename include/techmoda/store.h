@@ -1,0 +1,162 @@
+// The catalog's data model and the Store interface that request handlers call. Handlers never
+// call libpq; a test can give the server a Store of its own.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace techmoda {
+
+struct Money {
+  std::int64_t amount = 0;  // minor units
+  std::string currency;     // ISO 4217, three capital letters
+};
+
+struct Variant {
+  std::string sku;
+  std::optional<std::string> size;
+  std::optional<std::string> color;
+};
+
+// A product as the client describes it (POST and PUT bodies), already validated.
+struct ProductInput {
+  std::string id;
+  std::string name;
+  std::optional<std::string> description;
+  std::optional<std::string> brand;
+  std::string category;
+  Money price;
+  std::vector<std::pair<std::string, std::string>> attributes;  // in the client's order
+  std::vector<Variant> variants;
+  std::string status = "active";
+};
+
+// A stored product: the input plus what the server owns.
+struct Product : ProductInput {
+  std::int64_t version = 1;
+  std::string created_at;
+  std::string updated_at;
+};
+
+struct Stock {
+  std::string sku;
+  std::int64_t on_hand = 0;
+  std::int64_t reserved = 0;
+  std::int64_t available() const { return on_hand - reserved; }
+};
+
+struct OrderLineInput {
+  std::string sku;
+  std::int64_t quantity = 0;
+};
+
+struct OrderInput {
+  std::string customer_id;
+  std::vector<OrderLineInput> lines;
+};
+
+struct OrderLine {
+  std::string sku;
+  std::string product_id;
+  std::int64_t quantity = 0;
+  Money unit_price;
+  Money line_total;
+};
+
+struct Order {
+  std::string id;
+  std::string customer_id;
+  std::string status;  // "confirmed" or "cancelled"
+  std::vector<OrderLine> lines;
+  Money total;
+  std::string created_at;
+  std::string updated_at;
+};
+
+// Filters of GET /v1/products, validated.
+struct ProductQuery {
+  std::optional<std::string> category;
+  std::optional<std::string> text;  // q
+  std::optional<std::int64_t> min_price;
+  std::optional<std::int64_t> max_price;
+  std::string status = "active";
+  int limit = 50;
+  std::optional<std::string> after_id;  // from the cursor
+};
+
+struct ProductPage {
+  std::vector<Product> items;
+  bool has_more = false;
+};
+
+// Who asked for a write and how to make it idempotent.
+struct WriteContext {
+  std::string request_id;
+  std::string write_id;         // unique per attempt; recorded in the change log
+  std::string deploy_id;
+  std::string idempotency_scope;  // SHA-256 of the caller's token; empty when anonymous
+  std::optional<std::string> idempotency_key;
+  std::string fingerprint;       // SHA-256 of method, path and canonical body
+  std::chrono::steady_clock::time_point deadline;
+};
+
+// The answer to a write, stored with an idempotency key and replayed verbatim.
+struct WriteAnswer {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;  // ETag, Location
+  std::string body;              // JSON text; empty for 204
+  std::string consistency_token; // LSN at which the write became durable
+  bool replayed = false;
+};
+
+// Freshness of the data a read was served from.
+struct ReadMeta {
+  std::int64_t data_age_ms = 0;
+};
+
+// Conditions that guard a product replacement.
+struct Precondition {
+  std::optional<std::string> if_match;  // a list of ETags or "*", as sent
+};
+
+// The storage behind the API. Implementations are thread-safe. Every write returns the stored
+// answer (replayed when the idempotency key was seen with the same fingerprint) or a Status:
+// kNotFound, kConflict, kUnprocessable, kPreconditionFailed, kUnavailable (retry later),
+// kOverloaded, kInternal.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual Result<Product> GetProduct(const std::string& id) = 0;
+  virtual Result<ProductPage> ListProducts(const ProductQuery& q) = 0;
+  virtual Result<WriteAnswer> CreateProduct(const WriteContext& ctx, const ProductInput& p) = 0;
+  virtual Result<WriteAnswer> ReplaceProduct(const WriteContext& ctx, const ProductInput& p, const Precondition& pre) = 0;
+  virtual Result<WriteAnswer> ArchiveProduct(const WriteContext& ctx, const std::string& id) = 0;
+
+  virtual Result<Stock> GetStock(const std::string& sku) = 0;
+  virtual Result<WriteAnswer> SetStock(const WriteContext& ctx, const std::string& sku, std::int64_t on_hand) = 0;
+  virtual Result<WriteAnswer> AdjustStock(const WriteContext& ctx, const std::string& sku, std::int64_t delta) = 0;
+
+  virtual Result<WriteAnswer> CreateOrder(const WriteContext& ctx, const OrderInput& o) = 0;
+  virtual Result<Order> GetOrder(const std::string& id) = 0;
+  virtual Result<WriteAnswer> CancelOrder(const WriteContext& ctx, const std::string& id) = 0;
+
+  // Waits until the data this store reads is at least as fresh as `token` (an LSN), up to
+  // `deadline`. kInvalidArgument for a malformed token, kUnavailable when it did not catch up.
+  virtual Status WaitForToken(const std::string& token, std::chrono::steady_clock::time_point deadline) = 0;
+
+  // Readiness: OK when reads and writes can be served now, else the reason.
+  virtual Status CheckReady() = 0;
+
+  // Pool figures for /metrics.
+  virtual int PoolInUse() const = 0;
+  virtual int PoolMax() const = 0;
+};
+
+}  // namespace techmoda

@@ -1,0 +1,47 @@
+// catalogd's configuration: defaults < YAML file < environment < flags.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "catalogd/http/auth.h"
+#include "common/status.h"
+
+namespace techmoda {
+
+struct CatalogdConfig {
+  std::string config_file;
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "./var";
+  std::string database_url;  // empty: the embedded PostgreSQL under <data_dir>/pg
+  std::string region = "local";
+  std::string zone = "local";
+  std::string instance;  // default: <hostname>:<port>
+  std::string deploy_id = "dev";
+  int pool_size = 16;
+  int io_threads = 0;
+  int max_in_flight = 1024;
+  int read_timeout_s = 30;
+  int drain_timeout_s = 20;
+  int write_deadline_ms = 30000;
+  std::string log_level = "info";
+  bool access_log = true;
+  std::string tokens_file;  // YAML with a `tokens:` list
+  std::vector<std::pair<std::string, http::Role>> tokens;  // never logged
+};
+
+// Parses flags, environment and the YAML file. Returns nullopt-like kOk with `*exit_code` set when
+// the process should exit at once (--help, --version, or a usage error already printed).
+Result<CatalogdConfig> LoadCatalogdConfig(int argc, char** argv, int* exit_code);
+
+// Reads a `tokens:` list ([{token, role}]) from a YAML file and appends to `out`.
+Status LoadTokensFile(const std::string& path, std::vector<std::pair<std::string, http::Role>>* out);
+
+// Writes a fresh admin and client token to `path` (mode 0600) unless it exists.
+Status EnsureGeneratedTokensFile(const std::string& path);
+
+// Splits "host:port"; kInvalidArgument on a bad form.
+Status SplitHostPort(const std::string& listen, std::string* host, unsigned short* port);
+
+}  // namespace techmoda

@@ -1,0 +1,301 @@
+#include "catalogd/http/handlers.h"
+
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+
+#include "catalogd/model/cursor.h"
+#include "catalogd/model/json_model.h"
+#include "catalogd/model/validate.h"
+#include "common/json_util.h"
+#include "common/log.h"
+
+namespace json = boost::json;
+
+namespace techmoda {
+namespace embedded {
+std::vector<std::pair<std::string_view, std::string_view>> OpenApi();
+}
+
+namespace http {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string Header(const Request& req, const std::string& name) {
+  auto it = req.headers.find(name);
+  return it == req.headers.end() ? std::string() : it->second;
+}
+
+bool HasHeader(const Request& req, const std::string& name) { return req.headers.count(name) > 0; }
+
+Response Json(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+// "application/json", optionally with parameters; only UTF-8 is accepted as a charset.
+bool IsJsonMediaType(std::string_view ct) {
+  auto semi = ct.find(';');
+  std::string type(ct.substr(0, semi));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (type != "application/json") return false;
+  if (semi == std::string_view::npos) return true;
+  std::string params(ct.substr(semi + 1));
+  for (auto& c : params) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto cs = params.find("charset=");
+  if (cs == std::string::npos) return true;
+  std::string charset = params.substr(cs + 8);
+  charset.erase(std::remove(charset.begin(), charset.end(), '"'), charset.end());
+  while (!charset.empty() && charset.back() == ' ') charset.pop_back();
+  return charset.rfind("utf-8", 0) == 0;
+}
+
+// RFC 9110 weak comparison for If-None-Match.
+bool EtagListMatches(std::string_view list, const std::string& etag) {
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    std::string_view tag = list.substr(0, comma);
+    while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
+    while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
+    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+    if (tag == "*" || tag == etag) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+Api::Api(Store& store, const TokenRegistry& tokens, metrics::Metrics& metrics, ApiOptions options)
+    : store_(store), tokens_(tokens), metrics_(metrics), options_(std::move(options)) {}
+
+std::string Api::RequestIdFor(const Request& req) {
+  std::string given = Header(req, "x-request-id");
+  if (model::IsValidIdempotencyKey(given)) return given;  // same rule: 1..200 printable ASCII
+  return RandomHex(12);
+}
+
+void Api::Stamp(Response& r, const std::string& request_id) const {
+  r.headers.emplace_back("X-Request-Id", request_id);
+  r.headers.emplace_back("X-Served-By", options_.served_by);
+}
+
+Served Api::Serve(const Request& req) {
+  Served out;
+  out.request_id = RequestIdFor(req);
+  try {
+    // Parse: the target into decoded path segments and query parameters.
+    auto url = boost::urls::parse_origin_form(req.target);
+    if (!url) {
+      out.response = Problem(400, "invalid-request", "the request target is not a valid URL path", out.request_id);
+    } else {
+      std::vector<std::string> segments;
+      for (auto s : url->segments()) segments.push_back(s);
+      std::multimap<std::string, std::string> query;
+      for (auto p : url->params()) query.emplace(p.key, p.has_value ? p.value : std::string());
+      // Admit: a token that is sent must be valid, whatever the route needs.
+      Identity who = tokens_.Authenticate(Header(req, "authorization"));
+      RouteMatch m = MatchRoute(req.method, segments);
+      out.route = m.route;
+      if (!who.valid) {
+        out.response = Problem(401, "unauthenticated", "the bearer token is not valid", out.request_id);
+        out.response.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+      } else if (!m.path_known) {
+        out.response = Problem(404, "not-found", "no such resource: " + std::string(url->path()), out.request_id);
+      } else if (m.route == Route::kNone) {
+        out.response = Problem(405, "method-not-allowed", req.method + " is not allowed here", out.request_id);
+        out.response.headers.emplace_back("Allow", m.allow);
+      } else if (!RoleAllows(who.role, InfoOf(m.route).role)) {
+        if (who.role == Role::kAnonymous) {
+          out.response = Problem(401, "unauthenticated", "this call needs a bearer token", out.request_id);
+          out.response.headers.emplace_back("WWW-Authenticate", "Bearer");
+        } else {
+          out.response = Problem(403, "forbidden", "this token's role may not make this call", out.request_id);
+        }
+      } else if (!req.body.empty() && !IsJsonMediaType(Header(req, "content-type"))) {
+        out.response = Problem(415, "unsupported-media-type", "a request body must be sent as application/json",
+                               out.request_id);
+      } else {
+        out.response = Handle(req, m, who, out.request_id, std::string(url->path()), query);
+      }
+    }
+  } catch (const std::exception& e) {
+    log::Error("request.exception", {{"request_id", out.request_id}, {"what", e.what()}});
+    out.response = Problem(500, "internal", "an internal error occurred; quote the instance when reporting it", out.request_id);
+  }
+  Stamp(out.response, out.request_id);
+  return out;
+}
+
+Response Api::AnswerWrite(const Result<WriteAnswer>& r, const std::string& instance) {
+  if (!r.ok()) return ProblemFromStatus(r.status(), instance);
+  Response resp;
+  resp.status = r->status;
+  resp.body = r->body;
+  if (resp.status == 204) resp.content_type.clear();
+  resp.headers = r->headers;
+  resp.headers.emplace_back("X-Consistency-Token", r->consistency_token);
+  if (r->replayed) resp.headers.emplace_back("Idempotent-Replayed", "true");
+  return resp;
+}
+
+Response Api::Readyz() {
+  if (draining_.load()) return Json(503, R"({"status":"not_ready","reason":"shutting down"})");
+  Status s = store_.CheckReady();
+  if (!s.ok()) {
+    json::object o{{"status", "not_ready"}, {"reason", s.detail()}};
+    Response r = Json(503, json::serialize(o));
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+  return Json(200, R"({"status":"ready"})");
+}
+
+Response Api::MetricsText() {
+  Response r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = metrics_.Render([this](std::string& out) {
+    out += "# HELP catalogd_db_pool_in_use Database connections in use.\n# TYPE catalogd_db_pool_in_use gauge\n";
+    out += "catalogd_db_pool_in_use " + std::to_string(store_.PoolInUse()) + "\n";
+    out += "# HELP catalogd_db_pool_max Size limit of the database connection pool.\n# TYPE catalogd_db_pool_max gauge\n";
+    out += "catalogd_db_pool_max " + std::to_string(store_.PoolMax()) + "\n";
+  });
+  return r;
+}
+
+Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& who, const std::string& rid,
+                     const std::string& path, const std::multimap<std::string, std::string>& query) {
+  const RouteInfo& info = InfoOf(m.route);
+  switch (m.route) {
+    case Route::kHealthz: return Json(200, R"({"status":"alive"})");
+    case Route::kReadyz: return Readyz();
+    case Route::kMetrics: return MetricsText();
+    case Route::kOpenApi: return Json(200, std::string(embedded::OpenApi().at(0).second));
+    default: break;
+  }
+
+  // Reads that carry a consistency token are answered from data at least that fresh.
+  if (!info.is_write && HasHeader(req, "x-consistency-token")) {
+    metrics_.CountConsistencyWait();
+    Status fresh = store_.WaitForToken(Header(req, "x-consistency-token"), Clock::now() + options_.consistency_wait);
+    if (!fresh.ok()) return ProblemFromStatus(fresh, rid);
+  }
+
+  WriteContext ctx;
+  std::optional<json::value> body;
+  if (info.is_write) {
+    ctx.request_id = rid;
+    ctx.write_id = RandomHex(16);
+    ctx.deploy_id = options_.deploy_id;
+    ctx.idempotency_scope = who.scope;
+    auto deadline = req.received + options_.default_deadline;
+    if (HasHeader(req, "request-timeout")) {
+      std::string t = Header(req, "request-timeout");
+      bool digits = !t.empty() && t.size() <= 6 && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (!digits || std::stoll(t) < 1)
+        return Problem(400, "invalid-request", "Request-Timeout must be a whole number of seconds, at least 1", rid);
+      deadline = std::min(deadline, req.received + std::chrono::seconds(std::stoll(t)));
+    }
+    ctx.deadline = deadline;
+    if (HasHeader(req, "idempotency-key")) {
+      std::string key = Header(req, "idempotency-key");
+      if (!model::IsValidIdempotencyKey(key))
+        return Problem(400, "invalid-idempotency-key", "Idempotency-Key must be 1 to 200 printable ASCII characters", rid);
+      ctx.idempotency_key = key;
+    } else if (m.route == Route::kCreateOrder) {
+      return Problem(400, "idempotency-key-required", "POST /v1/orders needs an Idempotency-Key header", rid);
+    }
+    bool needs_body = m.route == Route::kCreateProduct || m.route == Route::kReplaceProduct ||
+                      m.route == Route::kSetStock || m.route == Route::kAdjustStock || m.route == Route::kCreateOrder;
+    std::string canonical;
+    if (needs_body) {
+      auto parsed = model::ParseJsonBody(req.body);
+      if (!parsed.ok()) return ProblemFromStatus(parsed.status(), rid);
+      body = std::move(parsed).value();
+      canonical = CanonicalJson(*body);
+    } else if (!req.body.empty()) {
+      return Problem(400, "invalid-request", "this call takes no request body", rid);
+    }
+    ctx.fingerprint = Sha256Hex(req.method + " " + path + "\n" + canonical);
+  }
+
+  switch (m.route) {
+    case Route::kGetProduct: {
+      auto p = store_.GetProduct(m.param);
+      if (!p.ok()) return ProblemFromStatus(p.status(), rid);
+      std::string etag = "\"" + std::to_string(p->version) + "\"";
+      if (HasHeader(req, "if-none-match") && EtagListMatches(Header(req, "if-none-match"), etag)) {
+        Response r;
+        r.status = 304;
+        r.content_type.clear();
+        r.headers.emplace_back("ETag", etag);
+        return r;
+      }
+      Response r = Json(200, json::serialize(model::ToJson(*p)));
+      r.headers.emplace_back("ETag", etag);
+      return r;
+    }
+    case Route::kListProducts: {
+      auto q = model::ParseProductQuery(query);
+      if (!q.ok()) return ProblemFromStatus(q.status(), rid);
+      auto page = store_.ListProducts(*q);
+      if (!page.ok()) return ProblemFromStatus(page.status(), rid);
+      json::array items;
+      for (const auto& p : page->items) items.push_back(model::ToJson(p));
+      json::value next = nullptr;
+      if (page->has_more && !page->items.empty()) next = model::EncodeCursor(page->items.back().id);
+      return Json(200, json::serialize(json::object{{"items", std::move(items)}, {"next_cursor", next}}));
+    }
+    case Route::kCreateProduct: {
+      auto p = model::ParseProduct(*body, std::nullopt, "tm-" + RandomHex(8));
+      if (!p.ok()) return ProblemFromStatus(p.status(), rid);
+      return AnswerWrite(store_.CreateProduct(ctx, *p), rid);
+    }
+    case Route::kReplaceProduct: {
+      auto p = model::ParseProduct(*body, m.param, "");
+      if (!p.ok()) return ProblemFromStatus(p.status(), rid);
+      if (!IsValidIdentifier(m.param)) return Problem(404, "not-found", "no product " + m.param, rid);
+      Precondition pre;
+      if (HasHeader(req, "if-match")) pre.if_match = Header(req, "if-match");
+      return AnswerWrite(store_.ReplaceProduct(ctx, *p, pre), rid);
+    }
+    case Route::kArchiveProduct:
+      return AnswerWrite(store_.ArchiveProduct(ctx, m.param), rid);
+    case Route::kGetStock: {
+      auto s = store_.GetStock(m.param);
+      if (!s.ok()) return ProblemFromStatus(s.status(), rid);
+      return Json(200, json::serialize(model::ToJson(*s)));
+    }
+    case Route::kSetStock: {
+      auto n = model::ParseOnHand(*body);
+      if (!n.ok()) return ProblemFromStatus(n.status(), rid);
+      return AnswerWrite(store_.SetStock(ctx, m.param, *n), rid);
+    }
+    case Route::kAdjustStock: {
+      auto n = model::ParseDelta(*body);
+      if (!n.ok()) return ProblemFromStatus(n.status(), rid);
+      return AnswerWrite(store_.AdjustStock(ctx, m.param, *n), rid);
+    }
+    case Route::kCreateOrder: {
+      auto o = model::ParseOrder(*body);
+      if (!o.ok()) return ProblemFromStatus(o.status(), rid);
+      return AnswerWrite(store_.CreateOrder(ctx, *o), rid);
+    }
+    case Route::kGetOrder: {
+      auto o = store_.GetOrder(m.param);
+      if (!o.ok()) return ProblemFromStatus(o.status(), rid);
+      return Json(200, json::serialize(model::ToJson(*o)));
+    }
+    case Route::kCancelOrder:
+      return AnswerWrite(store_.CancelOrder(ctx, m.param), rid);
+    default:
+      return Problem(404, "not-found", "no such resource", rid);
+  }
+}
+
+}  // namespace http
+}  // namespace techmoda

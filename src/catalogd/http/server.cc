@@ -1,0 +1,226 @@
+#include "catalogd/http/server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <thread>
+#include <vector>
+
+#include "common/log.h"
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace techmoda::http {
+
+struct Server::Impl {
+  Api& api;
+  metrics::Metrics& metrics;
+  ServerOptions options;
+  net::io_context ioc;
+  net::thread_pool workers;
+  tcp::acceptor acceptor;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> in_flight{0};
+  std::thread drainer;
+
+  Impl(Api& a, metrics::Metrics& m, ServerOptions o)
+      : api(a), metrics(m), options(std::move(o)), ioc(options.io_threads), workers(options.worker_threads), acceptor(ioc) {}
+
+  void DoAccept();
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Server::Impl& srv) : stream_(std::move(socket)), srv_(srv) {}
+
+  void Start() { net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); }); }
+
+ private:
+  void DoRead() {
+    parser_.emplace();
+    // The header limit leaves room for the longest allowed target; both limits are checked exactly below.
+    parser_->header_limit(static_cast<std::uint32_t>(kMaxHeaderBytes + kMaxTargetBytes + 1024));
+    parser_->body_limit(kMaxBodyBytes);
+    stream_.expires_after(srv_.options.read_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->OnRead(ec);
+    });
+  }
+
+  void OnRead(beast::error_code ec) {
+    auto started = std::chrono::steady_clock::now();
+    if (ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
+        ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+      return Close();
+    }
+    std::string rid = RandomRequestId();
+    if (ec == bhttp::error::body_limit)
+      return Reject(Problem(413, "content-too-large", "the request body exceeds 1 MiB", rid), rid, started);
+    if (ec == bhttp::error::header_limit)
+      return Reject(Problem(431, "header-fields-too-large", "the header block exceeds 16 KiB", rid), rid, started);
+    if (ec)
+      return Reject(Problem(400, "malformed-request", "the HTTP request could not be parsed: " + ec.message(), rid), rid,
+                    started);
+
+    auto msg = parser_->release();
+    keep_alive_ = msg.keep_alive();
+    Request req;
+    req.received = started;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    std::size_t header_bytes = 0;
+    for (const auto& f : msg) {
+      std::string name(f.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      header_bytes += f.name_string().size() + f.value().size() + 4;
+      auto [it, fresh] = req.headers.emplace(name, std::string(f.value()));
+      if (!fresh) it->second += ", " + std::string(f.value());
+    }
+    req.body = std::move(msg.body());
+    if (req.target.size() > kMaxTargetBytes)
+      return Reject(Problem(414, "uri-too-long", "the request target exceeds 8 KiB", Api::RequestIdFor(req)),
+                    Api::RequestIdFor(req), started);
+    if (header_bytes > kMaxHeaderBytes)
+      return Reject(Problem(431, "header-fields-too-large", "the header block exceeds 16 KiB", Api::RequestIdFor(req)),
+                    Api::RequestIdFor(req), started);
+    // Admit: over the in-flight budget, answer now rather than queue until the client gives up.
+    if (srv_.in_flight.load() >= srv_.options.max_in_flight) {
+      srv_.metrics.CountShed();
+      std::string id = Api::RequestIdFor(req);
+      Response r = Problem(503, "overloaded", "the service is over capacity; retry after the given delay", id);
+      srv_.api.Stamp(r, id);
+      return Write(std::move(r), Route::kNone, id, req.method, started, false);
+    }
+    srv_.in_flight.fetch_add(1);
+    srv_.metrics.AddInFlight(1);
+    net::post(srv_.workers, [self = shared_from_this(), req = std::move(req), started]() mutable {
+      Served served = self->srv_.api.Serve(req);
+      net::post(self->stream_.get_executor(), [self, served = std::move(served), method = req.method, started]() mutable {
+        self->Write(std::move(served.response), served.route, served.request_id, method, started, true);
+      });
+    });
+  }
+
+  static std::string RandomRequestId() { return Api::RequestIdFor(Request{}); }
+
+  // Answers a request we could not read whole, then closes: the rest of the stream is unusable.
+  void Reject(Response r, const std::string& rid, std::chrono::steady_clock::time_point started) {
+    keep_alive_ = false;
+    srv_.api.Stamp(r, rid);
+    Write(std::move(r), Route::kNone, rid, "-", started, false);
+  }
+
+  void Write(Response r, Route route, const std::string& rid, const std::string& method,
+             std::chrono::steady_clock::time_point started, bool counted) {
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(r.status), 11);
+    for (const auto& [k, v] : r.headers) res->insert(k, v);
+    if (!r.content_type.empty()) res->set(bhttp::field::content_type, r.content_type);
+    bool close = r.close || !keep_alive_ || srv_.stopping.load();
+    res->keep_alive(!close);
+    res->body() = std::move(r.body);
+    if (r.status != 204 && r.status != 304) res->prepare_payload();
+    stream_.expires_after(srv_.options.read_timeout);
+    int status = r.status;
+    bhttp::async_write(stream_, *res,
+                       [self = shared_from_this(), res, route, rid, method, started, counted, close, status](
+                           beast::error_code ec, std::size_t bytes) {
+                         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+                         self->srv_.metrics.ObserveRequest(route, status, secs);
+                         if (counted) {
+                           self->srv_.in_flight.fetch_sub(1);
+                           self->srv_.metrics.AddInFlight(-1);
+                         }
+                         if (self->srv_.options.access_log)
+                           log::Info("http.access", {{"request_id", rid},
+                                                     {"method", method},
+                                                     {"route", RouteLabel(route)},
+                                                     {"status", status},
+                                                     {"ms", secs * 1000.0},
+                                                     {"bytes", bytes}});
+                         if (ec || close) return self->Close();
+                         self->DoRead();
+                       });
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  Server::Impl& srv_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bool keep_alive_ = true;
+};
+
+}  // namespace
+
+void Server::Impl::DoAccept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+    if (!ec) {
+      socket.set_option(tcp::no_delay(true), ec);
+      std::make_shared<Session>(std::move(socket), *this)->Start();
+    }
+    DoAccept();
+  });
+}
+
+Server::Server(Api& api, metrics::Metrics& metrics, ServerOptions options) {
+  if (options.io_threads <= 0) options.io_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  impl_ = std::make_unique<Impl>(api, metrics, std::move(options));
+}
+
+Server::~Server() {
+  if (impl_->drainer.joinable()) impl_->drainer.join();
+  impl_->workers.join();
+}
+
+Status Server::Listen() {
+  beast::error_code ec;
+  auto addr = net::ip::make_address(impl_->options.address, ec);
+  if (ec) return Status::Invalid("--listen: not an IP address: " + impl_->options.address);
+  tcp::endpoint ep(addr, impl_->options.port);
+  impl_->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(ep, ec);
+  if (!ec) impl_->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return Status::Unavailable("cannot listen on " + impl_->options.address + ":" + std::to_string(impl_->options.port) + ": " + ec.message());
+  return Status::Ok();
+}
+
+unsigned short Server::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void Server::Run() {
+  impl_->DoAccept();
+  std::vector<std::thread> threads;
+  for (int i = 1; i < impl_->options.io_threads; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void Server::Stop() {
+  if (impl_->stopping.exchange(true)) return;
+  impl_->api.SetDraining(true);
+  net::post(impl_->ioc, [this] {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+  // Drain on a helper thread so Stop may be called from an io thread (the signal handler).
+  impl_->drainer = std::thread([this] {
+    auto deadline = std::chrono::steady_clock::now() + impl_->options.drain_timeout;
+    while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    log::Info("server.drained", {{"unfinished", impl_->in_flight.load()}});
+    impl_->ioc.stop();
+  });
+}
+
+}  // namespace techmoda::http

@@ -1,0 +1,123 @@
+// catalogd: builds the store pool, metrics, token registry and server, and passes them in.
+#include <signal.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "catalogd/config.h"
+#include "catalogd/http/handlers.h"
+#include "catalogd/http/server.h"
+#include "catalogd/metrics/metrics.h"
+#include "catalogd/store/pg_store.h"
+#include "common/embedded_pg.h"
+#include "common/log.h"
+#include "common/migrate.h"
+
+using namespace techmoda;
+
+namespace {
+
+// Connects (waiting up to a minute for a database that is still starting) and migrates.
+Status PrepareDatabase(const std::string& conninfo) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (true) {
+    auto conn = pg::Connect(conninfo, std::chrono::seconds(5));
+    if (conn.ok()) {
+      auto v = ApplyMigrations(**conn);
+      if (!v.ok()) return v.status();
+      log::Info("schema.ready", {{"version", *v}});
+      return Status::Ok();
+    }
+    if (std::chrono::steady_clock::now() > deadline) return conn.status();
+    log::Warn("database.waiting", {{"reason", conn.status().detail()}});
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
+int Fail(const Status& s) {
+  log::Error("catalogd.fatal", {{"reason", s.detail()}});
+  std::cerr << "catalogd: " << s.detail() << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int exit_code = -1;
+  auto cfg = LoadCatalogdConfig(argc, argv, &exit_code);
+  if (exit_code >= 0) return exit_code;
+  if (!cfg.ok()) {
+    std::cerr << "catalogd: " << cfg.status().detail() << "\n(see catalogd --help)\n";
+    return 2;
+  }
+  log::Level level = log::Level::kInfo;
+  log::ParseLevel(cfg->log_level, &level);
+  std::string served_by = cfg->region + "/" + cfg->zone + "/" + cfg->instance;
+  log::Init(level, {{"service", "catalogd"}, {"instance", served_by}});
+
+  // Signals are taken by one thread with sigwait; every other thread (and child) inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::optional<EmbeddedPostgres> embedded;
+  std::string conninfo = cfg->database_url;
+  if (conninfo.empty()) {
+    EmbeddedPgOptions opt;
+    opt.root = (std::filesystem::path(cfg->data_dir) / "pg").string();
+    opt.max_connections = std::max(100, cfg->pool_size * 4 + 20);
+    embedded.emplace(opt);
+    if (auto s = embedded->Start(); !s.ok()) return Fail(s);
+    conninfo = embedded->conninfo();
+  }
+  if (auto s = PrepareDatabase(conninfo); !s.ok()) return Fail(s);
+
+  http::TokenRegistry tokens;
+  for (const auto& [token, role] : cfg->tokens) tokens.Add(token, role);
+  if (!cfg->tokens_file.empty())
+    log::Info("tokens.loaded", {{"count", tokens.size()}, {"file", cfg->tokens_file}});
+
+  PgStore store(std::make_unique<pg::Pool>(conninfo, cfg->pool_size));
+  metrics::Metrics metrics;
+  http::ApiOptions api_opt;
+  api_opt.served_by = served_by;
+  api_opt.deploy_id = cfg->deploy_id;
+  api_opt.default_deadline = std::chrono::milliseconds(cfg->write_deadline_ms);
+  http::Api api(store, tokens, metrics, api_opt);
+
+  http::ServerOptions srv_opt;
+  SplitHostPort(cfg->listen, &srv_opt.address, &srv_opt.port);
+  srv_opt.io_threads = cfg->io_threads;
+  srv_opt.worker_threads = std::max(4, cfg->pool_size + 4);
+  srv_opt.max_in_flight = cfg->max_in_flight;
+  srv_opt.read_timeout = std::chrono::seconds(cfg->read_timeout_s);
+  srv_opt.drain_timeout = std::chrono::seconds(cfg->drain_timeout_s);
+  srv_opt.access_log = cfg->access_log;
+  http::Server server(api, metrics, srv_opt);
+  if (auto s = server.Listen(); !s.ok()) return Fail(s);
+  log::Info("catalogd.listening", {{"address", srv_opt.address},
+                                   {"port", server.port()},
+                                   {"deploy_id", cfg->deploy_id},
+                                   {"embedded_database", embedded.has_value()}});
+
+  std::thread signal_thread([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    if (sig == 0) return;
+    log::Info("catalogd.stopping", {{"signal", sig}});
+    server.Stop();
+  });
+  server.Run();
+  // Run also returns when Stop was never called (cannot happen today); wake the signal thread anyway.
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
+  if (embedded) embedded->Stop();
+  log::Info("catalogd.stopped");
+  return 0;
+}

@@ -1,0 +1,26 @@
+// The JSON representation of the model: one place, used for answers, stored answers and the change log.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <string>
+
+#include "common/status.h"
+#include "techmoda/store.h"
+
+namespace techmoda::model {
+
+boost::json::value ToJson(const Money& m);
+boost::json::value ToJson(const Product& p);
+boost::json::value ToJson(const Stock& s);
+boost::json::value ToJson(const Order& o);
+boost::json::value VariantsToJson(const std::vector<Variant>& variants);
+boost::json::value AttributesToJson(const std::vector<std::pair<std::string, std::string>>& attributes);
+boost::json::value OrderLinesToJson(const std::vector<OrderLine>& lines);
+
+// Inverses for the JSON the store itself wrote (jsonb columns). Malformed input is kInternal:
+// it means the database holds something this code did not write.
+Result<std::vector<Variant>> VariantsFromJson(std::string_view text);
+Result<std::vector<std::pair<std::string, std::string>>> AttributesFromJson(std::string_view text);
+Result<std::vector<OrderLine>> OrderLinesFromJson(std::string_view text);
+
+}  // namespace techmoda::model

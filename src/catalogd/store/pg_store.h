@@ -1,0 +1,49 @@
+// Store on PostgreSQL through the pooled libpq wrapper.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+
+#include "common/pg.h"
+#include "techmoda/store.h"
+
+namespace techmoda {
+
+// Thread-safe. Every write is one READ COMMITTED transaction holding the change itself, its change
+// log row and, when the client sent an Idempotency-Key, the stored answer; deadlocks and
+// serialisation failures are retried within the request's deadline.
+class PgStore final : public Store {
+ public:
+  explicit PgStore(std::unique_ptr<pg::Pool> pool);
+
+  Result<Product> GetProduct(const std::string& id) override;
+  Result<ProductPage> ListProducts(const ProductQuery& q) override;
+  Result<WriteAnswer> CreateProduct(const WriteContext& ctx, const ProductInput& p) override;
+  Result<WriteAnswer> ReplaceProduct(const WriteContext& ctx, const ProductInput& p, const Precondition& pre) override;
+  Result<WriteAnswer> ArchiveProduct(const WriteContext& ctx, const std::string& id) override;
+  Result<Stock> GetStock(const std::string& sku) override;
+  Result<WriteAnswer> SetStock(const WriteContext& ctx, const std::string& sku, std::int64_t on_hand) override;
+  Result<WriteAnswer> AdjustStock(const WriteContext& ctx, const std::string& sku, std::int64_t delta) override;
+  Result<WriteAnswer> CreateOrder(const WriteContext& ctx, const OrderInput& o) override;
+  Result<Order> GetOrder(const std::string& id) override;
+  Result<WriteAnswer> CancelOrder(const WriteContext& ctx, const std::string& id) override;
+  Status WaitForToken(const std::string& token, std::chrono::steady_clock::time_point deadline) override;
+  Status CheckReady() override;
+  int PoolInUse() const override { return pool_->in_use(); }
+  int PoolMax() const override { return pool_->max_size(); }
+
+  // Transactions retried after a deadlock or serialisation failure, since start.
+  std::uint64_t retries() const { return retries_.load(std::memory_order_relaxed); }
+
+ private:
+  using Body = std::function<Result<WriteAnswer>(pg::Connection&)>;
+  Result<WriteAnswer> RunWrite(const WriteContext& ctx, const Body& body);
+  std::unique_ptr<pg::Pool> pool_;
+  std::atomic<std::uint64_t> retries_{0};
+};
+
+// True when `token` has the form of a PostgreSQL LSN ("16/B374D848").
+bool IsValidConsistencyToken(std::string_view token);
+
+}  // namespace techmoda

@@ -1,0 +1,121 @@
+#include "common/pg.h"
+
+#include <cstdlib>
+#include <variant>
+
+namespace techmoda::pg {
+
+std::int64_t Rows::GetInt(int row, int col) const {
+  return std::strtoll(PQgetvalue(r_.get(), row, col), nullptr, 10);
+}
+
+int Rows::affected() const {
+  const char* n = PQcmdTuples(r_.get());
+  return n && *n ? std::atoi(n) : 0;
+}
+
+std::variant<Rows, Error> Connection::Exec(std::string_view sql, const std::vector<Param>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  std::string query(sql);
+  ResultPtr r(PQexecParams(c_.get(), query.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
+                           nullptr, nullptr, 0));
+  return Finish(std::move(r));
+}
+
+std::variant<Rows, Error> Connection::ExecScript(std::string_view sql) {
+  std::string query(sql);
+  return Finish(ResultPtr(PQexec(c_.get(), query.c_str())));
+}
+
+std::variant<Rows, Error> Connection::Finish(ResultPtr r) {
+  ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Rows(std::move(r));
+  Error e;
+  if (r) {
+    const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+    const char* msg = PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY);
+    const char* cons = PQresultErrorField(r.get(), PG_DIAG_CONSTRAINT_NAME);
+    if (state) e.sqlstate = state;
+    if (msg) e.message = msg;
+    if (cons) e.constraint = cons;
+  }
+  if (e.message.empty()) e.message = PQerrorMessage(c_.get());
+  if (PQstatus(c_.get()) != CONNECTION_OK) {
+    // The statement may or may not have run on the server; callers must not guess.
+    e.connection_lost = true;
+    broken_ = true;
+  }
+  if (e.sqlstate == kReadOnlyTransaction) broken_ = true;  // the primary moved: reconnect
+  return e;
+}
+
+Result<std::unique_ptr<Connection>> Connect(const std::string& conninfo, std::chrono::seconds timeout) {
+  std::string ci = conninfo;
+  // connect_timeout is added only for key=value strings; URLs carry their own parameters.
+  if (ci.find("://") == std::string::npos) ci += " connect_timeout=" + std::to_string(timeout.count());
+  ConnPtr c(PQconnectdb(ci.c_str()));
+  if (!c || PQstatus(c.get()) != CONNECTION_OK) {
+    std::string msg = c ? PQerrorMessage(c.get()) : "out of memory";
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return Status::Unavailable("cannot connect to PostgreSQL: " + msg);
+  }
+  return std::make_unique<Connection>(std::move(c));
+}
+
+Pool::Pool(std::string conninfo, int max_size) : conninfo_(std::move(conninfo)), max_size_(max_size) {}
+Pool::~Pool() = default;
+
+Result<Pool::Lease> Pool::Acquire(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  if (!cv_.wait_until(lock, deadline, [&] { return !idle_.empty() || in_use_ < max_size_; }))
+    return Status::Overloaded("all database connections are busy");
+  ++in_use_;
+  if (!idle_.empty()) {
+    auto c = std::move(idle_.back());
+    idle_.pop_back();
+    return Lease(this, std::move(c));
+  }
+  lock.unlock();
+  auto c = Connect(conninfo_, std::chrono::seconds(5));
+  if (!c.ok()) {
+    lock.lock();
+    --in_use_;
+    cv_.notify_one();
+    return c.status();
+  }
+  return Lease(this, std::move(c).value());
+}
+
+void Pool::Release(std::unique_ptr<Connection> c) {
+  std::lock_guard lock(mu_);
+  --in_use_;
+  // A connection left inside a transaction or broken is dropped, never handed to another request.
+  if (!c->IsBroken() && PQtransactionStatus(c->raw()) == PQTRANS_IDLE) idle_.push_back(std::move(c));
+  cv_.notify_one();
+}
+
+int Pool::in_use() const {
+  std::lock_guard lock(mu_);
+  return in_use_;
+}
+
+int Pool::open() const {
+  std::lock_guard lock(mu_);
+  return in_use_ + static_cast<int>(idle_.size());
+}
+
+void AppendCopyField(std::string& out, std::string_view value) {
+  for (char c : value) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out += c;
+    }
+  }
+}
+
+}  // namespace techmoda::pg

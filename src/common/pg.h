@@ -1,0 +1,133 @@
+// The one libpq wrapper: owned handles, parameterised queries, SQLSTATE kept, and a bounded pool.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/status.h"
+
+namespace techmoda::pg {
+
+struct ConnDeleter { void operator()(PGconn* c) const { PQfinish(c); } };
+struct ResultDeleter { void operator()(PGresult* r) const { PQclear(r); } };
+using ConnPtr = std::unique_ptr<PGconn, ConnDeleter>;
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+// SQLSTATEs the code reacts to. We keep the SQLSTATE and never flatten it into a message.
+inline constexpr std::string_view kUniqueViolation = "23505";
+inline constexpr std::string_view kCheckViolation = "23514";
+inline constexpr std::string_view kForeignKeyViolation = "23503";
+inline constexpr std::string_view kSerializationFailure = "40001";
+inline constexpr std::string_view kDeadlockDetected = "40P01";
+inline constexpr std::string_view kReadOnlyTransaction = "25006";
+inline constexpr std::string_view kQueryCanceled = "57014";
+
+// A failed statement: the SQLSTATE (empty when the connection itself failed), the message and the
+// constraint name, if any.
+struct Error {
+  std::string sqlstate;
+  std::string message;
+  std::string constraint;
+  // True when the server may or may not have executed the statement (connection lost mid-way).
+  bool connection_lost = false;
+  bool IsRetryable() const { return sqlstate == kSerializationFailure || sqlstate == kDeadlockDetected; }
+};
+
+// Rows of a successful statement. Cheap to move; owns the PGresult.
+class Rows {
+ public:
+  explicit Rows(ResultPtr r) : r_(std::move(r)) {}
+  int size() const { return PQntuples(r_.get()); }
+  bool IsNull(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+  std::string_view Get(int row, int col) const {
+    return {PQgetvalue(r_.get(), row, col), static_cast<std::size_t>(PQgetlength(r_.get(), row, col))};
+  }
+  std::int64_t GetInt(int row, int col) const;
+  std::optional<std::string> GetOpt(int row, int col) const {
+    if (IsNull(row, col)) return std::nullopt;
+    return std::string(Get(row, col));
+  }
+  int affected() const;
+
+ private:
+  ResultPtr r_;
+};
+
+// A parameter: nullopt is SQL NULL. Values are sent as text.
+using Param = std::optional<std::string>;
+
+// One open connection. Not thread-safe: one user at a time (the pool enforces it).
+class Connection {
+ public:
+  explicit Connection(ConnPtr c) : c_(std::move(c)) {}
+  // Runs one statement with parameters ($1...). On failure returns the Error with its SQLSTATE.
+  std::variant<Rows, Error> Exec(std::string_view sql, const std::vector<Param>& params = {});
+  // Runs several statements separated by ';' (simple protocol, no parameters): for migrations only,
+  // never with text that came from a request.
+  std::variant<Rows, Error> ExecScript(std::string_view sql);
+  bool IsAlive() const { return PQstatus(c_.get()) == CONNECTION_OK; }
+  PGconn* raw() { return c_.get(); }
+  // Marks the connection as unusable, so the pool drops it instead of reusing it.
+  void MarkBroken() { broken_ = true; }
+  bool IsBroken() const { return broken_ || !IsAlive(); }
+
+ private:
+  std::variant<Rows, Error> Finish(ResultPtr r);
+  ConnPtr c_;
+  bool broken_ = false;
+};
+
+// Opens a connection with the given libpq conninfo (URL or key=value); the error text never
+// contains the password, since libpq does not echo it.
+Result<std::unique_ptr<Connection>> Connect(const std::string& conninfo, std::chrono::seconds timeout);
+
+// A bounded pool. Acquire waits up to the deadline for a free connection, then fails with
+// kOverloaded; a connection that cannot be opened fails with kUnavailable. Thread-safe.
+class Pool {
+ public:
+  Pool(std::string conninfo, int max_size);
+  ~Pool();
+
+  class Lease {
+   public:
+    Lease(Pool* pool, std::unique_ptr<Connection> c) : pool_(pool), c_(std::move(c)) {}
+    Lease(Lease&&) = default;
+    Lease& operator=(Lease&&) = default;
+    ~Lease() { if (pool_ && c_) pool_->Release(std::move(c_)); }
+    Connection* operator->() { return c_.get(); }
+    Connection& operator*() { return *c_; }
+
+   private:
+    Pool* pool_;
+    std::unique_ptr<Connection> c_;
+  };
+
+  Result<Lease> Acquire(std::chrono::steady_clock::time_point deadline);
+  int in_use() const;
+  int open() const;
+  int max_size() const { return max_size_; }
+
+ private:
+  void Release(std::unique_ptr<Connection> c);
+  const std::string conninfo_;
+  const int max_size_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
+  int in_use_ = 0;                                  // guarded by mu_
+};
+
+// Escapes a value as a PostgreSQL COPY text-format field.
+void AppendCopyField(std::string& out, std::string_view value);
+
+}  // namespace techmoda::pg

@@ -1,0 +1,134 @@
+#include "common/process.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace techmoda {
+
+Result<RunAs> UnprivilegedIdentity() {
+  RunAs r;
+  if (geteuid() != 0) {
+    r.uid = geteuid();
+    r.gid = getegid();
+    return r;
+  }
+  struct passwd* pw = getpwnam("postgres");
+  if (!pw) return Status::Internal("running as root needs the 'postgres' user (apt-get install postgresql-15)");
+  r.user = "postgres";
+  r.uid = pw->pw_uid;
+  r.gid = pw->pw_gid;
+  return r;
+}
+
+Result<pid_t> Spawn(const SpawnOptions& options) {
+  if (options.argv.empty()) return Status::Internal("Spawn: empty argv");
+  std::vector<char*> argv;
+  for (const auto& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) return Status::Internal(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    // Child: only async-signal-safe work from here on.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);  // the parent may block signals for its sigwait thread
+    setpgid(0, 0);  // its own process group, so a terminal's ^C does not reach it directly
+    if (!options.log_path.empty()) {
+      int fd = open(options.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+      if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+      }
+    }
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    if (!options.run_as.user.empty()) {
+      if (initgroups(options.run_as.user.c_str(), options.run_as.gid) != 0 || setgid(options.run_as.gid) != 0 ||
+          setuid(options.run_as.uid) != 0)
+        _exit(126);
+    }
+    // Set after setuid: a change of credentials clears the parent-death signal.
+    if (options.die_with_parent) {
+      prctl(PR_SET_PDEATHSIG, SIGINT);
+      if (getppid() != parent) _exit(125);
+    }
+    for (const auto& e : options.extra_env) putenv(const_cast<char*>(e.c_str()));
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+Result<int> RunToCompletion(const SpawnOptions& options, std::chrono::seconds timeout) {
+  auto pid = Spawn(options);
+  if (!pid.ok()) return pid.status();
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    int st = 0;
+    pid_t r = waitpid(*pid, &st, WNOHANG);
+    if (r == *pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (r < 0) return Status::Internal(std::string("waitpid: ") + std::strerror(errno));
+    if (std::chrono::steady_clock::now() > deadline) {
+      StopChild(*pid, SIGKILL, std::chrono::seconds(5));
+      return Status::Unavailable(options.argv[0] + " did not finish within " + std::to_string(timeout.count()) + " s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+bool StopChild(pid_t pid, int sig, std::chrono::milliseconds timeout) {
+  if (pid <= 0) return true;
+  kill(pid, sig);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int st = 0;
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid || (r < 0 && errno == ECHILD)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return false;
+}
+
+bool IsProcessAlive(pid_t pid) {
+  if (pid <= 0 || kill(pid, 0) != 0) return false;
+  auto stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return false;
+  auto close = stat->rfind(')');
+  return close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] != 'Z';
+}
+
+Status ChownTree(const std::string& path, uid_t uid, gid_t gid) {
+  std::error_code ec;
+  if (lchown(path.c_str(), uid, gid) != 0) return Status::Internal("chown " + path + ": " + std::strerror(errno));
+  if (!std::filesystem::is_directory(path, ec)) return Status::Ok();
+  for (auto it = std::filesystem::recursive_directory_iterator(path, ec); !ec && it != decltype(it)(); it.increment(ec)) {
+    if (lchown(it->path().c_str(), uid, gid) != 0)
+      return Status::Internal("chown " + it->path().string() + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+std::optional<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace techmoda
