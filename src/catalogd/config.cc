@@ -177,11 +177,6 @@ Result<CatalogdConfig> LoadCatalogdConfig(int argc, char** argv, int* exit_code)
     if (auto s = LoadTokensFile(path, &cfg.tokens); !s.ok()) return s;
     cfg.tokens_file = path;
   }
-  if (cfg.instance.empty()) {
-    char h[256] = {0};
-    gethostname(h, sizeof h - 1);
-    cfg.instance = std::string(h) + ":" + std::to_string(port);
-  }
   return cfg;
 }
 

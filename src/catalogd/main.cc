@@ -1,5 +1,6 @@
 // catalogd: builds the store pool, metrics, token registry and server, and passes them in.
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <iostream>
@@ -55,8 +56,9 @@ int main(int argc, char** argv) {
   }
   log::Level level = log::Level::kInfo;
   log::ParseLevel(cfg->log_level, &level);
-  std::string served_by = cfg->region + "/" + cfg->zone + "/" + cfg->instance;
-  log::Init(level, {{"service", "catalogd"}, {"instance", served_by}});
+  // Until the port is bound the instance is named by its --listen value.
+  auto ServedBy = [&](const std::string& instance) { return cfg->region + "/" + cfg->zone + "/" + instance; };
+  log::Init(level, {{"service", "catalogd"}, {"instance", ServedBy(cfg->instance.empty() ? cfg->listen : cfg->instance)}});
 
   // Signals are taken by one thread with sigwait; every other thread (and child) inherits the mask.
   sigset_t stop_signals;
@@ -85,14 +87,12 @@ int main(int argc, char** argv) {
 
   PgStore store(std::make_unique<pg::Pool>(conninfo, cfg->pool_size));
   metrics::Metrics metrics;
+  http::ServerOptions srv_opt;
+  SplitHostPort(cfg->listen, &srv_opt.address, &srv_opt.port);
   http::ApiOptions api_opt;
-  api_opt.served_by = served_by;
   api_opt.deploy_id = cfg->deploy_id;
   api_opt.default_deadline = std::chrono::milliseconds(cfg->write_deadline_ms);
   http::Api api(store, tokens, metrics, api_opt);
-
-  http::ServerOptions srv_opt;
-  SplitHostPort(cfg->listen, &srv_opt.address, &srv_opt.port);
   srv_opt.io_threads = cfg->io_threads;
   srv_opt.worker_threads = std::max(4, cfg->pool_size + 4);
   srv_opt.max_in_flight = cfg->max_in_flight;
@@ -101,6 +101,14 @@ int main(int argc, char** argv) {
   srv_opt.access_log = cfg->access_log;
   http::Server server(api, metrics, srv_opt);
   if (auto s = server.Listen(); !s.ok()) return Fail(s);
+  if (cfg->instance.empty()) {
+    // Default instance name: HOSTNAME:PORT, with the port actually bound (--listen may say :0).
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    cfg->instance = std::string(host) + ":" + std::to_string(server.port());
+  }
+  api.SetServedBy(ServedBy(cfg->instance));
+  log::Init(level, {{"service", "catalogd"}, {"instance", ServedBy(cfg->instance)}});
   log::Info("catalogd.listening", {{"address", srv_opt.address},
                                    {"port", server.port()},
                                    {"deploy_id", cfg->deploy_id},

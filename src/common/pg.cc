@@ -31,7 +31,7 @@ std::variant<Rows, Error> Connection::ExecScript(std::string_view sql) {
 
 std::variant<Rows, Error> Connection::Finish(ResultPtr r) {
   ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Rows(std::move(r));
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_IN) return Rows(std::move(r));
   Error e;
   if (r) {
     const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
@@ -61,6 +61,8 @@ Result<std::unique_ptr<Connection>> Connect(const std::string& conninfo, std::ch
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     return Status::Unavailable("cannot connect to PostgreSQL: " + msg);
   }
+  // Server notices would go to stderr as plain text; our logs are JSON lines only.
+  PQsetNoticeProcessor(c.get(), [](void*, const char*) {}, nullptr);
   return std::make_unique<Connection>(std::move(c));
 }
 

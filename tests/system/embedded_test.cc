@@ -1,0 +1,96 @@
+// The embedded default, graceful stop, and several catalogd migrating one database at once.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "common/process.h"
+#include "tests/system/test_util.h"
+
+namespace techmoda::test {
+namespace {
+
+pid_t PostmasterPid(const std::string& data_dir) {
+  auto pidfile = ReadFile(data_dir + "/pg/data/postmaster.pid");
+  return pidfile ? static_cast<pid_t>(std::stol(*pidfile)) : -1;
+}
+
+TEST(Embedded, StartsPrivatePostgresWithChecksumsAndStopsIt) {
+  CatalogdOptions o;
+  o.data_dir = MakeTestDir("embedded");
+  o.with_tokens = false;  // no tokens configured: they are generated into <data-dir>/tokens.yaml
+  Catalogd c(o);
+  ASSERT_TRUE(c.Start());
+  struct stat st{};
+  ASSERT_EQ(stat((c.data_dir() + "/tokens.yaml").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(QueryOne(EmbeddedConninfo(c.data_dir()), "SHOW data_checksums"), "on");
+  EXPECT_EQ(QueryOne(EmbeddedConninfo(c.data_dir()), "SELECT max(version) FROM schema_migrations"), "1");
+  auto tokens = ReadFile(c.data_dir() + "/tokens.yaml").value_or("");
+  auto at = tokens.find("token: adm-");
+  ASSERT_NE(at, std::string::npos);
+  std::string admin = tokens.substr(at + 7, tokens.find('\n', at) - at - 7);
+  auto r = Send(c.port(), "POST", "/v1/products", admin, boost::json::serialize(ProductBody("emb-1", {"emb-1-a"})));
+  EXPECT_EQ(r.status, 201) << r.body;
+  pid_t pm = PostmasterPid(c.data_dir());
+  ASSERT_GT(pm, 0);
+  EXPECT_TRUE(IsProcessAlive(pm));
+  EXPECT_EQ(c.Stop(), 0);
+  EXPECT_TRUE(WaitFor([&] { return !IsProcessAlive(pm); }, std::chrono::seconds(10)));
+
+  // Data survives a restart on the same folder.
+  Catalogd again(o);
+  ASSERT_TRUE(again.Start());
+  EXPECT_EQ(Get(again.port(), "/v1/products/emb-1").status, 200);
+  pm = PostmasterPid(again.data_dir());
+  // If catalogd dies without a chance to clean up, its PostgreSQL still stops by itself.
+  kill(again.pid(), SIGKILL);
+  again.Stop();
+  EXPECT_TRUE(WaitFor([&] { return !IsProcessAlive(pm); }, std::chrono::seconds(30)));
+}
+
+TEST(Embedded, GracefulStopFinishesInFlightRequests) {
+  CatalogdOptions o;
+  o.database_url = CreateDatabase("drain");
+  Catalogd c(o);
+  ASSERT_TRUE(c.Start());
+  // A read that waits on an unreachable consistency token is in flight for about 2 s.
+  HttpResult slow;
+  std::thread t([&] { slow = Get(c.port(), "/v1/products", "", {{"X-Consistency-Token", "FFFFFFFF/0"}}); });
+  ASSERT_TRUE(WaitFor([&] {
+    auto m = Get(c.port(), "/metrics").body;
+    return m.find("catalogd_http_in_flight 2") != std::string::npos;  // the slow read and this scrape
+  }, std::chrono::seconds(5)));
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(c.Stop(), 0);
+  t.join();
+  EXPECT_EQ(slow.status, 503) << slow.error;  // answered (its own timeout), not cut off
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+TEST(Embedded, ThreeInstancesMigrateOneDatabaseAtOnce) {
+  std::string db = CreateDatabase("migrate3");
+  std::vector<std::unique_ptr<Catalogd>> all;
+  for (int i = 0; i < 3; ++i) {
+    CatalogdOptions o;
+    o.database_url = db;
+    all.push_back(std::make_unique<Catalogd>(o));
+  }
+  for (auto& c : all) ASSERT_TRUE(c->Launch());  // all three race to migrate
+  for (auto& c : all) EXPECT_TRUE(c->WaitUntilUp(std::chrono::seconds(60)));
+  EXPECT_EQ(QueryOne(db, "SELECT count(*) || '/' || max(version) FROM schema_migrations"), "1/1");
+  for (auto& c : all) EXPECT_EQ(Get(c->port(), "/readyz").status, 200);
+}
+
+TEST(Embedded, RefusesAnUnreadableConfig) {
+  CatalogdOptions o;
+  o.extra_args = {"--config", "/nonexistent/catalogd.yaml"};
+  Catalogd c(o);
+  EXPECT_FALSE(c.Start(std::chrono::seconds(5)));
+  auto log = ReadFile(c.log_path()).value_or("");
+  EXPECT_NE(log.find("/nonexistent/catalogd.yaml"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace techmoda::test

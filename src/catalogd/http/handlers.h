@@ -44,6 +44,9 @@ class Api {
   // Answers one request. Never throws: an unexpected exception becomes a logged 500.
   Served Serve(const Request& req);
 
+  // Names this instance in X-Served-By. Requires: called before the first Serve.
+  void SetServedBy(std::string served_by) { options_.served_by = std::move(served_by); }
+
   // While draining, /readyz answers 503 so balancers stop sending new work.
   void SetDraining(bool draining) { draining_.store(draining); }
 
@@ -63,7 +66,7 @@ class Api {
   Store& store_;
   const TokenRegistry& tokens_;
   metrics::Metrics& metrics_;
-  const ApiOptions options_;
+  ApiOptions options_;
   std::atomic<bool> draining_{false};
 };
 

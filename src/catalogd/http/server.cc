@@ -82,12 +82,14 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!fresh) it->second += ", " + std::string(f.value());
     }
     req.body = std::move(msg.body());
-    if (req.target.size() > kMaxTargetBytes)
-      return Reject(Problem(414, "uri-too-long", "the request target exceeds 8 KiB", Api::RequestIdFor(req)),
-                    Api::RequestIdFor(req), started);
-    if (header_bytes > kMaxHeaderBytes)
-      return Reject(Problem(431, "header-fields-too-large", "the header block exceeds 16 KiB", Api::RequestIdFor(req)),
-                    Api::RequestIdFor(req), started);
+    if (req.target.size() > kMaxTargetBytes) {
+      std::string id = Api::RequestIdFor(req);
+      return Reject(Problem(414, "uri-too-long", "the request target exceeds 8 KiB", id), id, started);
+    }
+    if (header_bytes > kMaxHeaderBytes) {
+      std::string id = Api::RequestIdFor(req);
+      return Reject(Problem(431, "header-fields-too-large", "the header block exceeds 16 KiB", id), id, started);
+    }
     // Admit: over the in-flight budget, answer now rather than queue until the client gives up.
     if (srv_.in_flight.load() >= srv_.options.max_in_flight) {
       srv_.metrics.CountShed();
@@ -199,6 +201,8 @@ Status Server::Listen() {
 unsigned short Server::port() const { return impl_->acceptor.local_endpoint().port(); }
 
 void Server::Run() {
+  // Keeps run() going while a request is only on the worker pool; Stop's drainer ends it.
+  auto guard = net::make_work_guard(impl_->ioc);
   impl_->DoAccept();
   std::vector<std::thread> threads;
   for (int i = 1; i < impl_->options.io_threads; ++i) threads.emplace_back([this] { impl_->ioc.run(); });

@@ -1,0 +1,38 @@
+// A small synchronous HTTP/1.1 client for the system tests (Boost.Beast).
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace techmoda::test {
+
+struct HttpResult {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  std::string error;  // set when no response could be read
+  boost::json::value Json() const;
+  std::string Header(const std::string& lower_name) const;
+};
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// One request on a new connection to 127.0.0.1:port. A non-empty body is sent as application/json
+// unless `headers` names a Content-Type (an empty value means: send none).
+HttpResult Call(unsigned short port, const std::string& method, const std::string& target, const std::string& body = "",
+                const Headers& headers = {});
+
+// Shorthands with a bearer token ("" for none).
+HttpResult Get(unsigned short port, const std::string& target, const std::string& token = "", const Headers& extra = {});
+HttpResult Send(unsigned short port, const std::string& method, const std::string& target, const std::string& token,
+                const std::string& body, const Headers& extra = {});
+
+// Writes raw bytes and reads until the server closes or `timeout_ms` passes; returns all it read.
+std::string RawExchange(unsigned short port, const std::string& bytes, int timeout_ms = 3000);
+
+// Parses the status code of the first response in raw text (0 if none).
+int StatusOfRaw(const std::string& raw);
+
+}  // namespace techmoda::test
