@@ -1,0 +1,25 @@
+#include "catalogd/metrics/metrics.h"
+
+#include <gtest/gtest.h>
+
+namespace techmoda::metrics {
+namespace {
+
+TEST(Metrics, RendersCountersAndCumulativeHistogram) {
+  Metrics m;
+  m.ObserveRequest(http::Route::kGetProduct, 200, 0.0007);
+  m.ObserveRequest(http::Route::kGetProduct, 404, 0.02);
+  m.ObserveRequest(http::Route::kGetProduct, 503, 3.0);
+  std::string text = m.Render([](std::string& out) { out += "extra_gauge 1\n"; });
+  EXPECT_NE(text.find("catalogd_http_requests_total{route=\"GET /v1/products/{id}\",code=\"2xx\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("code=\"4xx\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("code=\"5xx\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("le=\"0.001\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("le=\"0.025\"} 2"), std::string::npos);
+  EXPECT_NE(text.find("le=\"+Inf\"} 3"), std::string::npos);
+  EXPECT_NE(text.find("extra_gauge 1"), std::string::npos);
+  EXPECT_EQ(text.find("POST /v1/orders"), std::string::npos);  // no series for routes never used
+}
+
+}  // namespace
+}  // namespace techmoda::metrics
