@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "catalogd/http/beast_request.h"
 #include "common/log.h"
 
 namespace beast = boost::beast;
@@ -69,19 +70,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
     auto msg = parser_->release();
     keep_alive_ = msg.keep_alive();
-    Request req;
-    req.received = started;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
     std::size_t header_bytes = 0;
-    for (const auto& f : msg) {
-      std::string name(f.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      header_bytes += f.name_string().size() + f.value().size() + 4;
-      auto [it, fresh] = req.headers.emplace(name, std::string(f.value()));
-      if (!fresh) it->second += ", " + std::string(f.value());
-    }
-    req.body = std::move(msg.body());
+    Request req = FromBeast(msg, &header_bytes);
+    req.received = started;
     if (req.target.size() > kMaxTargetBytes) {
       std::string id = Api::RequestIdFor(req);
       return Reject(Problem(414, "uri-too-long", "the request target exceeds 8 KiB", id), id, started);

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what the build, the service and the tests need, from Debian 12's archive only.
+# Skips apt-get entirely when everything is already there.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  g++ cmake ninja-build clang libclang-rt-14-dev libfuzzer-14-dev clang-format
+  # libraries
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libpq-dev libspdlog-dev libcli11-dev
+  libyaml-cpp-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # the database the service embeds and the tests start
+  postgresql-15 postgresql-client-15
+  # used by the run script's readiness wait and by people trying the API
+  curl
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+echo "deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done"

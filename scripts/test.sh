@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Command 2: install what is missing, build both configurations, and run every test:
+# the release build (gcc, -Werror), then the sanitizer build (clang, ASan + UBSan, libFuzzer).
+# Subsets while working: ctest --test-dir build -L unit   (labels: unit, api)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh || exit 1
+scripts/build.sh release || exit 1
+scripts/build.sh sanitize || exit 1
+status=0
+echo "== tests: release build =="
+ctest --test-dir build --output-on-failure --timeout 1200 || status=1
+echo "== tests: sanitizer build (address, undefined) and fuzzing =="
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+ctest --test-dir build-sanitize --output-on-failure --timeout 1800 || status=1
+exit $status
