@@ -15,13 +15,15 @@ CREATE TABLE products (
   status       text NOT NULL CHECK (status IN ('draft', 'active', 'archived')),
   version      bigint NOT NULL DEFAULT 1 CHECK (version >= 1),
   created_at   timestamptz NOT NULL DEFAULT now(),
-  updated_at   timestamptz NOT NULL DEFAULT now(),
-  -- Whole-word, case-insensitive search: the 'simple' configuration lower-cases and does not stem.
-  search       tsvector GENERATED ALWAYS AS (
-                 to_tsvector('simple', name || ' ' || coalesce(description, '') || ' ' || coalesce(brand, ''))
-               ) STORED
+  updated_at   timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX products_search ON products USING gin (search);
+-- Whole-word, case-insensitive search: the 'simple' configuration lower-cases and does not stem.
+-- An expression index rather than a stored column keeps rows (and their WAL) small; queries must use
+-- exactly this expression (catalog_search_text) to use it.
+CREATE FUNCTION catalog_search_text(name text, description text, brand text) RETURNS tsvector
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN to_tsvector('simple'::regconfig, name || ' ' || coalesce(description, '') || ' ' || coalesce(brand, ''));
+CREATE INDEX products_search ON products USING gin (catalog_search_text(name, description, brand));
 CREATE INDEX products_status_id ON products (status, id);
 
 CREATE TABLE inventory (
@@ -34,7 +36,6 @@ CREATE TABLE inventory (
   -- The last line of defence for "stock never goes below zero".
   CONSTRAINT stock_covers_reservations CHECK (reserved <= on_hand)
 );
-CREATE INDEX inventory_product ON inventory (product_id);
 
 CREATE TABLE orders (
   id           text COLLATE "C" PRIMARY KEY,

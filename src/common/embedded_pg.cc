@@ -125,6 +125,8 @@ Status EmbeddedPostgres::Start() {
                 "-c", "max_connections=" + std::to_string(options_.max_connections),
                 "-c", "shared_buffers=256MB",
                 "-c", "wal_level=replica",
+                "-c", "max_wal_size=4GB",
+                "-c", "wal_compression=on",
                 "-c", "logging_collector=off"};
     run.log_path = log_path_;
     run.run_as = *who;

@@ -33,10 +33,14 @@ int main(int argc, char** argv) {
     std::string conninfo = database_url.empty() ? EmbeddedConninfo(data_dir) : database_url;
     auto start = std::chrono::steady_clock::now();
     bool tty = isatty(2);
-    auto status = ctl::RunSeed(conninfo, seed, [&](std::int64_t done, std::int64_t total) {
+    auto status = ctl::RunSeed(conninfo, seed, [&](std::string_view phase, std::int64_t done, std::int64_t total) {
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::fprintf(stderr, tty ? "\rseeding: %lld/%lld products (%3.0f%%) %.1f s" : "seeding: %lld/%lld products (%3.0f%%) %.1f s\n",
-                   static_cast<long long>(done), static_cast<long long>(total), 100.0 * done / total, secs);
+      std::string what(phase);
+      if (total > 0)
+        std::fprintf(stderr, "%sseed: %-8s %8lld/%lld products (%3.0f%%)  %5.1f s%s", tty ? "\r" : "", what.c_str(),
+                     static_cast<long long>(done), static_cast<long long>(total), 100.0 * done / total, secs, tty ? "" : "\n");
+      else
+        std::fprintf(stderr, "%sseed: building indexes and constraints ...                %5.1f s\n", tty ? "\n" : "", secs);
     });
     if (tty) std::fprintf(stderr, "\n");
     if (!status.ok()) {

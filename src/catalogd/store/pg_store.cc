@@ -278,7 +278,7 @@ Result<ProductPage> PgStore::ListProducts(const ProductQuery& q) {
   };
   if (q.after_id) add("id > $?", *q.after_id);
   if (q.category) add("(category = $? OR starts_with(category, $? || '/'))", *q.category);
-  if (q.text) add("search @@ plainto_tsquery('simple', $?)", *q.text);
+  if (q.text) add("catalog_search_text(name, description, brand) @@ plainto_tsquery('simple', $?)", *q.text);
   if (q.min_price) add("price_amount >= $?", std::to_string(*q.min_price));
   if (q.max_price) add("price_amount <= $?", std::to_string(*q.max_price));
   sql += " ORDER BY id LIMIT " + std::to_string(q.limit + 1);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -28,8 +29,9 @@ struct SeedProduct {
 SeedProduct GenerateProduct(std::int64_t index, std::uint64_t seed);
 
 // Loads the catalog into the database at `conninfo` in one transaction, applying migrations
-// first. Refuses a non-empty catalog unless options.replace. Calls `progress(done, total)` now and then.
-Status RunSeed(const std::string& conninfo, const SeedOptions& options,
-               const std::function<void(std::int64_t, std::int64_t)>& progress);
+// first. Refuses a non-empty catalog unless options.replace. Calls `progress(phase, done, total)` now
+// and then; phases are "products", "stock" and "indexes" (done = total = 0).
+using SeedProgress = std::function<void(std::string_view phase, std::int64_t done, std::int64_t total)>;
+Status RunSeed(const std::string& conninfo, const SeedOptions& options, const SeedProgress& progress);
 
 }  // namespace techmoda::ctl
