@@ -11,8 +11,8 @@ PACKAGES=(
   libyaml-cpp-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   # the database the service embeds and the tests start
   postgresql-15 postgresql-client-15
-  # used by the run script's readiness wait and by people trying the API
-  curl
+  # curl: for people trying the API; acl: setfacl, to let the embedded PostgreSQL reach a 0700 checkout
+  curl acl
 )
 
 missing=()

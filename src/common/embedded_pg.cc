@@ -28,10 +28,20 @@ Status CheckTraversable(const fs::path& dir, const RunAs& who) {
     if (stat(p.c_str(), &st) == 0) {
       bool ok = (st.st_uid == who.uid && (st.st_mode & S_IXUSR)) ||
                 (st.st_gid == who.gid && (st.st_mode & S_IXGRP)) || (st.st_mode & S_IXOTH);
+      if (!ok && geteuid() == 0) {
+        // A checkout under /root (mode 0700) is common. Grant this one user search permission on
+        // this one folder (no listing, no reading), rather than widening the folder for everyone.
+        SpawnOptions acl;
+        acl.argv = {"/usr/bin/setfacl", "-m", "u:" + who.user + ":x", p.string()};
+        acl.die_with_parent = false;
+        auto rc = RunToCompletion(acl, std::chrono::seconds(10));
+        ok = rc.ok() && *rc == 0;
+        if (ok) log::Warn("embedded_pg.acl_granted", {{"folder", p.string()}, {"user", who.user}, {"permission", "search (x)"}});
+      }
       if (!ok)
         return Status::Internal("the embedded PostgreSQL runs as user '" + who.user + "', which cannot enter " +
-                                p.string() + " (mode " + std::to_string(st.st_mode & 0777) +
-                                "); choose --data-dir in a folder it can reach, or chmod o+x that folder");
+                                p.string() + "; choose --data-dir in a folder it can reach, or grant it search "
+                                "permission (setfacl -m u:" + who.user + ":x " + p.string() + ")");
     }
     if (p == p.root_path()) break;
   }
