@@ -98,11 +98,11 @@ struct ProductPage {
 // Who asked for a write and how to make it idempotent.
 struct WriteContext {
   std::string request_id;
-  std::string write_id;         // unique per attempt; recorded in the change log
+  std::string write_id;  // unique per attempt; recorded in the change log
   std::string deploy_id;
   std::string idempotency_scope;  // SHA-256 of the caller's token; empty when anonymous
   std::optional<std::string> idempotency_key;
-  std::string fingerprint;       // SHA-256 of method, path and canonical body
+  std::string fingerprint;  // SHA-256 of method, path and canonical body
   std::chrono::steady_clock::time_point deadline;
 };
 
@@ -110,8 +110,8 @@ struct WriteContext {
 struct WriteAnswer {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;  // ETag, Location
-  std::string body;              // JSON text; empty for 204
-  std::string consistency_token; // LSN at which the write became durable
+  std::string body;                                          // JSON text; empty for 204
+  std::string consistency_token;                             // LSN at which the write became durable
   bool replayed = false;
 };
 
@@ -136,7 +136,8 @@ class Store {
   virtual Result<Product> GetProduct(const std::string& id) = 0;
   virtual Result<ProductPage> ListProducts(const ProductQuery& q) = 0;
   virtual Result<WriteAnswer> CreateProduct(const WriteContext& ctx, const ProductInput& p) = 0;
-  virtual Result<WriteAnswer> ReplaceProduct(const WriteContext& ctx, const ProductInput& p, const Precondition& pre) = 0;
+  virtual Result<WriteAnswer> ReplaceProduct(const WriteContext& ctx, const ProductInput& p,
+                                             const Precondition& pre) = 0;
   virtual Result<WriteAnswer> ArchiveProduct(const WriteContext& ctx, const std::string& id) = 0;
 
   virtual Result<Stock> GetStock(const std::string& sku) = 0;

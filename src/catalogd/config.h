@@ -27,7 +27,7 @@ struct CatalogdConfig {
   int write_deadline_ms = 30000;
   std::string log_level = "info";
   bool access_log = true;
-  std::string tokens_file;  // YAML with a `tokens:` list
+  std::string tokens_file;                                 // YAML with a `tokens:` list
   std::vector<std::pair<std::string, http::Role>> tokens;  // never logged
 };
 

@@ -58,7 +58,8 @@ int main(int argc, char** argv) {
   log::ParseLevel(cfg->log_level, &level);
   // Until the port is bound the instance is named by its --listen value.
   auto ServedBy = [&](const std::string& instance) { return cfg->region + "/" + cfg->zone + "/" + instance; };
-  log::Init(level, {{"service", "catalogd"}, {"instance", ServedBy(cfg->instance.empty() ? cfg->listen : cfg->instance)}});
+  log::Init(level,
+            {{"service", "catalogd"}, {"instance", ServedBy(cfg->instance.empty() ? cfg->listen : cfg->instance)}});
 
   // Signals are taken by one thread with sigwait; every other thread (and child) inherits the mask.
   sigset_t stop_signals;
@@ -82,8 +83,7 @@ int main(int argc, char** argv) {
 
   http::TokenRegistry tokens;
   for (const auto& [token, role] : cfg->tokens) tokens.Add(token, role);
-  if (!cfg->tokens_file.empty())
-    log::Info("tokens.loaded", {{"count", tokens.size()}, {"file", cfg->tokens_file}});
+  if (!cfg->tokens_file.empty()) log::Info("tokens.loaded", {{"count", tokens.size()}, {"file", cfg->tokens_file}});
 
   PgStore store(std::make_unique<pg::Pool>(conninfo, cfg->pool_size));
   metrics::Metrics metrics;

@@ -24,10 +24,10 @@ namespace {
 Status CheckTraversable(const fs::path& dir, const RunAs& who) {
   if (who.user.empty()) return Status::Ok();
   for (fs::path p = dir; !p.empty(); p = p.parent_path()) {
-    struct stat st{};
+    struct stat st {};
     if (stat(p.c_str(), &st) == 0) {
-      bool ok = (st.st_uid == who.uid && (st.st_mode & S_IXUSR)) ||
-                (st.st_gid == who.gid && (st.st_mode & S_IXGRP)) || (st.st_mode & S_IXOTH);
+      bool ok = (st.st_uid == who.uid && (st.st_mode & S_IXUSR)) || (st.st_gid == who.gid && (st.st_mode & S_IXGRP)) ||
+                (st.st_mode & S_IXOTH);
       if (!ok && geteuid() == 0) {
         // A checkout under /root (mode 0700) is common. Grant this one user search permission on
         // this one folder (no listing, no reading), rather than widening the folder for everyone.
@@ -36,12 +36,16 @@ Status CheckTraversable(const fs::path& dir, const RunAs& who) {
         acl.die_with_parent = false;
         auto rc = RunToCompletion(acl, std::chrono::seconds(10));
         ok = rc.ok() && *rc == 0;
-        if (ok) log::Warn("embedded_pg.acl_granted", {{"folder", p.string()}, {"user", who.user}, {"permission", "search (x)"}});
+        if (ok)
+          log::Warn("embedded_pg.acl_granted",
+                    {{"folder", p.string()}, {"user", who.user}, {"permission", "search (x)"}});
       }
       if (!ok)
         return Status::Internal("the embedded PostgreSQL runs as user '" + who.user + "', which cannot enter " +
-                                p.string() + "; choose --data-dir in a folder it can reach, or grant it search "
-                                "permission (setfacl -m u:" + who.user + ":x " + p.string() + ")");
+                                p.string() +
+                                "; choose --data-dir in a folder it can reach, or grant it search "
+                                "permission (setfacl -m u:" +
+                                who.user + ":x " + p.string() + ")");
     }
     if (p == p.root_path()) break;
   }
@@ -64,7 +68,8 @@ std::string EmbeddedSocketDir(const std::string& root) {
 }
 
 std::string EmbeddedConninfo(const std::string& data_dir, const std::string& database) {
-  return "host=" + EmbeddedSocketDir((fs::path(data_dir) / "pg").string()) + " port=5432 user=postgres dbname=" + database;
+  return "host=" + EmbeddedSocketDir((fs::path(data_dir) / "pg").string()) +
+         " port=5432 user=postgres dbname=" + database;
 }
 
 EmbeddedPostgres::EmbeddedPostgres(EmbeddedPgOptions options) : options_(std::move(options)) {
@@ -92,8 +97,17 @@ Status EmbeddedPostgres::InitDbIfNeeded() {
     if (auto s = ChownTree(data_dir_, who->uid, who->gid); !s.ok()) return s;
   }
   SpawnOptions init;
-  init.argv = {options_.bin_dir + "/initdb", "-D", data_dir_, "--data-checksums", "-U", "postgres",
-               "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-instructions"};
+  init.argv = {options_.bin_dir + "/initdb",
+               "-D",
+               data_dir_,
+               "--data-checksums",
+               "-U",
+               "postgres",
+               "--auth-local=trust",
+               "--auth-host=scram-sha-256",
+               "--encoding=UTF8",
+               "--locale=C",
+               "--no-instructions"};
   init.log_path = log_path_;
   init.run_as = *who;
   auto rc = RunToCompletion(init, std::chrono::seconds(120));
@@ -128,16 +142,27 @@ Status EmbeddedPostgres::Start() {
     log::Info("embedded_pg.reuse", {{"data_dir", data_dir_}});
   } else {
     SpawnOptions run;
-    run.argv = {options_.bin_dir + "/postgres", "-D", data_dir_,
-                "-c", "listen_addresses=",
-                "-c", "unix_socket_directories=" + socket_dir_,
-                "-c", "unix_socket_permissions=0700",
-                "-c", "max_connections=" + std::to_string(options_.max_connections),
-                "-c", "shared_buffers=256MB",
-                "-c", "wal_level=replica",
-                "-c", "max_wal_size=4GB",
-                "-c", "wal_compression=on",
-                "-c", "logging_collector=off"};
+    run.argv = {options_.bin_dir + "/postgres",
+                "-D",
+                data_dir_,
+                "-c",
+                "listen_addresses=",
+                "-c",
+                "unix_socket_directories=" + socket_dir_,
+                "-c",
+                "unix_socket_permissions=0700",
+                "-c",
+                "max_connections=" + std::to_string(options_.max_connections),
+                "-c",
+                "shared_buffers=256MB",
+                "-c",
+                "wal_level=replica",
+                "-c",
+                "max_wal_size=4GB",
+                "-c",
+                "wal_compression=on",
+                "-c",
+                "logging_collector=off"};
     run.log_path = log_path_;
     run.run_as = *who;
     auto pid = Spawn(run);
@@ -150,7 +175,8 @@ Status EmbeddedPostgres::Start() {
       int st = 0;
       if (waitpid(pid_, &st, WNOHANG) == pid_) {
         pid_ = -1;
-        return Status::Internal("PostgreSQL exited at start; the end of " + log_path_ + ":\n" + TailOfFile(log_path_, 1500));
+        return Status::Internal("PostgreSQL exited at start; the end of " + log_path_ + ":\n" +
+                                TailOfFile(log_path_, 1500));
       }
       if (std::chrono::steady_clock::now() > deadline) {
         Stop();

@@ -12,7 +12,7 @@
 namespace techmoda {
 
 struct EmbeddedPgOptions {
-  std::string root;                               // e.g. ./var/pg; data lives in <root>/data
+  std::string root;  // e.g. ./var/pg; data lives in <root>/data
   std::string bin_dir = "/usr/lib/postgresql/15/bin";
   std::string database = "catalog";
   std::chrono::seconds start_timeout{60};

@@ -29,7 +29,8 @@ TEST(Utf8, CountsCodePointsAndRejectsMalformed) {
 }
 
 TEST(Base64Url, RoundTripsAndRefusesJunk) {
-  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff", 2)})
+  for (const std::string& s :
+       std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff", 2)})
     EXPECT_EQ(Base64UrlDecode(Base64UrlEncode(s)), s);
   EXPECT_EQ(Base64UrlEncode("foobar"), "Zm9vYmFy");
   EXPECT_FALSE(Base64UrlDecode("Zm9v!").has_value());

@@ -15,9 +15,15 @@ void Init(Level min_level, boost::json::object static_fields);
 // Writes {"ts", "level", "event", ...fields, ...static fields} as one line. Thread-safe.
 void Write(Level level, std::string_view event, boost::json::object fields = {});
 
-inline void Info(std::string_view event, boost::json::object fields = {}) { Write(Level::kInfo, event, std::move(fields)); }
-inline void Warn(std::string_view event, boost::json::object fields = {}) { Write(Level::kWarn, event, std::move(fields)); }
-inline void Error(std::string_view event, boost::json::object fields = {}) { Write(Level::kError, event, std::move(fields)); }
+inline void Info(std::string_view event, boost::json::object fields = {}) {
+  Write(Level::kInfo, event, std::move(fields));
+}
+inline void Warn(std::string_view event, boost::json::object fields = {}) {
+  Write(Level::kWarn, event, std::move(fields));
+}
+inline void Error(std::string_view event, boost::json::object fields = {}) {
+  Write(Level::kError, event, std::move(fields));
+}
 
 // Parses "debug", "info", "warn", "error"; returns false for anything else.
 bool ParseLevel(std::string_view text, Level* out);

@@ -5,9 +5,7 @@
 
 namespace techmoda::pg {
 
-std::int64_t Rows::GetInt(int row, int col) const {
-  return std::strtoll(PQgetvalue(r_.get(), row, col), nullptr, 10);
-}
+std::int64_t Rows::GetInt(int row, int col) const { return std::strtoll(PQgetvalue(r_.get(), row, col), nullptr, 10); }
 
 int Rows::affected() const {
   const char* n = PQcmdTuples(r_.get());
@@ -19,8 +17,8 @@ std::variant<Rows, Error> Connection::Exec(std::string_view sql, const std::vect
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
   std::string query(sql);
-  ResultPtr r(PQexecParams(c_.get(), query.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
-                           nullptr, nullptr, 0));
+  ResultPtr r(PQexecParams(c_.get(), query.c_str(), static_cast<int>(params.size()), nullptr, values.data(), nullptr,
+                           nullptr, 0));
   return Finish(std::move(r));
 }
 
@@ -62,7 +60,8 @@ Result<std::unique_ptr<Connection>> Connect(const std::string& conninfo, std::ch
     return Status::Unavailable("cannot connect to PostgreSQL: " + msg);
   }
   // Server notices would go to stderr as plain text; our logs are JSON lines only.
-  PQsetNoticeProcessor(c.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      c.get(), [](void*, const char*) {}, nullptr);
   return std::make_unique<Connection>(std::move(c));
 }
 
@@ -111,11 +110,20 @@ int Pool::open() const {
 void AppendCopyField(std::string& out, std::string_view value) {
   for (char c : value) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out += c;
     }
   }
 }

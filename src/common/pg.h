@@ -18,8 +18,12 @@
 
 namespace techmoda::pg {
 
-struct ConnDeleter { void operator()(PGconn* c) const { PQfinish(c); } };
-struct ResultDeleter { void operator()(PGresult* r) const { PQclear(r); } };
+struct ConnDeleter {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
 using ConnPtr = std::unique_ptr<PGconn, ConnDeleter>;
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
@@ -103,7 +107,9 @@ class Pool {
     Lease(Pool* pool, std::unique_ptr<Connection> c) : pool_(pool), c_(std::move(c)) {}
     Lease(Lease&&) = default;
     Lease& operator=(Lease&&) = default;
-    ~Lease() { if (pool_ && c_) pool_->Release(std::move(c_)); }
+    ~Lease() {
+      if (pool_ && c_) pool_->Release(std::move(c_));
+    }
     Connection* operator->() { return c_.get(); }
     Connection& operator*() { return *c_; }
 
@@ -124,7 +130,7 @@ class Pool {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
-  int in_use_ = 0;                                  // guarded by mu_
+  int in_use_ = 0;                                 // guarded by mu_
 };
 
 // Escapes a value as a PostgreSQL COPY text-format field.

@@ -45,7 +45,7 @@ Result<pid_t> Spawn(const SpawnOptions& options) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);  // the parent may block signals for its sigwait thread
-    setpgid(0, 0);  // its own process group, so a terminal's ^C does not reach it directly
+    setpgid(0, 0);                             // its own process group, so a terminal's ^C does not reach it directly
     if (!options.log_path.empty()) {
       int fd = open(options.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
       if (fd >= 0) {
@@ -116,7 +116,8 @@ Status ChownTree(const std::string& path, uid_t uid, gid_t gid) {
   std::error_code ec;
   if (lchown(path.c_str(), uid, gid) != 0) return Status::Internal("chown " + path + ": " + std::strerror(errno));
   if (!std::filesystem::is_directory(path, ec)) return Status::Ok();
-  for (auto it = std::filesystem::recursive_directory_iterator(path, ec); !ec && it != decltype(it)(); it.increment(ec)) {
+  for (auto it = std::filesystem::recursive_directory_iterator(path, ec); !ec && it != decltype(it)();
+       it.increment(ec)) {
     if (lchown(it->path().c_str(), uid, gid) != 0)
       return Status::Internal("chown " + it->path().string() + ": " + std::strerror(errno));
   }

@@ -24,11 +24,11 @@ struct RunAs {
 Result<RunAs> UnprivilegedIdentity();
 
 struct SpawnOptions {
-  std::vector<std::string> argv;        // argv[0] is the absolute path of the program
-  std::string log_path;                 // stdout and stderr go here (appended); empty: inherited
+  std::vector<std::string> argv;  // argv[0] is the absolute path of the program
+  std::string log_path;           // stdout and stderr go here (appended); empty: inherited
   RunAs run_as;
-  bool die_with_parent = true;          // SIGINT the child if we die (PR_SET_PDEATHSIG)
-  std::vector<std::string> extra_env;   // "NAME=value" entries added to our environment
+  bool die_with_parent = true;         // SIGINT the child if we die (PR_SET_PDEATHSIG)
+  std::vector<std::string> extra_env;  // "NAME=value" entries added to our environment
 };
 
 // Forks and execs. Returns the child's PID. The caller owns the child and must reap it.

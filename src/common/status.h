@@ -35,7 +35,9 @@ class Status {
   Status() = default;
   static Status Ok() { return Status(); }
   static Status NotFound(std::string detail) { return {Code::kNotFound, "not-found", std::move(detail)}; }
-  static Status Conflict(std::string type, std::string detail) { return {Code::kConflict, std::move(type), std::move(detail)}; }
+  static Status Conflict(std::string type, std::string detail) {
+    return {Code::kConflict, std::move(type), std::move(detail)};
+  }
   static Status Unavailable(std::string detail) { return {Code::kUnavailable, "unavailable", std::move(detail)}; }
   static Status Overloaded(std::string detail) { return {Code::kOverloaded, "overloaded", std::move(detail)}; }
   static Status Invalid(std::string detail, std::vector<FieldError> errors = {}) {
@@ -43,8 +45,12 @@ class Status {
     s.errors_ = std::move(errors);
     return s;
   }
-  static Status Unprocessable(std::string type, std::string detail) { return {Code::kUnprocessable, std::move(type), std::move(detail)}; }
-  static Status PreconditionFailed(std::string detail) { return {Code::kPreconditionFailed, "precondition-failed", std::move(detail)}; }
+  static Status Unprocessable(std::string type, std::string detail) {
+    return {Code::kUnprocessable, std::move(type), std::move(detail)};
+  }
+  static Status PreconditionFailed(std::string detail) {
+    return {Code::kPreconditionFailed, "precondition-failed", std::move(detail)};
+  }
   static Status Internal(std::string detail) { return {Code::kInternal, "internal", std::move(detail)}; }
 
   bool ok() const { return code_ == Code::kOk; }
@@ -54,7 +60,10 @@ class Status {
   const std::vector<FieldError>& errors() const { return errors_; }
   // Extra members for the problem document, e.g. {"skus": [...]} for out-of-stock, as JSON text.
   const std::string& extra_json() const { return extra_json_; }
-  Status& WithExtraJson(std::string json) { extra_json_ = std::move(json); return *this; }
+  Status& WithExtraJson(std::string json) {
+    extra_json_ = std::move(json);
+    return *this;
+  }
   std::string ToString() const;
 
  private:
@@ -71,8 +80,8 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}            // NOLINT(google-explicit-constructor)
-  Result(Status status) : v_(std::move(status)) {}     // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
   bool ok() const { return std::holds_alternative<T>(v_); }
   const T& value() const& { return std::get<T>(v_); }
   T& value() & { return std::get<T>(v_); }

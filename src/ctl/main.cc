@@ -23,10 +23,12 @@ int main(int argc, char** argv) {
   cmd->add_option("--products", seed.products, "how many products")->capture_default_str();
   cmd->add_option("--seed", seed.seed, "random seed: the same seed gives the same catalog")->capture_default_str();
   cmd->add_flag("--replace", seed.replace, "replace a non-empty catalog (refused while orders hold stock)");
-  cmd->add_option("--database-url", database_url, "libpq connection string; default: the embedded database of --data-dir")
+  cmd->add_option("--database-url", database_url,
+                  "libpq connection string; default: the embedded database of --data-dir")
       ->envname("CATALOGD_DATABASE_URL");
   cmd->add_option("--data-dir", data_dir, "catalogd's data folder, to reach its embedded database")
-      ->envname("CATALOGD_DATA_DIR")->capture_default_str();
+      ->envname("CATALOGD_DATA_DIR")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   if (*cmd) {
@@ -38,9 +40,11 @@ int main(int argc, char** argv) {
       std::string what(phase);
       if (total > 0)
         std::fprintf(stderr, "%sseed: %-8s %8lld/%lld products (%3.0f%%)  %5.1f s%s", tty ? "\r" : "", what.c_str(),
-                     static_cast<long long>(done), static_cast<long long>(total), 100.0 * done / total, secs, tty ? "" : "\n");
+                     static_cast<long long>(done), static_cast<long long>(total), 100.0 * done / total, secs,
+                     tty ? "" : "\n");
       else
-        std::fprintf(stderr, "%sseed: building indexes and constraints ...                %5.1f s\n", tty ? "\n" : "", secs);
+        std::fprintf(stderr, "%sseed: building indexes and constraints ...                %5.1f s\n", tty ? "\n" : "",
+                     secs);
     });
     if (tty) std::fprintf(stderr, "\n");
     if (!status.ok()) {

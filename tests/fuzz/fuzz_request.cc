@@ -2,8 +2,8 @@
 // (URL parsing, auth, routing, JSON parsing and validation) on a store that holds nothing.
 // Any crash, sanitizer report or 5xx is a finding.
 #include <boost/beast/core.hpp>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 
 #include "catalogd/http/beast_request.h"
 #include "catalogd/http/server.h"
@@ -17,11 +17,19 @@ class EmptyStore final : public Store {
   Result<Product> GetProduct(const std::string&) override { return Status::NotFound("none"); }
   Result<ProductPage> ListProducts(const ProductQuery&) override { return ProductPage{}; }
   Result<WriteAnswer> CreateProduct(const WriteContext&, const ProductInput&) override { return Answer(201); }
-  Result<WriteAnswer> ReplaceProduct(const WriteContext&, const ProductInput&, const Precondition&) override { return Status::NotFound("none"); }
-  Result<WriteAnswer> ArchiveProduct(const WriteContext&, const std::string&) override { return Status::NotFound("none"); }
+  Result<WriteAnswer> ReplaceProduct(const WriteContext&, const ProductInput&, const Precondition&) override {
+    return Status::NotFound("none");
+  }
+  Result<WriteAnswer> ArchiveProduct(const WriteContext&, const std::string&) override {
+    return Status::NotFound("none");
+  }
   Result<Stock> GetStock(const std::string&) override { return Status::NotFound("none"); }
-  Result<WriteAnswer> SetStock(const WriteContext&, const std::string&, std::int64_t) override { return Status::NotFound("none"); }
-  Result<WriteAnswer> AdjustStock(const WriteContext&, const std::string&, std::int64_t) override { return Status::NotFound("none"); }
+  Result<WriteAnswer> SetStock(const WriteContext&, const std::string&, std::int64_t) override {
+    return Status::NotFound("none");
+  }
+  Result<WriteAnswer> AdjustStock(const WriteContext&, const std::string&, std::int64_t) override {
+    return Status::NotFound("none");
+  }
   Result<WriteAnswer> CreateOrder(const WriteContext&, const OrderInput&) override { return Answer(201); }
   Result<Order> GetOrder(const std::string&) override { return Status::NotFound("none"); }
   Result<WriteAnswer> CancelOrder(const WriteContext&, const std::string&) override { return Status::NotFound("none"); }

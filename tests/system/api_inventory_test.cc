@@ -23,7 +23,8 @@ TEST(Inventory, ReadSetAdjust) {
   auto after = Get(Port(), "/v1/inventory/" + sku).Json();
   EXPECT_EQ(after.at("reserved").as_int64(), 4);
   EXPECT_EQ(after.at("available").as_int64(), 5);
-  ExpectProblem(Send(Port(), "PUT", "/v1/inventory/" + sku, kAdminToken, R"({"on_hand": 3})"), 409, "stock-below-reserved");
+  ExpectProblem(Send(Port(), "PUT", "/v1/inventory/" + sku, kAdminToken, R"({"on_hand": 3})"), 409,
+                "stock-below-reserved");
   ExpectProblem(Send(Port(), "POST", "/v1/inventory/" + sku + "/adjust", kAdminToken, R"({"delta": -6})"), 409);
   EXPECT_EQ(Send(Port(), "POST", "/v1/inventory/" + sku + "/adjust", kAdminToken, R"({"delta": -5})").status, 200);
   EXPECT_EQ(Available(sku), 0);
@@ -35,7 +36,8 @@ TEST(Inventory, ErrorsAndValidation) {
   MakeProduct(id, {sku}, 1);
   ExpectProblem(Get(Port(), "/v1/inventory/" + Unique("none")), 404);
   ExpectProblem(Send(Port(), "PUT", "/v1/inventory/" + Unique("none"), kAdminToken, R"({"on_hand": 1})"), 404);
-  ExpectProblem(Send(Port(), "POST", "/v1/inventory/" + Unique("none") + "/adjust", kAdminToken, R"({"delta": 1})"), 404);
+  ExpectProblem(Send(Port(), "POST", "/v1/inventory/" + Unique("none") + "/adjust", kAdminToken, R"({"delta": 1})"),
+                404);
   ExpectProblem(Send(Port(), "PUT", "/v1/inventory/" + sku, kAdminToken, R"({"on_hand": -1})"), 400);
   ExpectProblem(Send(Port(), "PUT", "/v1/inventory/" + sku, kAdminToken, R"({"on_hand": 1.0})"), 400);
   ExpectProblem(Send(Port(), "PUT", "/v1/inventory/" + sku, kAdminToken, R"({"on_hand": 1, "reserved": 0})"), 400);

@@ -25,7 +25,10 @@ TEST(Orders, CreateReadCancel) {
   EXPECT_EQ(Available(id + "-a"), 8);
 
   // Unit prices are those at the moment of the order.
-  ASSERT_EQ(Send(Port(), "PUT", "/v1/products/" + id, kAdminToken, json::serialize(ProductBody(id, {id + "-a", id + "-b"}, 9999))).status, 200);
+  ASSERT_EQ(Send(Port(), "PUT", "/v1/products/" + id, kAdminToken,
+                 json::serialize(ProductBody(id, {id + "-a", id + "-b"}, 9999)))
+                .status,
+            200);
   auto g = Get(Port(), "/v1/orders/" + oid, kClientToken);
   ASSERT_EQ(g.status, 200);
   EXPECT_EQ(g.Json(), r.Json());
@@ -137,14 +140,23 @@ TEST(Orders, EveryWriteIsInTheChangeLog) {
   ASSERT_EQ(r.status, 201);
   EXPECT_EQ(r.Header("x-request-id"), rid);
   const auto& db = SharedDatabaseUrl();
-  EXPECT_EQ(QueryOne(db, "SELECT action || '/' || entity_id || '/' || deploy_id FROM change_log WHERE request_id = $1", {rid}),
+  EXPECT_EQ(QueryOne(db, "SELECT action || '/' || entity_id || '/' || deploy_id FROM change_log WHERE request_id = $1",
+                     {rid}),
             "create/" + id + "/test-deploy-7");
-  EXPECT_EQ(QueryOne(db, "SELECT (old_value IS NULL)::text || (new_value->>'version') FROM change_log WHERE request_id = $1", {rid}),
-            "true1");
+  EXPECT_EQ(
+      QueryOne(db, "SELECT (old_value IS NULL)::text || (new_value->>'version') FROM change_log WHERE request_id = $1",
+               {rid}),
+      "true1");
   std::string rid2 = Unique("req");
-  ASSERT_EQ(Send(Port(), "PUT", "/v1/inventory/" + id + "-a", kAdminToken, R"({"on_hand": 4})", {{"X-Request-Id", rid2}}).status, 200);
-  EXPECT_EQ(QueryOne(db, "SELECT (old_value->>'on_hand') || '->' || (new_value->>'on_hand') FROM change_log WHERE request_id = $1", {rid2}),
-            "0->4");
+  ASSERT_EQ(
+      Send(Port(), "PUT", "/v1/inventory/" + id + "-a", kAdminToken, R"({"on_hand": 4})", {{"X-Request-Id", rid2}})
+          .status,
+      200);
+  EXPECT_EQ(
+      QueryOne(
+          db, "SELECT (old_value->>'on_hand') || '->' || (new_value->>'on_hand') FROM change_log WHERE request_id = $1",
+          {rid2}),
+      "0->4");
   std::string rid3 = Unique("req");
   auto o = Send(Port(), "POST", "/v1/orders", kClientToken, OrderBody("c-9", {{id + "-a", 1}}),
                 {{"X-Request-Id", rid3}, {"Idempotency-Key", Unique("k")}});
@@ -152,7 +164,8 @@ TEST(Orders, EveryWriteIsInTheChangeLog) {
   EXPECT_EQ(QueryOne(db, "SELECT entity_id FROM change_log WHERE request_id = $1 AND action = 'create_order'", {rid3}),
             std::string(o.Json().at("id").as_string()));
   // Append-only: the database refuses to rewrite history.
-  EXPECT_NE(QueryOne(db, "DELETE FROM change_log WHERE request_id = $1 RETURNING 1", {rid}).find("append-only"), std::string::npos);
+  EXPECT_NE(QueryOne(db, "DELETE FROM change_log WHERE request_id = $1 RETURNING 1", {rid}).find("append-only"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -54,7 +54,8 @@ TEST(Products, ConflictsOnIdAndSku) {
   // A sku repeated inside one body is a 400, not a conflict.
   std::string twice = Unique("s");
   auto dup = ExpectProblem(
-      Send(Port(), "POST", "/v1/products", kAdminToken, json::serialize(ProductBody(Unique("p"), {twice, twice}))), 400);
+      Send(Port(), "POST", "/v1/products", kAdminToken, json::serialize(ProductBody(Unique("p"), {twice, twice}))),
+      400);
   EXPECT_TRUE(HasPointer(dup, "/variants/1/sku"));
 }
 
@@ -161,7 +162,7 @@ TEST(Products, ReplaceWithVersionsAndPreconditions) {
   std::string a = id + "-a", b = id + "-b";
   MakeProduct(id, {a}, 3);
   auto body = ProductBody(id, {a, b}, 5990);
-  body["version"] = 1;                      // server-owned fields are accepted and ignored
+  body["version"] = 1;  // server-owned fields are accepted and ignored
   body["created_at"] = "1999-01-01T00:00:00.000Z";
   auto r = Send(Port(), "PUT", "/v1/products/" + id, kAdminToken, json::serialize(body), {{"If-Match", "\"1\""}});
   ASSERT_EQ(r.status, 200) << r.body;
@@ -173,14 +174,16 @@ TEST(Products, ReplaceWithVersionsAndPreconditions) {
   EXPECT_EQ(Available(a), 3);
   ExpectProblem(Send(Port(), "PUT", "/v1/products/" + id, kAdminToken, json::serialize(body), {{"If-Match", "\"1\""}}),
                 412, "precondition-failed");
-  EXPECT_EQ(Send(Port(), "PUT", "/v1/products/" + id, kAdminToken, json::serialize(body), {{"If-Match", "*"}}).status, 200);
+  EXPECT_EQ(Send(Port(), "PUT", "/v1/products/" + id, kAdminToken, json::serialize(body), {{"If-Match", "*"}}).status,
+            200);
   // Dropping a variant removes its sku.
   auto only_b = ProductBody(id, {b});
   ASSERT_EQ(Send(Port(), "PUT", "/v1/products/" + id, kAdminToken, json::serialize(only_b)).status, 200);
   EXPECT_EQ(Get(Port(), "/v1/inventory/" + a).status, 404);
   std::string other = Unique("p");
-  ExpectProblem(Send(Port(), "PUT", "/v1/products/" + other, kAdminToken, json::serialize(ProductBody(other, {Unique("s")}))),
-                404);
+  ExpectProblem(
+      Send(Port(), "PUT", "/v1/products/" + other, kAdminToken, json::serialize(ProductBody(other, {Unique("s")}))),
+      404);
   ExpectProblem(Send(Port(), "PUT", "/v1/products/" + id, kAdminToken, json::serialize(ProductBody(other, {b}))), 400);
 }
 
@@ -188,8 +191,8 @@ TEST(Products, ReplaceRefusesRemovingReservedSku) {
   std::string id = Unique("p");
   MakeProduct(id, {id + "-a", id + "-b"}, 5);
   ASSERT_EQ(Order(Unique("k"), OrderBody("c-1", {{id + "-a", 1}})).status, 201);
-  ExpectProblem(Send(Port(), "PUT", "/v1/products/" + id, kAdminToken, json::serialize(ProductBody(id, {id + "-b"}))), 409,
-                "sku-has-reservations");
+  ExpectProblem(Send(Port(), "PUT", "/v1/products/" + id, kAdminToken, json::serialize(ProductBody(id, {id + "-b"}))),
+                409, "sku-has-reservations");
 }
 
 TEST(Products, ArchiveKeepsOrdersAndHidesFromListing) {

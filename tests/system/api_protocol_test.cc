@@ -28,8 +28,13 @@ TEST(Protocol, MediaTypeAndBodies) {
   std::string body = json::serialize(ProductBody(Unique("p"), {Unique("s")}));
   ExpectProblem(Send(Port(), "POST", "/v1/products", kAdminToken, body, {{"Content-Type", ""}}), 415);
   ExpectProblem(Send(Port(), "POST", "/v1/products", kAdminToken, body, {{"Content-Type", "text/plain"}}), 415);
-  ExpectProblem(Send(Port(), "POST", "/v1/products", kAdminToken, body, {{"Content-Type", "application/json; charset=latin1"}}), 415);
-  EXPECT_EQ(Send(Port(), "POST", "/v1/products", kAdminToken, body, {{"Content-Type", "application/json; charset=UTF-8"}}).status, 201);
+  ExpectProblem(
+      Send(Port(), "POST", "/v1/products", kAdminToken, body, {{"Content-Type", "application/json; charset=latin1"}}),
+      415);
+  EXPECT_EQ(
+      Send(Port(), "POST", "/v1/products", kAdminToken, body, {{"Content-Type", "application/json; charset=UTF-8"}})
+          .status,
+      201);
   ExpectProblem(Send(Port(), "POST", "/v1/products", kAdminToken, ""), 400);
 }
 
@@ -79,7 +84,8 @@ TEST(Protocol, MalformedHttpGetsAProblemNotAHang) {
 }
 
 TEST(Protocol, KeepAliveServesSeveralRequestsOnOneConnection) {
-  std::string two = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  std::string two =
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   std::string raw = RawExchange(Port(), two);
   std::size_t first = raw.find("HTTP/1.1 200");
   ASSERT_NE(first, std::string::npos);
@@ -164,7 +170,8 @@ TEST(Protocol, RequestTimeoutHeader) {
                      {{"Request-Timeout", "soon"}}),
                 400);
   EXPECT_EQ(Send(Port(), "POST", "/v1/inventory/" + id + "-a/adjust", kAdminToken, R"({"delta":1})",
-                 {{"Request-Timeout", "5"}}).status,
+                 {{"Request-Timeout", "5"}})
+                .status,
             200);
 }
 

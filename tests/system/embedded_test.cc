@@ -22,7 +22,7 @@ TEST(Embedded, StartsPrivatePostgresWithChecksumsAndStopsIt) {
   o.with_tokens = false;  // no tokens configured: they are generated into <data-dir>/tokens.yaml
   Catalogd c(o);
   ASSERT_TRUE(c.Start());
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(stat((c.data_dir() + "/tokens.yaml").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(QueryOne(EmbeddedConninfo(c.data_dir()), "SHOW data_checksums"), "on");
@@ -58,10 +58,12 @@ TEST(Embedded, GracefulStopFinishesInFlightRequests) {
   // A read that waits on an unreachable consistency token is in flight for about 2 s.
   HttpResult slow;
   std::thread t([&] { slow = Get(c.port(), "/v1/products", "", {{"X-Consistency-Token", "FFFFFFFF/0"}}); });
-  ASSERT_TRUE(WaitFor([&] {
-    auto m = Get(c.port(), "/metrics").body;
-    return m.find("catalogd_http_in_flight 2") != std::string::npos;  // the slow read and this scrape
-  }, std::chrono::seconds(5)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto m = Get(c.port(), "/metrics").body;
+        return m.find("catalogd_http_in_flight 2") != std::string::npos;  // the slow read and this scrape
+      },
+      std::chrono::seconds(5)));
   auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(c.Stop(), 0);
   t.join();

@@ -99,8 +99,19 @@ std::size_t FileSize(const std::string& path) {
 bool Catalogd::Launch() {
   log_offset_ = FileSize(log_path_);  // a restart appends to the same log
   SpawnOptions s;
-  s.argv = {CATALOGD_BIN, "--listen", "127.0.0.1:0", "--data-dir", options_.data_dir, "--read-timeout", "5",
-            "--drain-timeout", "10", "--region", "test", "--zone", "z1"};
+  s.argv = {CATALOGD_BIN,
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            options_.data_dir,
+            "--read-timeout",
+            "5",
+            "--drain-timeout",
+            "10",
+            "--region",
+            "test",
+            "--zone",
+            "z1"};
   if (!options_.database_url.empty()) {
     s.argv.push_back("--database-url");
     s.argv.push_back(options_.database_url);
@@ -138,7 +149,8 @@ bool Catalogd::WaitUntilUp(std::chrono::seconds timeout) {
       timeout);
   if (!up) {
     auto log = ReadFile(log_path_).value_or("");
-    std::cerr << "catalogd did not come up; log tail:\n" << (log.size() > 3000 ? log.substr(log.size() - 3000) : log) << "\n";
+    std::cerr << "catalogd did not come up; log tail:\n"
+              << (log.size() > 3000 ? log.substr(log.size() - 3000) : log) << "\n";
   }
   return up;
 }

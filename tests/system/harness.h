@@ -29,8 +29,8 @@ EmbeddedPostgres& SharedPostgres();
 std::string CreateDatabase(const std::string& name);
 
 struct CatalogdOptions {
-  std::string database_url;              // empty: embedded in data_dir
-  std::string data_dir;                  // default: a new test folder
+  std::string database_url;  // empty: embedded in data_dir
+  std::string data_dir;      // default: a new test folder
   std::vector<std::string> extra_args;
   std::vector<std::string> extra_env;
   bool with_tokens = true;

@@ -25,7 +25,8 @@ HttpResult Call(unsigned short port, const std::string& method, const std::strin
                 const Headers& headers = {});
 
 // Shorthands with a bearer token ("" for none).
-HttpResult Get(unsigned short port, const std::string& target, const std::string& token = "", const Headers& extra = {});
+HttpResult Get(unsigned short port, const std::string& target, const std::string& token = "",
+               const Headers& extra = {});
 HttpResult Send(unsigned short port, const std::string& method, const std::string& target, const std::string& token,
                 const std::string& body, const Headers& extra = {});
 

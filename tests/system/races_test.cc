@@ -16,9 +16,12 @@ TEST(Races, FiftyBuyersForTheLastTenUnits) {
   for (int i = 0; i < 50; ++i)
     buyers.emplace_back([&, i] {
       auto r = Order(Unique("race"), OrderBody("c-" + std::to_string(i), {{sku, 1}}));
-      if (r.status == 201) ++created;
-      else if (r.status == 409) ++out_of_stock;
-      else ++other;
+      if (r.status == 201)
+        ++created;
+      else if (r.status == 409)
+        ++out_of_stock;
+      else
+        ++other;
     });
   for (auto& t : buyers) t.join();
   EXPECT_EQ(created.load(), 10);

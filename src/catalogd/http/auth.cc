@@ -63,9 +63,12 @@ bool RoleAllows(Role have, Role need) {
 }
 
 bool ParseRole(std::string_view text, Role* out) {
-  if (text == "admin") *out = Role::kAdmin;
-  else if (text == "client") *out = Role::kClient;
-  else return false;
+  if (text == "admin")
+    *out = Role::kAdmin;
+  else if (text == "client")
+    *out = Role::kClient;
+  else
+    return false;
   return true;
 }
 

@@ -11,9 +11,9 @@ enum class Role { kAnonymous, kClient, kAdmin };
 
 // Result of reading an Authorization header.
 struct Identity {
-  bool valid = true;       // false: a token was sent but is unknown or malformed (always 401)
+  bool valid = true;  // false: a token was sent but is unknown or malformed (always 401)
   Role role = Role::kAnonymous;
-  std::string scope;       // SHA-256 of the token (idempotency keys are scoped to it); empty if anonymous
+  std::string scope;  // SHA-256 of the token (idempotency keys are scoped to it); empty if anonymous
 };
 
 // The configured tokens. Build once at start, then read-only and thread-safe. Tokens are kept

@@ -117,15 +117,16 @@ Served Api::Serve(const Request& req) {
           out.response = Problem(403, "forbidden", "this token's role may not make this call", out.request_id);
         }
       } else if (!req.body.empty() && !IsJsonMediaType(Header(req, "content-type"))) {
-        out.response = Problem(415, "unsupported-media-type", "a request body must be sent as application/json",
-                               out.request_id);
+        out.response =
+            Problem(415, "unsupported-media-type", "a request body must be sent as application/json", out.request_id);
       } else {
         out.response = Handle(req, m, who, out.request_id, std::string(url->path()), query);
       }
     }
   } catch (const std::exception& e) {
     log::Error("request.exception", {{"request_id", out.request_id}, {"what", e.what()}});
-    out.response = Problem(500, "internal", "an internal error occurred; quote the instance when reporting it", out.request_id);
+    out.response =
+        Problem(500, "internal", "an internal error occurred; quote the instance when reporting it", out.request_id);
   }
   Stamp(out.response, out.request_id);
   return out;
@@ -161,7 +162,8 @@ Response Api::MetricsText() {
   r.body = metrics_.Render([this](std::string& out) {
     out += "# HELP catalogd_db_pool_in_use Database connections in use.\n# TYPE catalogd_db_pool_in_use gauge\n";
     out += "catalogd_db_pool_in_use " + std::to_string(store_.PoolInUse()) + "\n";
-    out += "# HELP catalogd_db_pool_max Size limit of the database connection pool.\n# TYPE catalogd_db_pool_max gauge\n";
+    out +=
+        "# HELP catalogd_db_pool_max Size limit of the database connection pool.\n# TYPE catalogd_db_pool_max gauge\n";
     out += "catalogd_db_pool_max " + std::to_string(store_.PoolMax()) + "\n";
   });
   return r;
@@ -171,11 +173,16 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
                      const std::string& path, const std::multimap<std::string, std::string>& query) {
   const RouteInfo& info = InfoOf(m.route);
   switch (m.route) {
-    case Route::kHealthz: return Json(200, R"({"status":"alive"})");
-    case Route::kReadyz: return Readyz();
-    case Route::kMetrics: return MetricsText();
-    case Route::kOpenApi: return Json(200, std::string(embedded::OpenApi().at(0).second));
-    default: break;
+    case Route::kHealthz:
+      return Json(200, R"({"status":"alive"})");
+    case Route::kReadyz:
+      return Readyz();
+    case Route::kMetrics:
+      return MetricsText();
+    case Route::kOpenApi:
+      return Json(200, std::string(embedded::OpenApi().at(0).second));
+    default:
+      break;
   }
 
   // Reads that carry a consistency token are answered from data at least that fresh.
@@ -195,7 +202,8 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
     auto deadline = req.received + options_.default_deadline;
     if (HasHeader(req, "request-timeout")) {
       std::string t = Header(req, "request-timeout");
-      bool digits = !t.empty() && t.size() <= 6 && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+      bool digits =
+          !t.empty() && t.size() <= 6 && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
       if (!digits || std::stoll(t) < 1)
         return Problem(400, "invalid-request", "Request-Timeout must be a whole number of seconds, at least 1", rid);
       deadline = std::min(deadline, req.received + std::chrono::seconds(std::stoll(t)));
@@ -204,7 +212,8 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
     if (HasHeader(req, "idempotency-key")) {
       std::string key = Header(req, "idempotency-key");
       if (!model::IsValidIdempotencyKey(key))
-        return Problem(400, "invalid-idempotency-key", "Idempotency-Key must be 1 to 200 printable ASCII characters", rid);
+        return Problem(400, "invalid-idempotency-key", "Idempotency-Key must be 1 to 200 printable ASCII characters",
+                       rid);
       ctx.idempotency_key = key;
     } else if (m.route == Route::kCreateOrder) {
       return Problem(400, "idempotency-key-required", "POST /v1/orders needs an Idempotency-Key header", rid);

@@ -9,15 +9,24 @@ namespace techmoda::http {
 
 int HttpStatusOf(Code code) {
   switch (code) {
-    case Code::kOk: return 200;
-    case Code::kNotFound: return 404;
-    case Code::kConflict: return 409;
-    case Code::kUnavailable: return 503;
-    case Code::kOverloaded: return 503;
-    case Code::kInvalidArgument: return 400;
-    case Code::kUnprocessable: return 422;
-    case Code::kPreconditionFailed: return 412;
-    case Code::kInternal: return 500;
+    case Code::kOk:
+      return 200;
+    case Code::kNotFound:
+      return 404;
+    case Code::kConflict:
+      return 409;
+    case Code::kUnavailable:
+      return 503;
+    case Code::kOverloaded:
+      return 503;
+    case Code::kInvalidArgument:
+      return 400;
+    case Code::kUnprocessable:
+      return 422;
+    case Code::kPreconditionFailed:
+      return 412;
+    case Code::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -25,22 +34,38 @@ int HttpStatusOf(Code code) {
 namespace {
 const char* TitleOf(int status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 412:
+      return "Precondition Failed";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Content";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Error";
   }
 }
 }  // namespace

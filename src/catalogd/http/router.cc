@@ -76,7 +76,8 @@ std::string_view RouteLabel(Route r) {
   static const std::array<std::string, kRouteCount> kLabels = [] {
     std::array<std::string, kRouteCount> a;
     a[0] = "unmatched";
-    for (const auto& info : Routes()) a[static_cast<int>(info.route)] = std::string(info.method) + " " + std::string(info.pattern);
+    for (const auto& info : Routes())
+      a[static_cast<int>(info.route)] = std::string(info.method) + " " + std::string(info.pattern);
     return a;
   }();
   return kLabels[static_cast<int>(r)];

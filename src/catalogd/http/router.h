@@ -43,9 +43,9 @@ const std::vector<RouteInfo>& Routes();
 
 struct RouteMatch {
   Route route = Route::kNone;
-  std::string param;         // the decoded {..} segment, if the pattern has one
-  bool path_known = false;   // some route has this path (so a wrong method is 405, not 404)
-  std::string allow;         // the methods allowed on this path, for the Allow header
+  std::string param;        // the decoded {..} segment, if the pattern has one
+  bool path_known = false;  // some route has this path (so a wrong method is 405, not 404)
+  std::string allow;        // the methods allowed on this path, for the Allow header
 };
 
 // Matches decoded path segments ("v1", "products", "tm-1") and a method.

@@ -28,7 +28,12 @@ struct Server::Impl {
   std::thread drainer;
 
   Impl(Api& a, metrics::Metrics& m, ServerOptions o)
-      : api(a), metrics(m), options(std::move(o)), ioc(options.io_threads), workers(options.worker_threads), acceptor(ioc) {}
+      : api(a),
+        metrics(m),
+        options(std::move(o)),
+        ioc(options.io_threads),
+        workers(options.worker_threads),
+        acceptor(ioc) {}
 
   void DoAccept();
 };
@@ -39,7 +44,9 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Server::Impl& srv) : stream_(std::move(socket)), srv_(srv) {}
 
-  void Start() { net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); }); }
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+  }
 
  private:
   void DoRead() {
@@ -48,9 +55,8 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(kMaxHeaderBytes + kMaxTargetBytes + 1024));
     parser_->body_limit(kMaxBodyBytes);
     stream_.expires_after(srv_.options.read_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      self->OnRead(ec);
-    });
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -65,8 +71,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == bhttp::error::header_limit)
       return Reject(Problem(431, "header-fields-too-large", "the header block exceeds 16 KiB", rid), rid, started);
     if (ec)
-      return Reject(Problem(400, "malformed-request", "the HTTP request could not be parsed: " + ec.message(), rid), rid,
-                    started);
+      return Reject(Problem(400, "malformed-request", "the HTTP request could not be parsed: " + ec.message(), rid),
+                    rid, started);
 
     auto msg = parser_->release();
     keep_alive_ = msg.keep_alive();
@@ -93,9 +99,10 @@ class Session : public std::enable_shared_from_this<Session> {
     srv_.metrics.AddInFlight(1);
     net::post(srv_.workers, [self = shared_from_this(), req = std::move(req), started]() mutable {
       Served served = self->srv_.api.Serve(req);
-      net::post(self->stream_.get_executor(), [self, served = std::move(served), method = req.method, started]() mutable {
-        self->Write(std::move(served.response), served.route, served.request_id, method, started, true);
-      });
+      net::post(self->stream_.get_executor(),
+                [self, served = std::move(served), method = req.method, started]() mutable {
+                  self->Write(std::move(served.response), served.route, served.request_id, method, started, true);
+                });
     });
   }
 
@@ -122,7 +129,8 @@ class Session : public std::enable_shared_from_this<Session> {
     bhttp::async_write(stream_, *res,
                        [self = shared_from_this(), res, route, rid, method, started, counted, close, status](
                            beast::error_code ec, std::size_t bytes) {
-                         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+                         double secs =
+                             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
                          self->srv_.metrics.ObserveRequest(route, status, secs);
                          if (counted) {
                            self->srv_.in_flight.fetch_sub(1);
@@ -185,7 +193,9 @@ Status Server::Listen() {
   if (!ec) impl_->acceptor.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) impl_->acceptor.bind(ep, ec);
   if (!ec) impl_->acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return Status::Unavailable("cannot listen on " + impl_->options.address + ":" + std::to_string(impl_->options.port) + ": " + ec.message());
+  if (ec)
+    return Status::Unavailable("cannot listen on " + impl_->options.address + ":" +
+                               std::to_string(impl_->options.port) + ": " + ec.message());
   return Status::Ok();
 }
 

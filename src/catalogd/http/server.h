@@ -13,16 +13,16 @@
 namespace techmoda::http {
 
 // Contract limits (shared/api.md).
-inline constexpr std::size_t kMaxBodyBytes = 1 << 20;          // 413 above
-inline constexpr std::size_t kMaxHeaderBytes = 16 * 1024;      // 431 above
-inline constexpr std::size_t kMaxTargetBytes = 8 * 1024;       // 414 above
+inline constexpr std::size_t kMaxBodyBytes = 1 << 20;      // 413 above
+inline constexpr std::size_t kMaxHeaderBytes = 16 * 1024;  // 431 above
+inline constexpr std::size_t kMaxTargetBytes = 8 * 1024;   // 414 above
 
 struct ServerOptions {
   std::string address = "127.0.0.1";
   unsigned short port = 8080;
-  int io_threads = 0;        // 0: one per core
-  int worker_threads = 16;   // handlers that wait on the database run here
-  int max_in_flight = 1024;  // above this, answer 503 at once instead of queueing
+  int io_threads = 0;                      // 0: one per core
+  int worker_threads = 16;                 // handlers that wait on the database run here
+  int max_in_flight = 1024;                // above this, answer 503 at once instead of queueing
   std::chrono::seconds read_timeout{30};   // a whole request, or an idle keep-alive gap
   std::chrono::seconds drain_timeout{20};  // graceful stop: how long in-flight work may finish
   bool access_log = true;

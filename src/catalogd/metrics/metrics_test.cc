@@ -11,7 +11,8 @@ TEST(Metrics, RendersCountersAndCumulativeHistogram) {
   m.ObserveRequest(http::Route::kGetProduct, 404, 0.02);
   m.ObserveRequest(http::Route::kGetProduct, 503, 3.0);
   std::string text = m.Render([](std::string& out) { out += "extra_gauge 1\n"; });
-  EXPECT_NE(text.find("catalogd_http_requests_total{route=\"GET /v1/products/{id}\",code=\"2xx\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("catalogd_http_requests_total{route=\"GET /v1/products/{id}\",code=\"2xx\"} 1"),
+            std::string::npos);
   EXPECT_NE(text.find("code=\"4xx\"} 1"), std::string::npos);
   EXPECT_NE(text.find("code=\"5xx\"} 1"), std::string::npos);
   EXPECT_NE(text.find("le=\"0.001\"} 1"), std::string::npos);

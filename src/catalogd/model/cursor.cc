@@ -8,7 +8,9 @@ namespace {
 constexpr std::string_view kPrefix = "c1:";  // a version, so the format can change without ambiguity
 }
 
-std::string EncodeCursor(std::string_view last_id) { return Base64UrlEncode(std::string(kPrefix) + std::string(last_id)); }
+std::string EncodeCursor(std::string_view last_id) {
+  return Base64UrlEncode(std::string(kPrefix) + std::string(last_id));
+}
 
 std::optional<std::string> DecodeCursor(std::string_view cursor) {
   if (cursor.size() > 200) return std::nullopt;

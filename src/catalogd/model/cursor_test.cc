@@ -11,8 +11,8 @@ TEST(Cursor, RoundTripsAndRefusesForgeries) {
   EXPECT_EQ(DecodeCursor(EncodeCursor("tm-000123")), "tm-000123");
   EXPECT_FALSE(DecodeCursor("").has_value());
   EXPECT_FALSE(DecodeCursor("not base64!").has_value());
-  EXPECT_FALSE(DecodeCursor(Base64UrlEncode("tm-000123")).has_value());     // no version prefix
-  EXPECT_FALSE(DecodeCursor(Base64UrlEncode("c1:bad id")).has_value());     // not an id
+  EXPECT_FALSE(DecodeCursor(Base64UrlEncode("tm-000123")).has_value());  // no version prefix
+  EXPECT_FALSE(DecodeCursor(Base64UrlEncode("c1:bad id")).has_value());  // not an id
   EXPECT_FALSE(DecodeCursor(std::string(300, 'A')).has_value());
 }
 

@@ -49,14 +49,21 @@ json::value ToJson(const Stock& s) {
 json::value OrderLinesToJson(const std::vector<OrderLine>& lines) {
   json::array a;
   for (const auto& l : lines)
-    a.push_back({{"sku", l.sku}, {"product_id", l.product_id}, {"quantity", l.quantity},
-                 {"unit_price", ToJson(l.unit_price)}, {"line_total", ToJson(l.line_total)}});
+    a.push_back({{"sku", l.sku},
+                 {"product_id", l.product_id},
+                 {"quantity", l.quantity},
+                 {"unit_price", ToJson(l.unit_price)},
+                 {"line_total", ToJson(l.line_total)}});
   return a;
 }
 
 json::value ToJson(const Order& o) {
-  return {{"id", o.id},         {"customer_id", o.customer_id},     {"status", o.status},
-          {"lines", OrderLinesToJson(o.lines)}, {"total", ToJson(o.total)}, {"created_at", o.created_at},
+  return {{"id", o.id},
+          {"customer_id", o.customer_id},
+          {"status", o.status},
+          {"lines", OrderLinesToJson(o.lines)},
+          {"total", ToJson(o.total)},
+          {"created_at", o.created_at},
           {"updated_at", o.updated_at}};
 }
 

@@ -15,9 +15,12 @@ namespace {
 std::string PointerToken(std::string_view key) {
   std::string out;
   for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
   }
   return out;
 }
@@ -72,9 +75,11 @@ class Checker {
   }
 
   // An integer in [min, max]. A number with a fraction or exponent is not an integer.
-  std::optional<std::int64_t> Integer(const json::value& v, const std::string& ptr, std::int64_t min, std::int64_t max) {
+  std::optional<std::int64_t> Integer(const json::value& v, const std::string& ptr, std::int64_t min,
+                                      std::int64_t max) {
     std::int64_t n;
-    if (v.is_int64()) n = v.get_int64();
+    if (v.is_int64())
+      n = v.get_int64();
     else if (v.is_uint64()) {
       Fail(ptr, "must be at most " + std::to_string(max));
       return std::nullopt;
@@ -95,8 +100,10 @@ class Checker {
     Money m;
     bool good = true;
     if (auto* a = o.if_contains("amount")) {
-      if (auto n = Integer(*a, ptr + "/amount", 0, kMaxAmount)) m.amount = *n;
-      else good = false;
+      if (auto n = Integer(*a, ptr + "/amount", 0, kMaxAmount))
+        m.amount = *n;
+      else
+        good = false;
     } else {
       Fail(ptr + "/amount", "is required");
       good = false;
@@ -105,7 +112,8 @@ class Checker {
       bool valid = c->is_string() && c->get_string().size() == 3;
       if (valid)
         for (char ch : c->get_string()) valid &= ch >= 'A' && ch <= 'Z';
-      if (valid) m.currency = std::string(c->get_string());
+      if (valid)
+        m.currency = std::string(c->get_string());
       else {
         Fail(ptr + "/currency", "must be an ISO 4217 code: three capital letters");
         good = false;
@@ -124,7 +132,8 @@ class Checker {
 bool HasNul(const json::value& v, int depth = 0) {
   if (depth > kMaxJsonDepth + 1) return false;
   switch (v.kind()) {
-    case json::kind::string: return v.get_string().find('\0') != json::string::npos;
+    case json::kind::string:
+      return v.get_string().find('\0') != json::string::npos;
     case json::kind::array:
       for (const auto& e : v.get_array())
         if (HasNul(e, depth + 1)) return true;
@@ -133,7 +142,8 @@ bool HasNul(const json::value& v, int depth = 0) {
       for (const auto& kv : v.get_object())
         if (kv.key().find('\0') != std::string_view::npos || HasNul(kv.value(), depth + 1)) return true;
       return false;
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -163,9 +173,10 @@ Result<json::value> ParseJsonBody(std::string_view body) {
   boost::system::error_code ec;
   p.write(body.data(), body.size(), ec);
   if (ec) {
-    std::string why = ec == json::error::too_deep ? "the JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels"
-                      : ec == json::error::syntax && !IsValidUtf8(body) ? "the body is not valid UTF-8"
-                                                                         : "the body is not valid JSON (" + ec.message() + ")";
+    std::string why =
+        ec == json::error::too_deep ? "the JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels"
+        : ec == json::error::syntax && !IsValidUtf8(body) ? "the body is not valid UTF-8"
+                                                          : "the body is not valid JSON (" + ec.message() + ")";
     return Status::Invalid(why);
   }
   json::value v = p.release();
@@ -176,8 +187,9 @@ Result<json::value> ParseJsonBody(std::string_view body) {
 Result<ProductInput> ParseProduct(const json::value& body, std::optional<std::string_view> path_id,
                                   const std::string& generated_id) {
   Checker c;
-  if (!c.Object(body, "", {"id", "name", "description", "brand", "category", "price", "attributes", "variants",
-                           "status", "version", "created_at", "updated_at"}))
+  if (!c.Object(body, "",
+                {"id", "name", "description", "brand", "category", "price", "attributes", "variants", "status",
+                 "version", "created_at", "updated_at"}))
     return c.ToStatus("the product must be a JSON object");
   const auto& o = body.get_object();
   ProductInput p;
@@ -192,33 +204,45 @@ Result<ProductInput> ParseProduct(const json::value& body, std::optional<std::st
   }
   if (auto* v = o.if_contains("name")) {
     if (auto s = c.Text(*v, "/name", 1, kMaxNameLength)) p.name = *s;
-  } else c.Fail("/name", "is required");
-  if (auto* v = o.if_contains("description"); v && !v->is_null()) p.description = c.Text(*v, "/description", 0, kMaxDescriptionLength);
+  } else
+    c.Fail("/name", "is required");
+  if (auto* v = o.if_contains("description"); v && !v->is_null())
+    p.description = c.Text(*v, "/description", 0, kMaxDescriptionLength);
   if (auto* v = o.if_contains("brand"); v && !v->is_null()) p.brand = c.Text(*v, "/brand", 1, kMaxShortTextLength);
   if (auto* v = o.if_contains("category")) {
     if (auto s = c.Text(*v, "/category", 1, kMaxShortTextLength)) {
-      if (IsValidCategory(*s)) p.category = *s;
-      else c.Fail("/category", "must be segments separated by single '/', e.g. \"men/shirts\"");
+      if (IsValidCategory(*s))
+        p.category = *s;
+      else
+        c.Fail("/category", "must be segments separated by single '/', e.g. \"men/shirts\"");
     }
-  } else c.Fail("/category", "is required");
+  } else
+    c.Fail("/category", "is required");
   if (auto* v = o.if_contains("price")) {
     if (auto m = c.Price(*v, "/price")) p.price = *m;
-  } else c.Fail("/price", "is required");
+  } else
+    c.Fail("/price", "is required");
   if (auto* v = o.if_contains("attributes"); v && !v->is_null()) {
-    if (!v->is_object()) c.Fail("/attributes", "must be an object of strings");
-    else if (v->get_object().size() > kMaxAttributes) c.Fail("/attributes", "must have at most 50 entries");
+    if (!v->is_object())
+      c.Fail("/attributes", "must be an object of strings");
+    else if (v->get_object().size() > kMaxAttributes)
+      c.Fail("/attributes", "must have at most 50 entries");
     else
       for (const auto& kv : v->get_object()) {
         std::string ptr = "/attributes/" + PointerToken(kv.key());
         std::size_t klen = CodePointCount(kv.key());
         if (klen < 1 || klen > kMaxAttributeKeyLength) c.Fail(ptr, "attribute names must be 1 to 64 characters long");
-        if (auto s = c.Text(kv.value(), ptr, 0, kMaxShortTextLength)) p.attributes.emplace_back(std::string(kv.key()), *s);
+        if (auto s = c.Text(kv.value(), ptr, 0, kMaxShortTextLength))
+          p.attributes.emplace_back(std::string(kv.key()), *s);
       }
   }
   if (auto* v = o.if_contains("variants")) {
-    if (!v->is_array()) c.Fail("/variants", "must be an array");
-    else if (v->get_array().empty()) c.Fail("/variants", "must have at least one variant");
-    else if (v->get_array().size() > kMaxVariants) c.Fail("/variants", "must have at most 100 variants");
+    if (!v->is_array())
+      c.Fail("/variants", "must be an array");
+    else if (v->get_array().empty())
+      c.Fail("/variants", "must have at least one variant");
+    else if (v->get_array().size() > kMaxVariants)
+      c.Fail("/variants", "must have at most 100 variants");
     else {
       std::set<std::string> seen;
       std::size_t i = 0;
@@ -232,17 +256,22 @@ Result<ProductInput> ParseProduct(const json::value& body, std::optional<std::st
             if (!seen.insert(*sku).second) c.Fail(ptr + "/sku", "repeats a sku of this product");
             var.sku = *sku;
           }
-        } else c.Fail(ptr + "/sku", "is required");
-        if (auto* s = vo.if_contains("size"); s && !s->is_null()) var.size = c.Text(*s, ptr + "/size", 1, kMaxVariantTextLength);
-        if (auto* s = vo.if_contains("color"); s && !s->is_null()) var.color = c.Text(*s, ptr + "/color", 1, kMaxVariantTextLength);
+        } else
+          c.Fail(ptr + "/sku", "is required");
+        if (auto* s = vo.if_contains("size"); s && !s->is_null())
+          var.size = c.Text(*s, ptr + "/size", 1, kMaxVariantTextLength);
+        if (auto* s = vo.if_contains("color"); s && !s->is_null())
+          var.color = c.Text(*s, ptr + "/color", 1, kMaxVariantTextLength);
         p.variants.push_back(std::move(var));
       }
     }
-  } else c.Fail("/variants", "is required");
+  } else
+    c.Fail("/variants", "is required");
   if (auto* v = o.if_contains("status")) {
     if (v->is_string() && (v->get_string() == "draft" || v->get_string() == "active" || v->get_string() == "archived"))
       p.status = std::string(v->get_string());
-    else c.Fail("/status", "must be one of draft, active, archived");
+    else
+      c.Fail("/status", "must be one of draft, active, archived");
   }
   // version, created_at and updated_at are owned by the server and ignored (use If-Match).
   if (!c.ok()) return c.ToStatus("the product is not valid");
@@ -256,11 +285,15 @@ Result<OrderInput> ParseOrder(const json::value& body) {
   OrderInput in;
   if (auto* v = o.if_contains("customer_id")) {
     if (auto s = c.Identifier(*v, "/customer_id")) in.customer_id = *s;
-  } else c.Fail("/customer_id", "is required");
+  } else
+    c.Fail("/customer_id", "is required");
   if (auto* v = o.if_contains("lines")) {
-    if (!v->is_array()) c.Fail("/lines", "must be an array");
-    else if (v->get_array().empty()) c.Fail("/lines", "must have at least one line");
-    else if (v->get_array().size() > kMaxOrderLines) c.Fail("/lines", "must have at most 100 lines");
+    if (!v->is_array())
+      c.Fail("/lines", "must be an array");
+    else if (v->get_array().empty())
+      c.Fail("/lines", "must have at least one line");
+    else if (v->get_array().size() > kMaxOrderLines)
+      c.Fail("/lines", "must have at most 100 lines");
     else {
       std::set<std::string> seen;
       std::size_t i = 0;
@@ -274,32 +307,40 @@ Result<OrderInput> ParseOrder(const json::value& body) {
             if (!seen.insert(*sku).second) c.Fail(ptr + "/sku", "repeats a sku of another line");
             line.sku = *sku;
           }
-        } else c.Fail(ptr + "/sku", "is required");
+        } else
+          c.Fail(ptr + "/sku", "is required");
         if (auto* q = lo.if_contains("quantity")) {
           if (auto n = c.Integer(*q, ptr + "/quantity", kMinQuantity, kMaxQuantity)) line.quantity = *n;
-        } else c.Fail(ptr + "/quantity", "is required");
+        } else
+          c.Fail(ptr + "/quantity", "is required");
         in.lines.push_back(std::move(line));
       }
     }
-  } else c.Fail("/lines", "is required");
+  } else
+    c.Fail("/lines", "is required");
   if (!c.ok()) return c.ToStatus("the order is not valid");
   return in;
 }
 
 namespace {
-Result<std::int64_t> ParseSingleInteger(const json::value& body, std::string_view field, std::int64_t min, std::int64_t max) {
+Result<std::int64_t> ParseSingleInteger(const json::value& body, std::string_view field, std::int64_t min,
+                                        std::int64_t max) {
   Checker c;
   if (!c.Object(body, "", {field})) return c.ToStatus("the body must be a JSON object");
   std::optional<std::int64_t> n;
-  if (auto* v = body.get_object().if_contains(field)) n = c.Integer(*v, "/" + std::string(field), min, max);
-  else c.Fail("/" + std::string(field), "is required");
+  if (auto* v = body.get_object().if_contains(field))
+    n = c.Integer(*v, "/" + std::string(field), min, max);
+  else
+    c.Fail("/" + std::string(field), "is required");
   if (!c.ok()) return c.ToStatus("the body is not valid");
   return *n;
 }
 }  // namespace
 
 Result<std::int64_t> ParseOnHand(const json::value& body) { return ParseSingleInteger(body, "on_hand", 0, kMaxStock); }
-Result<std::int64_t> ParseDelta(const json::value& body) { return ParseSingleInteger(body, "delta", -kMaxStock, kMaxStock); }
+Result<std::int64_t> ParseDelta(const json::value& body) {
+  return ParseSingleInteger(body, "delta", -kMaxStock, kMaxStock);
+}
 
 Result<ProductQuery> ParseProductQuery(const std::multimap<std::string, std::string>& params) {
   Checker c;
@@ -312,27 +353,38 @@ Result<ProductQuery> ParseProductQuery(const std::multimap<std::string, std::str
       continue;
     }
     if (name == "category") {
-      if (IsValidCategory(value) && IsValidUtf8(value) && CodePointCount(value) <= kMaxShortTextLength) q.category = value;
-      else c.Fail(ptr, "must be a category path such as \"men/shirts\"");
+      if (IsValidCategory(value) && IsValidUtf8(value) && CodePointCount(value) <= kMaxShortTextLength)
+        q.category = value;
+      else
+        c.Fail(ptr, "must be a category path such as \"men/shirts\"");
     } else if (name == "q") {
       if (IsValidUtf8(value) && CodePointCount(value) <= kMaxShortTextLength && value.find('\0') == std::string::npos) {
         if (!value.empty()) q.text = value;
-      } else c.Fail(ptr, "must be text of at most 200 characters");
+      } else
+        c.Fail(ptr, "must be text of at most 200 characters");
     } else if (name == "min_price" || name == "max_price") {
       auto n = ParseQueryInteger(value);
-      if (!n || *n > kMaxAmount) c.Fail(ptr, "must be a whole number of minor units, 0 to " + std::to_string(kMaxAmount));
-      else (name == "min_price" ? q.min_price : q.max_price) = *n;
+      if (!n || *n > kMaxAmount)
+        c.Fail(ptr, "must be a whole number of minor units, 0 to " + std::to_string(kMaxAmount));
+      else
+        (name == "min_price" ? q.min_price : q.max_price) = *n;
     } else if (name == "status") {
-      if (value == "draft" || value == "active" || value == "archived") q.status = value;
-      else c.Fail(ptr, "must be one of draft, active, archived");
+      if (value == "draft" || value == "active" || value == "archived")
+        q.status = value;
+      else
+        c.Fail(ptr, "must be one of draft, active, archived");
     } else if (name == "limit") {
       auto n = ParseQueryInteger(value);
-      if (!n || *n < 1 || *n > kMaxLimit) c.Fail(ptr, "must be a whole number from 1 to 200");
-      else q.limit = static_cast<int>(*n);
+      if (!n || *n < 1 || *n > kMaxLimit)
+        c.Fail(ptr, "must be a whole number from 1 to 200");
+      else
+        q.limit = static_cast<int>(*n);
     } else if (name == "cursor") {
       auto after = DecodeCursor(value);
-      if (!after) c.Fail(ptr, "is not a cursor this server issued");
-      else q.after_id = *after;
+      if (!after)
+        c.Fail(ptr, "is not a cursor this server issued");
+      else
+        q.after_id = *after;
     } else {
       c.Fail(ptr, "unknown query parameter");
     }

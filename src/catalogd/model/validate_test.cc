@@ -26,7 +26,8 @@ TEST(ParseJsonBody, RejectsWhatIsNotJson) {
   EXPECT_EQ(ParseJsonBody("{").status().code(), Code::kInvalidArgument);
   EXPECT_EQ(ParseJsonBody("{} {}").status().code(), Code::kInvalidArgument);
   EXPECT_NE(ParseJsonBody("\"\xff\"").status().detail().find("UTF-8"), std::string::npos);
-  EXPECT_NE(ParseJsonBody(std::string(40, '[') + std::string(40, ']')).status().detail().find("deeper"), std::string::npos);
+  EXPECT_NE(ParseJsonBody(std::string(40, '[') + std::string(40, ']')).status().detail().find("deeper"),
+            std::string::npos);
   EXPECT_FALSE(ParseJsonBody(R"({"a":"x\u0000y"})").ok());
   EXPECT_FALSE(ParseJsonBody(R"({"a\u0000":1})").ok());
 }
@@ -80,7 +81,8 @@ TEST(ParseProduct, PointerEscapesSlashAndTilde) {
 
 TEST(ParseOrder, RulesOfLines) {
   EXPECT_TRUE(ParseOrder(json::parse(R"({"customer_id":"c-1","lines":[{"sku":"a","quantity":1000}]})")).ok());
-  auto dup = ParseOrder(json::parse(R"({"customer_id":"c-1","lines":[{"sku":"a","quantity":1},{"sku":"a","quantity":2}]})"));
+  auto dup =
+      ParseOrder(json::parse(R"({"customer_id":"c-1","lines":[{"sku":"a","quantity":1},{"sku":"a","quantity":2}]})"));
   EXPECT_TRUE(Has(dup.status(), "/lines/1/sku"));
   EXPECT_TRUE(Has(ParseOrder(json::parse(R"({"customer_id":"c-1","lines":[{"sku":"a","quantity":1001}]})")).status(),
                   "/lines/0/quantity"));

@@ -34,17 +34,20 @@ constexpr const char* kOrderColumns =
 Status FromPgError(const pg::Error& e, std::string_view what) {
   if (e.IsRetryable()) return Status::Unavailable(kRetryMarker);
   if (e.connection_lost) return Status::Unavailable("the database connection was lost during " + std::string(what));
-  if (e.sqlstate == pg::kReadOnlyTransaction) return Status::Unavailable("the database is read-only: the primary has moved");
+  if (e.sqlstate == pg::kReadOnlyTransaction)
+    return Status::Unavailable("the database is read-only: the primary has moved");
   if (e.sqlstate == pg::kQueryCanceled) return Status::Unavailable("the request's deadline passed in the database");
-  if (e.sqlstate.size() == 5 && e.sqlstate.compare(0, 2, "08") == 0) return Status::Unavailable("database connection failure");
-  if (e.sqlstate.size() == 5 && e.sqlstate.compare(0, 2, "57") == 0) return Status::Unavailable("the database is shutting down");
+  if (e.sqlstate.size() == 5 && e.sqlstate.compare(0, 2, "08") == 0)
+    return Status::Unavailable("database connection failure");
+  if (e.sqlstate.size() == 5 && e.sqlstate.compare(0, 2, "57") == 0)
+    return Status::Unavailable("the database is shutting down");
   log::Error("store.sql_error", {{"sqlstate", e.sqlstate}, {"message", e.message}, {"during", what}});
   return Status::Internal("database error during " + std::string(what));
 }
 
 // Runs a statement; on failure returns the mapped Status through `status`.
-#define EXEC_OR_RETURN(rows_var, conn, what, ...)                     \
-  auto rows_var##_r = (conn).Exec(__VA_ARGS__);                       \
+#define EXEC_OR_RETURN(rows_var, conn, what, ...)                                    \
+  auto rows_var##_r = (conn).Exec(__VA_ARGS__);                                      \
   if (auto* e = std::get_if<pg::Error>(&rows_var##_r)) return FromPgError(*e, what); \
   pg::Rows& rows_var = std::get<pg::Rows>(rows_var##_r)
 
@@ -150,7 +153,8 @@ Result<WriteAnswer> WriteStock(pg::Connection& c, const WriteContext& ctx, const
                  {before.sku, std::to_string(on_hand)});
   (void)rows;
   Stock after{before.sku, on_hand, before.reserved};
-  if (auto s = AppendChange(c, ctx, "inventory", before.sku, action, model::ToJson(before), model::ToJson(after)); !s.ok())
+  if (auto s = AppendChange(c, ctx, "inventory", before.sku, action, model::ToJson(before), model::ToJson(after));
+      !s.ok())
     return s;
   return WriteAnswer{200, {}, json::serialize(model::ToJson(after))};
 }
@@ -189,9 +193,10 @@ Result<WriteAnswer> PgStore::RunWrite(const WriteContext& ctx, const Body& body)
                        "VALUES ($1, $2, $3, 0, '[]', '') ON CONFLICT DO NOTHING RETURNING 1",
                        {ctx.idempotency_scope, *ctx.idempotency_key, ctx.fingerprint});
         if (claim.size() == 0) {
-          EXEC_OR_RETURN(prev, c, "the idempotency key",
-                         "SELECT fingerprint, status, headers::text, body FROM idempotency_keys WHERE scope = $1 AND key = $2",
-                         {ctx.idempotency_scope, *ctx.idempotency_key});
+          EXEC_OR_RETURN(
+              prev, c, "the idempotency key",
+              "SELECT fingerprint, status, headers::text, body FROM idempotency_keys WHERE scope = $1 AND key = $2",
+              {ctx.idempotency_scope, *ctx.idempotency_key});
           if (prev.size() == 0) return Status::Unavailable(kRetryMarker);  // the first one rolled back meanwhile
           if (prev.Get(0, 0) != ctx.fingerprint)
             return Status::Unprocessable("idempotency-key-reused",
@@ -212,10 +217,11 @@ Result<WriteAnswer> PgStore::RunWrite(const WriteContext& ctx, const Body& body)
       if (!answer.ok() || !ctx.idempotency_key) return answer;
       json::array headers;
       for (const auto& [k, v] : answer->headers) headers.push_back(json::array{json::string(k), json::string(v)});
-      EXEC_OR_RETURN(store, c, "the idempotency key",
-                     "UPDATE idempotency_keys SET status = $3, headers = $4::jsonb, body = $5 WHERE scope = $1 AND key = $2",
-                     {ctx.idempotency_scope, *ctx.idempotency_key, std::to_string(answer->status),
-                      json::serialize(headers), answer->body});
+      EXEC_OR_RETURN(
+          store, c, "the idempotency key",
+          "UPDATE idempotency_keys SET status = $3, headers = $4::jsonb, body = $5 WHERE scope = $1 AND key = $2",
+          {ctx.idempotency_scope, *ctx.idempotency_key, std::to_string(answer->status), json::serialize(headers),
+           answer->body});
       (void)store;
       return answer;
     }();
@@ -247,8 +253,9 @@ Result<WriteAnswer> PgStore::RunWrite(const WriteContext& ctx, const Body& body)
       if (e->connection_lost) {
         // The commit may have reached the server; refuse to guess. The idempotency key settles it.
         log::Warn("store.commit_outcome_unknown", {{"request_id", ctx.request_id}, {"write_id", ctx.write_id}});
-        return Status::Unavailable("the database connection was lost during commit; the outcome is unknown. "
-                                   "Retry with the same Idempotency-Key to learn it");
+        return Status::Unavailable(
+            "the database connection was lost during commit; the outcome is unknown. "
+            "Retry with the same Idempotency-Key to learn it");
       }
       return FromPgError(*e, "COMMIT");
     }
@@ -297,17 +304,20 @@ Result<ProductPage> PgStore::ListProducts(const ProductQuery& q) {
 
 Result<WriteAnswer> PgStore::CreateProduct(const WriteContext& ctx, const ProductInput& in) {
   return RunWrite(ctx, [&](pg::Connection& c) -> Result<WriteAnswer> {
-    EXEC_OR_RETURN(rows, c, "creating a product",
-                   std::string("INSERT INTO products (id, name, description, brand, category, price_amount, currency, "
-                               "attributes, variants, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10) "
-                               "ON CONFLICT (id) DO NOTHING RETURNING ") + kProductColumns,
-                   ProductParams(in));
+    EXEC_OR_RETURN(
+        rows, c, "creating a product",
+        std::string("INSERT INTO products (id, name, description, brand, category, price_amount, currency, "
+                    "attributes, variants, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10) "
+                    "ON CONFLICT (id) DO NOTHING RETURNING ") +
+            kProductColumns,
+        ProductParams(in));
     if (rows.size() == 0) return Status::Conflict("product-exists", "a product with id " + in.id + " exists");
     auto product = ProductFromRow(rows, 0);
     if (!product.ok()) return product.status();
     auto skus = SkusOf(in.variants);
     EXEC_OR_RETURN(made, c, "creating stock",
-                   "INSERT INTO inventory (sku, product_id) SELECT unnest($1::text[]), $2 ON CONFLICT (sku) DO NOTHING RETURNING sku",
+                   "INSERT INTO inventory (sku, product_id) SELECT unnest($1::text[]), $2 ON CONFLICT (sku) DO NOTHING "
+                   "RETURNING sku",
                    {PgArray(skus), in.id});
     if (made.size() != static_cast<int>(skus.size())) {
       std::set<std::string> created;
@@ -320,7 +330,8 @@ Result<WriteAnswer> PgStore::CreateProduct(const WriteContext& ctx, const Produc
     }
     json::value doc = model::ToJson(*product);
     if (auto s = AppendChange(c, ctx, "product", in.id, "create", std::nullopt, doc); !s.ok()) return s;
-    return WriteAnswer{201, {{"ETag", ETagOf(product->version)}, {"Location", "/v1/products/" + in.id}}, json::serialize(doc)};
+    return WriteAnswer{
+        201, {{"ETag", ETagOf(product->version)}, {"Location", "/v1/products/" + in.id}}, json::serialize(doc)};
   });
 }
 
@@ -351,18 +362,21 @@ Result<WriteAnswer> PgStore::ReplaceProduct(const WriteContext& ctx, const Produ
     for (const auto& v : before->variants) old_skus.insert(v.sku);
     for (const auto& v : in.variants) new_skus.insert(v.sku);
     std::vector<std::string> removed, added;
-    std::set_difference(old_skus.begin(), old_skus.end(), new_skus.begin(), new_skus.end(), std::back_inserter(removed));
+    std::set_difference(old_skus.begin(), old_skus.end(), new_skus.begin(), new_skus.end(),
+                        std::back_inserter(removed));
     std::set_difference(new_skus.begin(), new_skus.end(), old_skus.begin(), old_skus.end(), std::back_inserter(added));
     if (!removed.empty()) {
-      EXEC_OR_RETURN(gone, c, "removing stock",
-                     "DELETE FROM inventory WHERE sku = ANY($1::text[]) AND product_id = $2 AND reserved = 0 RETURNING sku",
-                     {PgArray(removed), in.id});
+      EXEC_OR_RETURN(
+          gone, c, "removing stock",
+          "DELETE FROM inventory WHERE sku = ANY($1::text[]) AND product_id = $2 AND reserved = 0 RETURNING sku",
+          {PgArray(removed), in.id});
       if (gone.size() != static_cast<int>(removed.size()))
         return Status::Conflict("sku-has-reservations", "a removed variant's sku has stock reserved by orders");
     }
     if (!added.empty()) {
       EXEC_OR_RETURN(made, c, "creating stock",
-                     "INSERT INTO inventory (sku, product_id) SELECT unnest($1::text[]), $2 ON CONFLICT (sku) DO NOTHING RETURNING sku",
+                     "INSERT INTO inventory (sku, product_id) SELECT unnest($1::text[]), $2 ON CONFLICT (sku) DO "
+                     "NOTHING RETURNING sku",
                      {PgArray(added), in.id});
       if (made.size() != static_cast<int>(added.size())) {
         std::set<std::string> created;
@@ -399,7 +413,8 @@ Result<WriteAnswer> PgStore::ArchiveProduct(const WriteContext& ctx, const std::
     if (before->status == "archived") return WriteAnswer{204, {}, ""};  // already archived: nothing changes
     EXEC_OR_RETURN(rows, c, "archiving a product",
                    std::string("UPDATE products SET status = 'archived', version = version + 1, updated_at = now() "
-                               "WHERE id = $1 RETURNING ") + kProductColumns,
+                               "WHERE id = $1 RETURNING ") +
+                       kProductColumns,
                    {id});
     auto after = ProductFromRow(rows, 0);
     if (!after.ok()) return after.status();
@@ -430,8 +445,8 @@ Result<WriteAnswer> PgStore::AdjustStock(const WriteContext& ctx, const std::str
     auto before = LockStock(c, sku);
     if (!before.ok()) return before.status();
     if (before->on_hand + delta < 0)
-      return Status::Conflict("stock-below-reserved", "on_hand " + std::to_string(before->on_hand) + " cannot change by " +
-                                                          std::to_string(delta));
+      return Status::Conflict("stock-below-reserved", "on_hand " + std::to_string(before->on_hand) +
+                                                          " cannot change by " + std::to_string(delta));
     return WriteStock(c, ctx, *before, before->on_hand + delta, "adjust_stock");
   });
 }
@@ -446,17 +461,26 @@ Result<WriteAnswer> PgStore::CreateOrder(const WriteContext& ctx, const OrderInp
                    "FROM inventory i JOIN products p ON p.id = i.product_id WHERE i.sku = ANY($1::text[]) "
                    "ORDER BY i.sku FOR UPDATE OF i",
                    {PgArray(skus)});
-    struct Info { std::string product_id; std::int64_t available; std::string status; Money price; };
+    struct Info {
+      std::string product_id;
+      std::int64_t available;
+      std::string status;
+      Money price;
+    };
     std::map<std::string, Info> info;
     for (int i = 0; i < rows.size(); ++i)
-      info[std::string(rows.Get(i, 0))] = {std::string(rows.Get(i, 1)), rows.GetInt(i, 2), std::string(rows.Get(i, 3)),
+      info[std::string(rows.Get(i, 0))] = {std::string(rows.Get(i, 1)),
+                                           rows.GetInt(i, 2),
+                                           std::string(rows.Get(i, 3)),
                                            {rows.GetInt(i, 4), std::string(rows.Get(i, 5))}};
     json::array unknown, unsellable, short_skus;
     std::set<std::string> currencies;
     for (const auto& l : in.lines) {
       auto it = info.find(l.sku);
-      if (it == info.end()) unknown.push_back(json::string(l.sku));
-      else if (it->second.status != "active") unsellable.push_back(json::string(l.sku));
+      if (it == info.end())
+        unknown.push_back(json::string(l.sku));
+      else if (it->second.status != "active")
+        unsellable.push_back(json::string(l.sku));
       else {
         currencies.insert(it->second.price.currency);
         if (it->second.available < l.quantity) short_skus.push_back(json::string(l.sku));
@@ -485,20 +509,23 @@ Result<WriteAnswer> PgStore::CreateOrder(const WriteContext& ctx, const OrderInp
     order.total = {0, *currencies.begin()};
     for (const auto& l : in.lines) {
       const Info& i = info[l.sku];
-      order.lines.push_back({l.sku, i.product_id, l.quantity, i.price, {i.price.amount * l.quantity, i.price.currency}});
+      order.lines.push_back(
+          {l.sku, i.product_id, l.quantity, i.price, {i.price.amount * l.quantity, i.price.currency}});
       order.total.amount += i.price.amount * l.quantity;
       quantities.push_back(std::to_string(l.quantity));
     }
-    EXEC_OR_RETURN(reserved, c, "reserving stock",
-                   "UPDATE inventory i SET reserved = i.reserved + r.qty, version = i.version + 1, updated_at = now() "
-                   "FROM unnest($1::text[], $2::bigint[]) AS r(sku, qty) WHERE i.sku = r.sku AND i.on_hand - i.reserved >= r.qty",
-                   {PgArray(skus), PgArray(quantities)});
+    EXEC_OR_RETURN(
+        reserved, c, "reserving stock",
+        "UPDATE inventory i SET reserved = i.reserved + r.qty, version = i.version + 1, updated_at = now() "
+        "FROM unnest($1::text[], $2::bigint[]) AS r(sku, qty) WHERE i.sku = r.sku AND i.on_hand - i.reserved >= r.qty",
+        {PgArray(skus), PgArray(quantities)});
     if (reserved.affected() != static_cast<int>(skus.size()))
       return Status::Internal("stock changed under a row lock");  // cannot happen: the rows are locked
     std::string lines = json::serialize(model::OrderLinesToJson(order.lines));
     EXEC_OR_RETURN(made, c, "creating an order",
                    "INSERT INTO orders (id, customer_id, status, lines, total_amount, currency) "
-                   "VALUES ($1, $2, 'confirmed', $3::jsonb, $4, $5) RETURNING " + std::string(kOrderColumns),
+                   "VALUES ($1, $2, 'confirmed', $3::jsonb, $4, $5) RETURNING " +
+                       std::string(kOrderColumns),
                    {order.id, order.customer_id, lines, std::to_string(order.total.amount), order.total.currency});
     auto stored = OrderFromRow(made, 0);
     if (!stored.ok()) return stored.status();
@@ -511,7 +538,8 @@ Result<WriteAnswer> PgStore::CreateOrder(const WriteContext& ctx, const OrderInp
 Result<Order> PgStore::GetOrder(const std::string& id) {
   auto lease = pool_->Acquire(Clock::now() + std::chrono::seconds(5));
   if (!lease.ok()) return lease.status();
-  EXEC_OR_RETURN(rows, **lease, "reading an order", std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id = $1", {id});
+  EXEC_OR_RETURN(rows, **lease, "reading an order",
+                 std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id = $1", {id});
   if (rows.size() == 0) return Status::NotFound("no order " + id);
   return OrderFromRow(rows, 0);
 }

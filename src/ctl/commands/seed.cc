@@ -25,7 +25,9 @@ struct Rng {
   }
   std::size_t Below(std::size_t n) { return static_cast<std::size_t>(Next() % n); }
   template <typename T, std::size_t N>
-  const T& Pick(const T (&a)[N]) { return a[Below(N)]; }
+  const T& Pick(const T (&a)[N]) {
+    return a[Below(N)];
+  }
 };
 
 struct Category {
@@ -37,31 +39,42 @@ struct Category {
 };
 
 constexpr Category kCategories[] = {
-    {"women/dresses", "dress", false, 2990, 24990},    {"women/tops", "top", false, 990, 7990},
-    {"women/skirts", "skirt", false, 1990, 12990},     {"women/jeans", "jeans", false, 2990, 14990},
-    {"women/coats", "coat", false, 7990, 49990},       {"women/shoes/sneakers", "sneaker", true, 3990, 19990},
-    {"women/shoes/boots", "boot", true, 5990, 29990},  {"men/shirts", "shirt", false, 1990, 12990},
-    {"men/t-shirts", "t-shirt", false, 790, 4990},     {"men/trousers", "trousers", false, 2990, 14990},
-    {"men/jackets", "jacket", false, 5990, 39990},     {"men/knitwear", "sweater", false, 2990, 17990},
-    {"men/shoes/sneakers", "sneaker", true, 3990, 19990}, {"men/shoes/loafers", "loafer", true, 4990, 24990},
-    {"kids/tops", "top", false, 590, 3990},            {"kids/outerwear", "parka", false, 2990, 12990},
-    {"accessories/bags", "bag", false, 1990, 59990},   {"accessories/scarves", "scarf", false, 990, 9990},
-    {"accessories/belts", "belt", false, 990, 7990},   {"accessories/hats", "hat", false, 790, 5990},
+    {"women/dresses", "dress", false, 2990, 24990},
+    {"women/tops", "top", false, 990, 7990},
+    {"women/skirts", "skirt", false, 1990, 12990},
+    {"women/jeans", "jeans", false, 2990, 14990},
+    {"women/coats", "coat", false, 7990, 49990},
+    {"women/shoes/sneakers", "sneaker", true, 3990, 19990},
+    {"women/shoes/boots", "boot", true, 5990, 29990},
+    {"men/shirts", "shirt", false, 1990, 12990},
+    {"men/t-shirts", "t-shirt", false, 790, 4990},
+    {"men/trousers", "trousers", false, 2990, 14990},
+    {"men/jackets", "jacket", false, 5990, 39990},
+    {"men/knitwear", "sweater", false, 2990, 17990},
+    {"men/shoes/sneakers", "sneaker", true, 3990, 19990},
+    {"men/shoes/loafers", "loafer", true, 4990, 24990},
+    {"kids/tops", "top", false, 590, 3990},
+    {"kids/outerwear", "parka", false, 2990, 12990},
+    {"accessories/bags", "bag", false, 1990, 59990},
+    {"accessories/scarves", "scarf", false, 990, 9990},
+    {"accessories/belts", "belt", false, 990, 7990},
+    {"accessories/hats", "hat", false, 790, 5990},
 };
-constexpr const char* kBrands[] = {"TechModa Atelier", "Nordlys", "Casa Verde", "Urban Thread", "Maison Lune",
-                                   "Blue Harbor", "Kiko & Co", "Alba Studio", "Fjell", "Rosso Vivo",
-                                   "Linea Pura", "Oak & Ash"};
-constexpr const char* kMaterials[] = {"linen", "cotton", "wool", "cashmere", "silk", "denim", "leather",
-                                      "organic cotton", "merino", "viscose", "recycled polyester", "corduroy"};
-constexpr const char* kAdjectives[] = {"Classic", "Relaxed", "Slim", "Oversized", "Cropped", "Tailored",
-                                       "Vintage", "Essential", "Summer", "Winter", "Everyday", "Weekend"};
+constexpr const char* kBrands[] = {"TechModa Atelier", "Nordlys",   "Casa Verde",  "Urban Thread", "Maison Lune",
+                                   "Blue Harbor",      "Kiko & Co", "Alba Studio", "Fjell",        "Rosso Vivo",
+                                   "Linea Pura",       "Oak & Ash"};
+constexpr const char* kMaterials[] = {
+    "linen",          "cotton", "wool",    "cashmere",           "silk",    "denim", "leather",
+    "organic cotton", "merino", "viscose", "recycled polyester", "corduroy"};
+constexpr const char* kAdjectives[] = {"Classic", "Relaxed",   "Slim",   "Oversized", "Cropped",  "Tailored",
+                                       "Vintage", "Essential", "Summer", "Winter",    "Everyday", "Weekend"};
 constexpr const char* kFits[] = {"regular", "slim", "relaxed", "oversized"};
 constexpr const char* kSeasons[] = {"spring-summer", "autumn-winter", "all-season"};
 constexpr const char* kColors[] = {"white", "black", "navy", "beige", "olive", "grey", "red", "sand", "sky", "brown"};
 constexpr const char* kColorCodes[] = {"WHT", "BLK", "NVY", "BGE", "OLV", "GRY", "RED", "SND", "SKY", "BRN"};
-constexpr const char* kDescriptions[] = {"Soft and breathable", "Made to last in", "Easy care",
-                                         "Lightweight", "Cosy", "Timeless cut in", "Crafted from",
-                                         "Responsibly sourced", "Garment-dyed", "Brushed", "Crisp", "Relaxed feel in"};
+constexpr const char* kDescriptions[] = {
+    "Soft and breathable", "Made to last in",     "Easy care",    "Lightweight", "Cosy",  "Timeless cut in",
+    "Crafted from",        "Responsibly sourced", "Garment-dyed", "Brushed",     "Crisp", "Relaxed feel in"};
 constexpr const char* kSizes[] = {"XS", "S", "M", "L", "XL", "XXL"};
 constexpr const char* kShoeSizes[] = {"36", "37", "38", "39", "40", "41", "42", "43", "44", "45"};
 
@@ -102,7 +115,8 @@ SeedProduct GenerateProduct(std::int64_t index, std::uint64_t seed) {
   std::size_t ncolors = 1 + rng.Below(2);
   std::size_t first_color = rng.Below(std::size(kColors));
   std::size_t nsizes = cat.shoe_sizes ? 3 + rng.Below(4) : 2 + rng.Below(3);
-  std::size_t first_size = rng.Below(cat.shoe_sizes ? std::size(kShoeSizes) - nsizes + 1 : std::size(kSizes) - nsizes + 1);
+  std::size_t first_size =
+      rng.Below(cat.shoe_sizes ? std::size(kShoeSizes) - nsizes + 1 : std::size(kSizes) - nsizes + 1);
   for (std::size_t c = 0; c < ncolors; ++c) {
     std::size_t ci = (first_color + c) % std::size(kColors);
     for (std::size_t s = 0; s < nsizes; ++s) {
@@ -186,16 +200,26 @@ Status RunSeed(const std::string& conninfo, const SeedOptions& o, const SeedProg
         for (int k = 0; k < 5000 && next < o.products; ++k, ++next) {
           SeedProduct sp = GenerateProduct(next, o.seed);
           const ProductInput& p = sp.product;
-          pg::AppendCopyField(buf, p.id); buf += '\t';
-          pg::AppendCopyField(buf, p.name); buf += '\t';
-          pg::AppendCopyField(buf, *p.description); buf += '\t';
-          pg::AppendCopyField(buf, *p.brand); buf += '\t';
-          pg::AppendCopyField(buf, p.category); buf += '\t';
-          buf += std::to_string(p.price.amount); buf += '\t';
-          buf += p.price.currency; buf += '\t';
-          pg::AppendCopyField(buf, json::serialize(model::AttributesToJson(p.attributes))); buf += '\t';
-          pg::AppendCopyField(buf, json::serialize(model::VariantsToJson(p.variants))); buf += '\t';
-          buf += p.status; buf += '\n';
+          pg::AppendCopyField(buf, p.id);
+          buf += '\t';
+          pg::AppendCopyField(buf, p.name);
+          buf += '\t';
+          pg::AppendCopyField(buf, *p.description);
+          buf += '\t';
+          pg::AppendCopyField(buf, *p.brand);
+          buf += '\t';
+          pg::AppendCopyField(buf, p.category);
+          buf += '\t';
+          buf += std::to_string(p.price.amount);
+          buf += '\t';
+          buf += p.price.currency;
+          buf += '\t';
+          pg::AppendCopyField(buf, json::serialize(model::AttributesToJson(p.attributes)));
+          buf += '\t';
+          pg::AppendCopyField(buf, json::serialize(model::VariantsToJson(p.variants)));
+          buf += '\t';
+          buf += p.status;
+          buf += '\n';
         }
         if (progress && next % 100000 < 5000) progress("products", next, o.products);
         return next < o.products;
@@ -206,7 +230,12 @@ Status RunSeed(const std::string& conninfo, const SeedOptions& o, const SeedProg
     for (int k = 0; k < 5000 && next < o.products; ++k, ++next) {
       SeedProduct sp = GenerateProduct(next, o.seed);
       for (const auto& [sku, on_hand] : sp.stock) {
-        buf += sku; buf += '\t'; buf += sp.product.id; buf += '\t'; buf += std::to_string(on_hand); buf += '\n';
+        buf += sku;
+        buf += '\t';
+        buf += sp.product.id;
+        buf += '\t';
+        buf += std::to_string(on_hand);
+        buf += '\n';
       }
     }
     if (progress && next % 100000 < 5000) progress("stock", next, o.products);
