@@ -94,6 +94,20 @@ class Checker {
     return n;
   }
 
+  // An array of 1..max items; nullptr (with an error recorded) otherwise. `noun` names one item.
+  const json::array* Array(const json::value& v, const std::string& ptr, std::size_t max, std::string_view noun) {
+    if (!v.is_array()) {
+      Fail(ptr, "must be an array");
+      return nullptr;
+    }
+    const auto& a = v.get_array();
+    if (a.empty() || a.size() > max) {
+      Fail(ptr, "must have 1 to " + std::to_string(max) + " " + std::string(noun) + "s");
+      return nullptr;
+    }
+    return &a;
+  }
+
   std::optional<Money> Price(const json::value& v, const std::string& ptr) {
     if (!Object(v, ptr, {"amount", "currency"})) return std::nullopt;
     const auto& o = v.get_object();
@@ -237,16 +251,10 @@ Result<ProductInput> ParseProduct(const json::value& body, std::optional<std::st
       }
   }
   if (auto* v = o.if_contains("variants")) {
-    if (!v->is_array())
-      c.Fail("/variants", "must be an array");
-    else if (v->get_array().empty())
-      c.Fail("/variants", "must have at least one variant");
-    else if (v->get_array().size() > kMaxVariants)
-      c.Fail("/variants", "must have at most 100 variants");
-    else {
+    if (const json::array* variants = c.Array(*v, "/variants", kMaxVariants, "variant")) {
       std::set<std::string> seen;
       std::size_t i = 0;
-      for (const auto& e : v->get_array()) {
+      for (const auto& e : *variants) {
         std::string ptr = "/variants/" + std::to_string(i++);
         if (!c.Object(e, ptr, {"sku", "size", "color"})) continue;
         const auto& vo = e.get_object();
@@ -288,16 +296,10 @@ Result<OrderInput> ParseOrder(const json::value& body) {
   } else
     c.Fail("/customer_id", "is required");
   if (auto* v = o.if_contains("lines")) {
-    if (!v->is_array())
-      c.Fail("/lines", "must be an array");
-    else if (v->get_array().empty())
-      c.Fail("/lines", "must have at least one line");
-    else if (v->get_array().size() > kMaxOrderLines)
-      c.Fail("/lines", "must have at most 100 lines");
-    else {
+    if (const json::array* lines = c.Array(*v, "/lines", kMaxOrderLines, "line")) {
       std::set<std::string> seen;
       std::size_t i = 0;
-      for (const auto& e : v->get_array()) {
+      for (const auto& e : *lines) {
         std::string ptr = "/lines/" + std::to_string(i++);
         if (!c.Object(e, ptr, {"sku", "quantity"})) continue;
         const auto& lo = e.get_object();

@@ -136,6 +136,23 @@ Status AppendChange(pg::Connection& c, const WriteContext& ctx, std::string_view
   return Status::Ok();
 }
 
+// Creates stock rows (on_hand 0) for new skus of `product_id`. kConflict "sku-exists" naming the skus
+// that another product already has. Requires: inside the write's transaction.
+Status CreateStockRows(pg::Connection& c, const std::vector<std::string>& skus, const std::string& product_id) {
+  EXEC_OR_RETURN(made, c, "creating stock",
+                 "INSERT INTO inventory (sku, product_id) SELECT unnest($1::text[]), $2 ON CONFLICT (sku) DO NOTHING "
+                 "RETURNING sku",
+                 {PgArray(skus), product_id});
+  if (made.size() == static_cast<int>(skus.size())) return Status::Ok();
+  std::set<std::string> created;
+  for (int i = 0; i < made.size(); ++i) created.emplace(made.Get(i, 0));
+  json::array taken;
+  for (const auto& s : skus)
+    if (!created.count(s)) taken.push_back(json::string(s));
+  return Status::Conflict("sku-exists", "another product has sku " + std::string(taken[0].as_string()))
+      .WithExtraJson(json::serialize(json::object{{"skus", taken}}));
+}
+
 Result<Stock> LockStock(pg::Connection& c, const std::string& sku) {
   EXEC_OR_RETURN(rows, c, "reading stock", "SELECT on_hand, reserved FROM inventory WHERE sku = $1 FOR UPDATE", {sku});
   if (rows.size() == 0) return Status::NotFound("no sku " + sku);
@@ -314,20 +331,7 @@ Result<WriteAnswer> PgStore::CreateProduct(const WriteContext& ctx, const Produc
     if (rows.size() == 0) return Status::Conflict("product-exists", "a product with id " + in.id + " exists");
     auto product = ProductFromRow(rows, 0);
     if (!product.ok()) return product.status();
-    auto skus = SkusOf(in.variants);
-    EXEC_OR_RETURN(made, c, "creating stock",
-                   "INSERT INTO inventory (sku, product_id) SELECT unnest($1::text[]), $2 ON CONFLICT (sku) DO NOTHING "
-                   "RETURNING sku",
-                   {PgArray(skus), in.id});
-    if (made.size() != static_cast<int>(skus.size())) {
-      std::set<std::string> created;
-      for (int i = 0; i < made.size(); ++i) created.emplace(made.Get(i, 0));
-      json::array taken;
-      for (const auto& s : skus)
-        if (!created.count(s)) taken.push_back(json::string(s));
-      return Status::Conflict("sku-exists", "another product has sku " + std::string(taken[0].as_string()))
-          .WithExtraJson(json::serialize(json::object{{"skus", taken}}));
-    }
+    if (auto st = CreateStockRows(c, SkusOf(in.variants), in.id); !st.ok()) return st;
     json::value doc = model::ToJson(*product);
     if (auto s = AppendChange(c, ctx, "product", in.id, "create", std::nullopt, doc); !s.ok()) return s;
     return WriteAnswer{
@@ -374,19 +378,7 @@ Result<WriteAnswer> PgStore::ReplaceProduct(const WriteContext& ctx, const Produ
         return Status::Conflict("sku-has-reservations", "a removed variant's sku has stock reserved by orders");
     }
     if (!added.empty()) {
-      EXEC_OR_RETURN(made, c, "creating stock",
-                     "INSERT INTO inventory (sku, product_id) SELECT unnest($1::text[]), $2 ON CONFLICT (sku) DO "
-                     "NOTHING RETURNING sku",
-                     {PgArray(added), in.id});
-      if (made.size() != static_cast<int>(added.size())) {
-        std::set<std::string> created;
-        for (int i = 0; i < made.size(); ++i) created.emplace(made.Get(i, 0));
-        json::array taken;
-        for (const auto& s : added)
-          if (!created.count(s)) taken.push_back(json::string(s));
-        return Status::Conflict("sku-exists", "another product has sku " + std::string(taken[0].as_string()))
-            .WithExtraJson(json::serialize(json::object{{"skus", taken}}));
-      }
+      if (auto st = CreateStockRows(c, added, in.id); !st.ok()) return st;
     }
     auto params = ProductParams(in);
     EXEC_OR_RETURN(rows, c, "replacing a product",
