@@ -12,7 +12,7 @@ PACKAGES=(
   # the database the service embeds and the tests start
   postgresql-15 postgresql-client-15
   # curl: for people trying the API; acl: setfacl, to let the embedded PostgreSQL reach a 0700 checkout
-  curl acl
+  curl acl bc
 )
 
 missing=()

@@ -155,9 +155,11 @@ class Store {
   // Readiness: OK when reads and writes can be served now, else the reason.
   virtual Status CheckReady() = 0;
 
-  // Pool figures for /metrics.
+  // Figures for /metrics: pool use, and write transactions retried after a deadlock or
+  // serialisation failure since start.
   virtual int PoolInUse() const = 0;
   virtual int PoolMax() const = 0;
+  virtual std::uint64_t TransactionRetries() const = 0;
 };
 
 }  // namespace techmoda

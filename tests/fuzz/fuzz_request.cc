@@ -37,6 +37,7 @@ class EmptyStore final : public Store {
   Status CheckReady() override { return Status::Ok(); }
   int PoolInUse() const override { return 0; }
   int PoolMax() const override { return 1; }
+  std::uint64_t TransactionRetries() const override { return 0; }
 
  private:
   static WriteAnswer Answer(int status) { return WriteAnswer{status, {}, "{}", "0/0"}; }

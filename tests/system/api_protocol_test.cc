@@ -83,6 +83,20 @@ TEST(Protocol, MalformedHttpGetsAProblemNotAHang) {
   EXPECT_EQ(StatusOfRaw(raw), 413) << raw;
 }
 
+TEST(Protocol, ExpectContinueGetsAnInterimAnswer) {
+  // The client sends only the header and waits: the server must say 100 Continue, not wait for the body.
+  std::string raw = RawExchange(Port(),
+                                "PUT /v1/inventory/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                "Expect: 100-continue\r\nContent-Length: 15\r\n\r\n",
+                                1500);
+  EXPECT_EQ(raw.rfind("HTTP/1.1 100 Continue", 0), 0u) << raw;
+  // Over the limit: refused at once, no 100.
+  raw = RawExchange(Port(),
+                    "POST /v1/products HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    "Expect: 100-continue\r\nContent-Length: 5000000\r\n\r\n");
+  EXPECT_EQ(StatusOfRaw(raw), 413) << raw;
+}
+
 TEST(Protocol, KeepAliveServesSeveralRequestsOnOneConnection) {
   std::string two =
       "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";

@@ -165,6 +165,10 @@ Response Api::MetricsText() {
     out +=
         "# HELP catalogd_db_pool_max Size limit of the database connection pool.\n# TYPE catalogd_db_pool_max gauge\n";
     out += "catalogd_db_pool_max " + std::to_string(store_.PoolMax()) + "\n";
+    out +=
+        "# HELP catalogd_db_transaction_retries_total Write transactions retried after a deadlock or serialisation "
+        "failure.\n# TYPE catalogd_db_transaction_retries_total counter\n";
+    out += "catalogd_db_transaction_retries_total " + std::to_string(store_.TransactionRetries()) + "\n";
   });
   return r;
 }

@@ -55,8 +55,28 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(kMaxHeaderBytes + kMaxTargetBytes + 1024));
     parser_->body_limit(kMaxBodyBytes);
     stream_.expires_after(srv_.options.read_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
+  }
+
+  // Some clients send "Expect: 100-continue" with a body and wait for the interim answer before
+  // sending it; the header has passed the limits by now, so give it.
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnRead(ec);
+    auto self = shared_from_this();
+    auto read_body = [self] {
+      bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
+                        [self](beast::error_code e, std::size_t) { self->OnRead(e); });
+    };
+    if (!parser_->is_done() && beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
+      auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+      bhttp::async_write(stream_, *cont, [self, cont, read_body](beast::error_code e, std::size_t) {
+        if (e) return self->Close();
+        read_body();
+      });
+      return;
+    }
+    read_body();
   }
 
   void OnRead(beast::error_code ec) {

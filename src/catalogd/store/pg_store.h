@@ -32,9 +32,7 @@ class PgStore final : public Store {
   Status CheckReady() override;
   int PoolInUse() const override { return pool_->in_use(); }
   int PoolMax() const override { return pool_->max_size(); }
-
-  // Transactions retried after a deadlock or serialisation failure, since start.
-  std::uint64_t retries() const { return retries_.load(std::memory_order_relaxed); }
+  std::uint64_t TransactionRetries() const override { return retries_.load(std::memory_order_relaxed); }
 
  private:
   using Body = std::function<Result<WriteAnswer>(pg::Connection&)>;
