@@ -71,6 +71,49 @@ TEST(Embedded, GracefulStopFinishesInFlightRequests) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
+TEST(Embedded, WritesWaitForTheDatabaseWithinTheirDeadline) {
+  EmbeddedPgOptions po;
+  po.root = MakeTestDir("outage") + "/pg";
+  po.database = "outage";
+  EmbeddedPostgres pg(po);
+  ASSERT_TRUE(pg.Start().ok());
+  CatalogdOptions o;
+  o.database_url = pg.conninfo();
+  Catalogd c(o);
+  ASSERT_TRUE(c.Start());
+  ASSERT_EQ(
+      Send(c.port(), "POST", "/v1/products", kAdminToken, boost::json::serialize(ProductBody("out-1", {"out-1-a"})))
+          .status,
+      201);
+  pg.Stop();
+  // With the database gone, a write waits until its deadline (here Request-Timeout: 2), then 503.
+  auto start = std::chrono::steady_clock::now();
+  auto r = Send(c.port(), "POST", "/v1/inventory/out-1-a/adjust", kAdminToken, R"({"delta": 1})",
+                {{"Request-Timeout", "2"}});
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ExpectProblem(r, 503);
+  EXPECT_EQ(r.Header("retry-after"), "1");
+  EXPECT_GE(secs, 1.0);
+  EXPECT_LT(secs, 5.0);
+  ExpectProblem(Get(c.port(), "/v1/products/out-1"), 503);  // reads say so at once (no copy in memory yet)
+  // A write sent during the outage completes once the database is back, within its deadline.
+  HttpResult waiting;
+  std::thread t([&] {
+    waiting = Send(c.port(), "POST", "/v1/inventory/out-1-a/adjust", kAdminToken, R"({"delta": 5})",
+                   {{"Idempotency-Key", "during-outage"}});
+  });
+  ASSERT_TRUE(
+      WaitFor([&] { return Get(c.port(), "/metrics").body.find("catalogd_http_in_flight 2") != std::string::npos; },
+              std::chrono::seconds(5)));
+  ASSERT_TRUE(pg.Start().ok());
+  t.join();
+  EXPECT_EQ(waiting.status, 200) << waiting.body;
+  EXPECT_EQ(Get(c.port(), "/v1/inventory/out-1-a").Json().at("on_hand").as_int64(),
+            5);  // the 503'd write did not apply
+  EXPECT_EQ(Get(c.port(), "/readyz").status, 200);
+  EXPECT_EQ(c.Stop(), 0);
+}
+
 TEST(Embedded, ThreeInstancesMigrateOneDatabaseAtOnce) {
   std::string db = CreateDatabase("migrate3");
   std::vector<std::unique_ptr<Catalogd>> all;

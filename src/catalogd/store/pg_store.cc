@@ -21,6 +21,9 @@ using pg::Param;
 
 constexpr int kMaxAttempts = 5;
 constexpr const char* kRetryMarker = "transaction-retry";
+// No database could run the statement (down, restarting, read-only after a failover): the write
+// is retried on a new connection until its deadline.
+constexpr const char* kReconnectMarker = "no database is reachable (down, restarting or read-only); retry";
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 constexpr const char* kProductColumns =
@@ -33,14 +36,13 @@ constexpr const char* kOrderColumns =
 // Maps a failed statement to the Status the client sees. The SQLSTATE decides, never the text.
 Status FromPgError(const pg::Error& e, std::string_view what) {
   if (e.IsRetryable()) return Status::Unavailable(kRetryMarker);
-  if (e.connection_lost) return Status::Unavailable("the database connection was lost during " + std::string(what));
-  if (e.sqlstate == pg::kReadOnlyTransaction)
-    return Status::Unavailable("the database is read-only: the primary has moved");
   if (e.sqlstate == pg::kQueryCanceled) return Status::Unavailable("the request's deadline passed in the database");
-  if (e.sqlstate.size() == 5 && e.sqlstate.compare(0, 2, "08") == 0)
-    return Status::Unavailable("database connection failure");
-  if (e.sqlstate.size() == 5 && e.sqlstate.compare(0, 2, "57") == 0)
-    return Status::Unavailable("the database is shutting down");
+  bool class_08 = e.sqlstate.size() == 5 && e.sqlstate.compare(0, 2, "08") == 0;  // connection exception
+  bool class_57 = e.sqlstate.size() == 5 && e.sqlstate.compare(0, 2, "57") == 0;  // operator intervention
+  if (e.connection_lost || class_08 || class_57 || e.sqlstate == pg::kReadOnlyTransaction) {
+    log::Warn("store.database_unreachable", {{"sqlstate", e.sqlstate}, {"during", what}});
+    return Status::Unavailable(kReconnectMarker);
+  }
   log::Error("store.sql_error", {{"sqlstate", e.sqlstate}, {"message", e.message}, {"during", what}});
   return Status::Internal("database error during " + std::string(what));
 }
@@ -192,15 +194,66 @@ bool IsValidConsistencyToken(std::string_view token) {
 
 PgStore::PgStore(std::unique_ptr<pg::Pool> pool) : pool_(std::move(pool)) {}
 
+namespace {
+bool IsMarker(const Status& s, const char* marker) { return s.code() == Code::kUnavailable && s.detail() == marker; }
+
+// Sleeps before the next attempt to reach a database (50 ms doubling to 1 s); false when that
+// would pass the deadline.
+bool WaitToReconnect(Clock::time_point deadline, int* waits) {
+  auto delay = std::chrono::milliseconds(std::min(1000, 50 << std::min(*waits, 5)));
+  if (Clock::now() + delay >= deadline) return false;
+  ++*waits;
+  std::this_thread::sleep_for(delay);
+  return true;
+}
+
+Status NoDatabase(const std::string& last_reason) {
+  return Status::Unavailable("no database could take the write before its deadline" +
+                             (last_reason.empty() ? std::string() : " (" + last_reason + ")"));
+}
+}  // namespace
+
+Result<std::pair<bool, std::string>> PgStore::SettleUnknownCommit(const WriteContext& ctx) {
+  // The change log row is written in the write's own transaction: it exists if and only if the
+  // commit happened. Keep asking until a database answers or the deadline passes.
+  int waits = 0;
+  while (true) {
+    auto lease = pool_->Acquire(ctx.deadline);
+    if (lease.ok()) {
+      auto r = (*lease)->Exec(
+          "SELECT EXISTS (SELECT 1 FROM change_log WHERE write_id = $1), pg_current_wal_lsn()::text", {ctx.write_id});
+      if (auto* rows = std::get_if<pg::Rows>(&r))
+        return std::make_pair(rows->Get(0, 0) == "t", std::string(rows->Get(0, 1)));
+    }
+    if (!WaitToReconnect(ctx.deadline, &waits))
+      return Status::Unavailable(
+          "the database connection was lost during commit and no database answered before the deadline; the "
+          "outcome is unknown. Retry with the same Idempotency-Key to learn it");
+  }
+}
+
 Result<WriteAnswer> PgStore::RunWrite(const WriteContext& ctx, const Body& body) {
+  int waits = 0;            // attempts to reach a database
+  std::string last_reason;  // why the last attempt could not reach one
   for (int attempt = 1;; ++attempt) {
     auto lease = pool_->Acquire(ctx.deadline);
-    if (!lease.ok()) return lease.status();
+    if (!lease.ok()) {
+      if (lease.status().code() != Code::kUnavailable) return lease.status();  // pool exhausted: overloaded
+      last_reason = lease.status().detail();
+      if (WaitToReconnect(ctx.deadline, &waits)) continue;
+      return NoDatabase(last_reason);
+    }
     pg::Connection& c = **lease;
     auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.deadline - Clock::now()).count();
     if (remaining <= 0) return Status::Unavailable("the request's deadline passed");
     auto begin = c.ExecScript("BEGIN; SET LOCAL statement_timeout = " + std::to_string(remaining));
-    if (auto* e = std::get_if<pg::Error>(&begin)) return FromPgError(*e, "BEGIN");
+    if (auto* e = std::get_if<pg::Error>(&begin)) {
+      Status s = FromPgError(*e, "BEGIN");
+      if (!IsMarker(s, kReconnectMarker)) return s;
+      last_reason = "the connection failed at BEGIN";
+      if (WaitToReconnect(ctx.deadline, &waits)) continue;
+      return NoDatabase(last_reason);
+    }
 
     auto outcome = [&]() -> Result<WriteAnswer> {
       if (ctx.idempotency_key) {
@@ -253,6 +306,12 @@ Result<WriteAnswer> PgStore::RunWrite(const WriteContext& ctx, const Body& body)
         }
         return Status::Unavailable("the write kept conflicting with others; retry");
       }
+      if (!outcome.ok() && IsMarker(outcome.status(), kReconnectMarker)) {
+        // Nothing was committed: the transaction died with its connection. Try again on a new one.
+        last_reason = "the connection failed during the transaction";
+        if (WaitToReconnect(ctx.deadline, &waits)) continue;
+        return NoDatabase(last_reason);
+      }
       if (outcome.ok()) {
         // A replay still names a point at least as fresh as the first answer's commit.
         auto lsn = c.Exec("SELECT pg_current_wal_lsn()::text");
@@ -268,11 +327,18 @@ Result<WriteAnswer> PgStore::RunWrite(const WriteContext& ctx, const Body& body)
         continue;
       }
       if (e->connection_lost) {
-        // The commit may have reached the server; refuse to guess. The idempotency key settles it.
+        // The commit may have reached the server; refuse to guess. Learn it from the change log.
         log::Warn("store.commit_outcome_unknown", {{"request_id", ctx.request_id}, {"write_id", ctx.write_id}});
-        return Status::Unavailable(
-            "the database connection was lost during commit; the outcome is unknown. "
-            "Retry with the same Idempotency-Key to learn it");
+        auto settled = SettleUnknownCommit(ctx);
+        if (!settled.ok()) return settled.status();
+        log::Info("store.commit_outcome_settled", {{"write_id", ctx.write_id}, {"committed", settled->first}});
+        if (settled->first) {
+          outcome->consistency_token = settled->second;
+          return outcome;
+        }
+        last_reason = "the connection failed during COMMIT, which did not happen";
+        if (WaitToReconnect(ctx.deadline, &waits)) continue;
+        return NoDatabase(last_reason);
       }
       return FromPgError(*e, "COMMIT");
     }

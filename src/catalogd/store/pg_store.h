@@ -11,8 +11,10 @@
 namespace techmoda {
 
 // Thread-safe. Every write is one READ COMMITTED transaction holding the change itself, its change
-// log row and, when the client sent an Idempotency-Key, the stored answer; deadlocks and
-// serialisation failures are retried within the request's deadline.
+// log row and, when the client sent an Idempotency-Key, the stored answer. Within the request's
+// deadline, deadlocks and serialisation failures are retried, and so are writes that found no
+// database (down, restarting, read-only); a commit whose connection dropped is settled by looking
+// its write id up in the change log, never guessed.
 class PgStore final : public Store {
  public:
   explicit PgStore(std::unique_ptr<pg::Pool> pool);
@@ -36,6 +38,9 @@ class PgStore final : public Store {
 
  private:
   using Body = std::function<Result<WriteAnswer>(pg::Connection&)>;
+  // Whether the write `ctx.write_id` committed (and the current LSN), asked of any database that
+  // answers before the deadline; kUnavailable if none does.
+  Result<std::pair<bool, std::string>> SettleUnknownCommit(const WriteContext& ctx);
   Result<WriteAnswer> RunWrite(const WriteContext& ctx, const Body& body);
   std::unique_ptr<pg::Pool> pool_;
   std::atomic<std::uint64_t> retries_{0};
