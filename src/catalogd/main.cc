@@ -121,9 +121,9 @@ int main(int argc, char** argv) {
     log::Info("catalogd.stopping", {{"signal", sig}});
     server.Stop();
   });
+  // Run returns only after Stop (its work guard keeps it running), and only the signal thread calls
+  // Stop, so that thread has finished by then.
   server.Run();
-  // Run also returns when Stop was never called (cannot happen today); wake the signal thread anyway.
-  pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
   if (embedded) embedded->Stop();
   log::Info("catalogd.stopped");

@@ -1,5 +1,6 @@
 #include "catalogd/http/server.h"
 
+#include <array>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -131,6 +132,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Answers a request we could not read whole, then closes: the rest of the stream is unusable.
   void Reject(Response r, const std::string& rid, std::chrono::steady_clock::time_point started) {
     keep_alive_ = false;
+    unread_input_ = true;
     srv_.api.Stamp(r, rid);
     Write(std::move(r), Route::kNone, rid, "-", started, false);
   }
@@ -163,9 +165,24 @@ class Session : public std::enable_shared_from_this<Session> {
                                                      {"status", status},
                                                      {"ms", secs * 1000.0},
                                                      {"bytes", bytes}});
-                         if (ec || close) return self->Close();
+                         if (ec) return self->Close();
+                         if (close) return self->unread_input_ ? self->LingerAndClose() : self->Close();
                          self->DoRead();
                        });
+  }
+
+  // After answering a request we could not read whole, the client may still be sending its body; a
+  // plain close would reset the connection and it might never read our answer. Stop sending, then
+  // read and discard for a bounded time before closing (a "lingering close", as nginx does).
+  void LingerAndClose() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (!linger_buf_) linger_buf_ = std::make_unique<std::array<char, 16384>>();
+    stream_.expires_after(std::chrono::seconds(2));
+    stream_.async_read_some(net::buffer(*linger_buf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->Close();
+      self->LingerAndClose();
+    });
   }
 
   void Close() {
@@ -179,6 +196,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bool keep_alive_ = true;
+  bool unread_input_ = false;  // the request was rejected before it was read whole
+  std::unique_ptr<std::array<char, 16384>> linger_buf_;
 };
 
 }  // namespace
