@@ -114,6 +114,41 @@ TEST(Embedded, WritesWaitForTheDatabaseWithinTheirDeadline) {
   EXPECT_EQ(c.Stop(), 0);
 }
 
+// The connection dies inside COMMIT (a deferred trigger makes PostgreSQL terminate its own backend,
+// once): the commit did not happen, catalogd must learn that from the change log, not guess, and
+// apply the write exactly once on a new connection.
+TEST(Embedded, ConnectionLostDuringCommitIsSettledNotGuessed) {
+  std::string db = CreateDatabase("commitloss");
+  CatalogdOptions o;
+  o.database_url = db;
+  Catalogd c(o);
+  ASSERT_TRUE(c.Start());
+  ASSERT_EQ(Send(c.port(), "POST", "/v1/products", kAdminToken, boost::json::serialize(ProductBody("cl-1", {"cl-1-a"})))
+                .status,
+            201);
+  std::string setup = QueryOne(db, R"(
+    CREATE SEQUENCE fault_once;
+    CREATE FUNCTION die_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.action = 'adjust_stock' AND nextval('fault_once') = 1 THEN
+        PERFORM pg_terminate_backend(pg_backend_pid());
+      END IF;
+      RETURN NULL;
+    END $$;
+    CREATE CONSTRAINT TRIGGER die_at_commit AFTER INSERT ON change_log DEFERRABLE INITIALLY DEFERRED
+      FOR EACH ROW EXECUTE FUNCTION die_at_commit();
+    SELECT 'ready')");
+  ASSERT_EQ(QueryOne(db, "SELECT count(*) FROM pg_trigger WHERE tgname = 'die_at_commit'"), "1") << setup;
+  auto r = Send(c.port(), "POST", "/v1/inventory/cl-1-a/adjust", kAdminToken, R"({"delta": 7})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Get(c.port(), "/v1/inventory/cl-1-a").Json().at("on_hand").as_int64(), 7);  // applied once
+  EXPECT_EQ(QueryOne(db, "SELECT nextval('fault_once')"), "3");  // the trigger ran twice: the fault, then the retry
+  EXPECT_EQ(QueryOne(db, "SELECT count(*) FROM change_log WHERE action = 'adjust_stock'"), "1");
+  auto log = ReadFile(c.log_path()).value_or("");
+  EXPECT_NE(log.find("store.commit_outcome_settled"), std::string::npos);
+  EXPECT_NE(log.find("\"committed\":false"), std::string::npos);
+}
+
 TEST(Embedded, ThreeInstancesMigrateOneDatabaseAtOnce) {
   std::string db = CreateDatabase("migrate3");
   std::vector<std::unique_ptr<Catalogd>> all;

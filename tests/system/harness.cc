@@ -223,7 +223,8 @@ std::string QueryOne(const std::string& conninfo, const std::string& sql, const 
   auto c = pg::Connect(conninfo, std::chrono::seconds(10));
   if (!c.ok()) return "<no connection>";
   std::vector<pg::Param> ps(params.begin(), params.end());
-  auto r = (*c)->Exec(sql, ps);
+  // Without parameters, several statements may be sent at once (the answer is the last one's).
+  auto r = ps.empty() ? (*c)->ExecScript(sql) : (*c)->Exec(sql, ps);
   if (auto* e = std::get_if<pg::Error>(&r)) return "<error " + e->message + ">";
   auto& rows = std::get<pg::Rows>(r);
   return rows.size() == 0 ? "" : std::string(rows.Get(0, 0));

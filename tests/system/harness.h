@@ -72,7 +72,8 @@ bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeou
 // A unique suffix for ids, so tests sharing one database do not collide.
 std::string Unique(const std::string& prefix);
 
-// Runs SQL against a database and returns the first column of the first row ("" if none).
+// Runs SQL against a database and returns the first column of the first row ("" if none). Without
+// params, `sql` may hold several statements; the last one's answer is returned.
 std::string QueryOne(const std::string& conninfo, const std::string& sql, const std::vector<std::string>& params = {});
 
 }  // namespace techmoda::test
