@@ -17,8 +17,17 @@ std::variant<Rows, Error> Connection::Exec(std::string_view sql, const std::vect
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
   std::string query(sql);
-  ResultPtr r(PQexecParams(c_.get(), query.c_str(), static_cast<int>(params.size()), nullptr, values.data(), nullptr,
-                           nullptr, 0));
+  int n = static_cast<int>(params.size());
+  auto it = prepared_.find(query);
+  if (it == prepared_.end() && prepared_.size() < kMaxPrepared) {
+    std::string name = "s" + std::to_string(prepared_.size());
+    ResultPtr prep(PQprepare(c_.get(), name.c_str(), query.c_str(), n, nullptr));
+    if (!prep || PQresultStatus(prep.get()) != PGRES_COMMAND_OK) return Finish(std::move(prep));
+    it = prepared_.emplace(std::move(query), std::move(name)).first;
+  }
+  ResultPtr r(it != prepared_.end()
+                  ? PQexecPrepared(c_.get(), it->second.c_str(), n, values.data(), nullptr, nullptr, 0)
+                  : PQexecParams(c_.get(), query.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0));
   return Finish(std::move(r));
 }
 

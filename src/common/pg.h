@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -75,7 +76,10 @@ class Connection {
  public:
   explicit Connection(ConnPtr c) : c_(std::move(c)) {}
   // Runs one statement with parameters ($1...). On failure returns the Error with its SQLSTATE.
+  // Each distinct statement text is prepared once per connection (up to kMaxPrepared) and then
+  // executed by name, so the server parses and plans it once, not on every call.
   std::variant<Rows, Error> Exec(std::string_view sql, const std::vector<Param>& params = {});
+  static constexpr std::size_t kMaxPrepared = 256;
   // Runs several statements separated by ';' (simple protocol, no parameters): for migrations only,
   // never with text that came from a request.
   std::variant<Rows, Error> ExecScript(std::string_view sql);
@@ -89,6 +93,7 @@ class Connection {
   std::variant<Rows, Error> Finish(ResultPtr r);
   ConnPtr c_;
   bool broken_ = false;
+  std::unordered_map<std::string, std::string> prepared_;  // statement text -> name
 };
 
 // Opens a connection with the given libpq conninfo (URL or key=value); the error text never

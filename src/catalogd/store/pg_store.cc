@@ -371,7 +371,9 @@ Result<ProductPage> PgStore::ListProducts(const ProductQuery& q) {
   if (q.text) add("catalog_search_text(name, description, brand) @@ plainto_tsquery('simple', $?)", *q.text);
   if (q.min_price) add("price_amount >= $?", std::to_string(*q.min_price));
   if (q.max_price) add("price_amount <= $?", std::to_string(*q.max_price));
-  sql += " ORDER BY id LIMIT " + std::to_string(q.limit + 1);
+  // LIMIT is a parameter too, so that the statement texts (each prepared once) stay few.
+  params.emplace_back(std::to_string(q.limit + 1));
+  sql += " ORDER BY id LIMIT $" + std::to_string(params.size());
   auto lease = pool_->Acquire(Clock::now() + std::chrono::seconds(5));
   if (!lease.ok()) return lease.status();
   EXEC_OR_RETURN(rows, **lease, "listing products", sql, params);
