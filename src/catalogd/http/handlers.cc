@@ -4,6 +4,7 @@
 #include <boost/url/parse.hpp>
 
 #include "catalogd/model/cursor.h"
+#include "catalogd/model/etag.h"
 #include "catalogd/model/json_model.h"
 #include "catalogd/model/validate.h"
 #include "common/json_util.h"
@@ -51,21 +52,6 @@ bool IsJsonMediaType(std::string_view ct) {
   charset.erase(std::remove(charset.begin(), charset.end(), '"'), charset.end());
   while (!charset.empty() && charset.back() == ' ') charset.pop_back();
   return charset.rfind("utf-8", 0) == 0;
-}
-
-// RFC 9110 weak comparison for If-None-Match.
-bool EtagListMatches(std::string_view list, const std::string& etag) {
-  while (!list.empty()) {
-    auto comma = list.find(',');
-    std::string_view tag = list.substr(0, comma);
-    while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
-    while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
-    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
-    if (tag == "*" || tag == etag) return true;
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return false;
 }
 
 }  // namespace
@@ -240,8 +226,9 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
     case Route::kGetProduct: {
       auto p = store_.GetProduct(m.param);
       if (!p.ok()) return ProblemFromStatus(p.status(), rid);
-      std::string etag = "\"" + std::to_string(p->version) + "\"";
-      if (HasHeader(req, "if-none-match") && EtagListMatches(Header(req, "if-none-match"), etag)) {
+      std::string etag = model::EtagOf(p->version);
+      if (HasHeader(req, "if-none-match") &&
+          model::EtagListMatches(Header(req, "if-none-match"), etag, model::EtagComparison::kWeak)) {
         Response r;
         r.status = 304;
         r.content_type.clear();

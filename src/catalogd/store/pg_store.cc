@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "catalogd/model/etag.h"
 #include "catalogd/model/json_model.h"
 #include "common/json_util.h"
 #include "common/log.h"
@@ -102,7 +103,7 @@ Result<Order> OrderFromRow(const pg::Rows& r, int i) {
   return o;
 }
 
-std::string ETagOf(std::int64_t version) { return "\"" + std::to_string(version) + "\""; }
+using model::EtagOf;
 
 std::vector<Param> ProductParams(const ProductInput& p) {
   return {p.id,
@@ -403,7 +404,7 @@ Result<WriteAnswer> PgStore::CreateProduct(const WriteContext& ctx, const Produc
     json::value doc = model::ToJson(*product);
     if (auto s = AppendChange(c, ctx, "product", in.id, "create", std::nullopt, doc); !s.ok()) return s;
     return WriteAnswer{
-        201, {{"ETag", ETagOf(product->version)}, {"Location", "/v1/products/" + in.id}}, json::serialize(doc)};
+        201, {{"ETag", EtagOf(product->version)}, {"Location", "/v1/products/" + in.id}}, json::serialize(doc)};
   });
 }
 
@@ -414,22 +415,8 @@ Result<WriteAnswer> PgStore::ReplaceProduct(const WriteContext& ctx, const Produ
     if (cur.size() == 0) return Status::NotFound("no product " + in.id);
     auto before = ProductFromRow(cur, 0);
     if (!before.ok()) return before.status();
-    if (pre.if_match) {
-      // If-Match: a list of entity tags or "*"; we compare strongly (RFC 9110 section 13.1.1).
-      std::string current = ETagOf(before->version);
-      bool match = false;
-      std::string_view list = *pre.if_match;
-      while (!list.empty()) {
-        auto comma = list.find(',');
-        std::string_view tag = list.substr(0, comma);
-        while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
-        while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
-        match |= tag == "*" || tag == current;
-        if (comma == std::string_view::npos) break;
-        list.remove_prefix(comma + 1);
-      }
-      if (!match) return Status::PreconditionFailed("If-Match does not match the current version " + current);
-    }
+    if (pre.if_match && !model::EtagListMatches(*pre.if_match, EtagOf(before->version), model::EtagComparison::kStrong))
+      return Status::PreconditionFailed("If-Match does not match the current version " + EtagOf(before->version));
     std::set<std::string> old_skus, new_skus;
     for (const auto& v : before->variants) old_skus.insert(v.sku);
     for (const auto& v : in.variants) new_skus.insert(v.sku);
@@ -459,7 +446,7 @@ Result<WriteAnswer> PgStore::ReplaceProduct(const WriteContext& ctx, const Produ
     if (!after.ok()) return after.status();
     json::value doc = model::ToJson(*after);
     if (auto s = AppendChange(c, ctx, "product", in.id, "replace", model::ToJson(*before), doc); !s.ok()) return s;
-    return WriteAnswer{200, {{"ETag", ETagOf(after->version)}}, json::serialize(doc)};
+    return WriteAnswer{200, {{"ETag", EtagOf(after->version)}}, json::serialize(doc)};
   });
 }
 
