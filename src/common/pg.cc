@@ -102,7 +102,10 @@ void Pool::Release(std::unique_ptr<Connection> c) {
   std::lock_guard lock(mu_);
   --in_use_;
   // A connection left inside a transaction or broken is dropped, never handed to another request.
-  if (!c->IsBroken() && PQtransactionStatus(c->raw()) == PQTRANS_IDLE) idle_.push_back(std::move(c));
+  // A broken one usually means the server restarted or moved: the idle ones are stale too, and
+  // handing them out one by one would cost every caller a failure. Drop them all.
+  if (c->IsBroken()) idle_.clear();
+  else if (PQtransactionStatus(c->raw()) == PQTRANS_IDLE) idle_.push_back(std::move(c));
   cv_.notify_one();
 }
 

@@ -149,6 +149,29 @@ TEST(Embedded, ConnectionLostDuringCommitIsSettledNotGuessed) {
   EXPECT_NE(log.find("\"committed\":false"), std::string::npos);
 }
 
+TEST(Embedded, AfterADatabaseRestartStalePooledConnectionsCostAtMostOneFailure) {
+  EmbeddedPgOptions po;
+  po.root = MakeTestDir("restart") + "/pg";
+  po.database = "restart";
+  EmbeddedPostgres pg(po);
+  ASSERT_TRUE(pg.Start().ok());
+  CatalogdOptions o;
+  o.database_url = pg.conninfo();
+  Catalogd c(o);
+  ASSERT_TRUE(c.Start());
+  // Open several pooled connections: concurrent reads each hold one.
+  std::vector<std::thread> warm;
+  for (int i = 0; i < 8; ++i)
+    warm.emplace_back([&] { Get(c.port(), "/v1/products", "", {{"X-Consistency-Token", "0/1"}}); });
+  for (auto& t : warm) t.join();
+  pg.Stop();
+  ASSERT_TRUE(pg.Start().ok());
+  int failures = 0;
+  for (int i = 0; i < 10 && Get(c.port(), "/v1/products").status != 200; ++i) ++failures;
+  EXPECT_LE(failures, 1);
+  EXPECT_EQ(Get(c.port(), "/v1/products").status, 200);
+}
+
 TEST(Embedded, ThreeInstancesMigrateOneDatabaseAtOnce) {
   std::string db = CreateDatabase("migrate3");
   std::vector<std::unique_ptr<Catalogd>> all;
