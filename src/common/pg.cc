@@ -104,8 +104,10 @@ void Pool::Release(std::unique_ptr<Connection> c) {
   // A connection left inside a transaction or broken is dropped, never handed to another request.
   // A broken one usually means the server restarted or moved: the idle ones are stale too, and
   // handing them out one by one would cost every caller a failure. Drop them all.
-  if (c->IsBroken()) idle_.clear();
-  else if (PQtransactionStatus(c->raw()) == PQTRANS_IDLE) idle_.push_back(std::move(c));
+  if (c->IsBroken())
+    idle_.clear();
+  else if (PQtransactionStatus(c->raw()) == PQTRANS_IDLE)
+    idle_.push_back(std::move(c));
   cv_.notify_one();
 }
 
