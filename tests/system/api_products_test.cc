@@ -152,6 +152,7 @@ TEST(Products, MalformedBodies) {
   ExpectProblem(raw("{\"name\": \"nul\\u0000here\"}"), 400);
   ExpectProblem(raw("{\"id\": 99999999999999999999999999999}"), 400);
   ExpectProblem(raw("{} trailing"), 400);
+  ExpectProblem(raw(R"({"price": {"amount": 1, "amount": 4990, "currency": "EUR"}})"), 400);  // repeated member
   auto p = ProductBody(Unique("p"), {Unique("s")});
   p["price"] = json::parse(R"({"amount": 18446744073709551615, "currency": "EUR"})");
   EXPECT_TRUE(HasPointer(ExpectProblem(raw(json::serialize(p)), 400), "/price/amount"));

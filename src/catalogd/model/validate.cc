@@ -1,5 +1,6 @@
 #include "catalogd/model/validate.h"
 
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parser.hpp>
 #include <set>
 
@@ -161,6 +162,55 @@ bool HasNul(const json::value& v, int depth = 0) {
   }
 }
 
+// A SAX handler for boost::json::basic_parser that only checks one thing: no object repeats a member
+// name (Boost.JSON would keep the last silently). Everything else is left to the real parse.
+struct DuplicateKeyHandler {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+  std::vector<std::set<std::string>> objects;
+  std::string key;
+  std::string duplicate;  // the repeated name, once found
+
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_array_begin(boost::system::error_code&) { return true; }
+  bool on_array_end(std::size_t, boost::system::error_code&) { return true; }
+  bool on_object_begin(boost::system::error_code&) {
+    objects.emplace_back();
+    return true;
+  }
+  bool on_object_end(std::size_t, boost::system::error_code&) {
+    objects.pop_back();
+    return true;
+  }
+  bool on_string_part(std::string_view, std::size_t, boost::system::error_code&) { return true; }
+  bool on_string(std::string_view, std::size_t, boost::system::error_code&) { return true; }
+  bool on_key_part(std::string_view s, std::size_t, boost::system::error_code&) {
+    key.append(s);
+    return true;
+  }
+  bool on_key(std::string_view s, std::size_t, boost::system::error_code& ec) {
+    key.append(s);
+    bool fresh = objects.back().insert(key).second;
+    if (!fresh) {
+      duplicate = key;
+      ec = json::error::syntax;
+    }
+    key.clear();
+    return fresh;
+  }
+  bool on_number_part(std::string_view, boost::system::error_code&) { return true; }
+  bool on_int64(std::int64_t, std::string_view, boost::system::error_code&) { return true; }
+  bool on_uint64(std::uint64_t, std::string_view, boost::system::error_code&) { return true; }
+  bool on_double(double, std::string_view, boost::system::error_code&) { return true; }
+  bool on_bool(bool, boost::system::error_code&) { return true; }
+  bool on_null(boost::system::error_code&) { return true; }
+  bool on_comment_part(std::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(std::string_view, boost::system::error_code&) { return true; }
+};
+
 bool IsValidCategory(std::string_view c) {
   if (c.empty() || c.front() == '/' || c.back() == '/') return false;
   return c.find("//") == std::string_view::npos;
@@ -195,6 +245,12 @@ Result<json::value> ParseJsonBody(std::string_view body) {
   }
   json::value v = p.release();
   if (HasNul(v)) return Status::Invalid("strings must not contain U+0000");
+  // The body is valid JSON by now; a second, allocation-light pass looks for repeated member names.
+  json::basic_parser<DuplicateKeyHandler> dup(opt);
+  boost::system::error_code dup_ec;
+  dup.write_some(false, body.data(), body.size(), dup_ec);
+  if (!dup.handler().duplicate.empty())
+    return Status::Invalid("the JSON repeats the member name \"" + dup.handler().duplicate + "\" in one object");
   return v;
 }
 

@@ -30,6 +30,9 @@ TEST(ParseJsonBody, RejectsWhatIsNotJson) {
             std::string::npos);
   EXPECT_FALSE(ParseJsonBody(R"({"a":"x\u0000y"})").ok());
   EXPECT_FALSE(ParseJsonBody(R"({"a\u0000":1})").ok());
+  EXPECT_NE(ParseJsonBody(R"({"a":1,"b":{"c":1,"c":2}})").status().detail().find("\"c\""), std::string::npos);
+  EXPECT_FALSE(ParseJsonBody(R"({"a":1,"a":1})").ok());
+  EXPECT_TRUE(ParseJsonBody(R"({"a":{"x":1},"b":{"x":1},"c":[{"x":1},{"x":2}]})").ok());  // same name, other objects
 }
 
 TEST(ParseProduct, AcceptsAValidBodyWithDefaults) {
