@@ -71,16 +71,32 @@ TEST(Embedded, GracefulStopFinishesInFlightRequests) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
+// A catalogd on a PostgreSQL of its own, which the test may stop and start again. The catalogd is
+// declared last, so it stops first.
+struct OwnDatabase {
+  explicit OwnDatabase(const std::string& name)
+      : pg([&] {
+          EmbeddedPgOptions po;
+          po.root = MakeTestDir(name) + "/pg";
+          po.database = name;
+          return po;
+        }()) {}
+  bool Start() {
+    if (!pg.Start().ok()) return false;
+    CatalogdOptions o;
+    o.database_url = pg.conninfo();
+    catalogd = std::make_unique<Catalogd>(o);
+    return catalogd->Start();
+  }
+  EmbeddedPostgres pg;
+  std::unique_ptr<Catalogd> catalogd;
+};
+
 TEST(Embedded, WritesWaitForTheDatabaseWithinTheirDeadline) {
-  EmbeddedPgOptions po;
-  po.root = MakeTestDir("outage") + "/pg";
-  po.database = "outage";
-  EmbeddedPostgres pg(po);
-  ASSERT_TRUE(pg.Start().ok());
-  CatalogdOptions o;
-  o.database_url = pg.conninfo();
-  Catalogd c(o);
-  ASSERT_TRUE(c.Start());
+  OwnDatabase own("outage");
+  ASSERT_TRUE(own.Start());
+  EmbeddedPostgres& pg = own.pg;
+  Catalogd& c = *own.catalogd;
   ASSERT_EQ(
       Send(c.port(), "POST", "/v1/products", kAdminToken, boost::json::serialize(ProductBody("out-1", {"out-1-a"})))
           .status,
@@ -150,15 +166,10 @@ TEST(Embedded, ConnectionLostDuringCommitIsSettledNotGuessed) {
 }
 
 TEST(Embedded, AfterADatabaseRestartStalePooledConnectionsCostAtMostOneFailure) {
-  EmbeddedPgOptions po;
-  po.root = MakeTestDir("restart") + "/pg";
-  po.database = "restart";
-  EmbeddedPostgres pg(po);
-  ASSERT_TRUE(pg.Start().ok());
-  CatalogdOptions o;
-  o.database_url = pg.conninfo();
-  Catalogd c(o);
-  ASSERT_TRUE(c.Start());
+  OwnDatabase own("restart");
+  ASSERT_TRUE(own.Start());
+  EmbeddedPostgres& pg = own.pg;
+  Catalogd& c = *own.catalogd;
   // Open several pooled connections: concurrent reads each hold one.
   std::vector<std::thread> warm;
   for (int i = 0; i < 8; ++i)
