@@ -2,7 +2,6 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <sys/random.h>
 
 #include <algorithm>
 #include <boost/json/serialize.hpp>

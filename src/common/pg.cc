@@ -116,11 +116,6 @@ int Pool::in_use() const {
   return in_use_;
 }
 
-int Pool::open() const {
-  std::lock_guard lock(mu_);
-  return in_use_ + static_cast<int>(idle_.size());
-}
-
 void AppendCopyField(std::string& out, std::string_view value) {
   for (char c : value) {
     switch (c) {

@@ -125,7 +125,6 @@ class Pool {
 
   Result<Lease> Acquire(std::chrono::steady_clock::time_point deadline);
   int in_use() const;
-  int open() const;
   int max_size() const { return max_size_; }
 
  private:
