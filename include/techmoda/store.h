@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -90,8 +91,16 @@ struct ProductQuery {
   std::optional<std::string> after_id;  // from the cursor
 };
 
+// A product as the read path serves it: its JSON answer, serialised once when the product changed
+// and shared by every read until it changes again.
+struct ProductDoc {
+  std::string id;
+  std::int64_t version = 0;
+  std::shared_ptr<const std::string> json;
+};
+
 struct ProductPage {
-  std::vector<Product> items;
+  std::vector<ProductDoc> items;
   bool has_more = false;
 };
 
@@ -115,11 +124,6 @@ struct WriteAnswer {
   bool replayed = false;
 };
 
-// Freshness of the data a read was served from.
-struct ReadMeta {
-  std::int64_t data_age_ms = 0;
-};
-
 // Conditions that guard a product replacement.
 struct Precondition {
   std::optional<std::string> if_match;  // a list of ETags or "*", as sent
@@ -133,7 +137,7 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  virtual Result<Product> GetProduct(const std::string& id) = 0;
+  virtual Result<ProductDoc> GetProduct(const std::string& id) = 0;
   virtual Result<ProductPage> ListProducts(const ProductQuery& q) = 0;
   virtual Result<WriteAnswer> CreateProduct(const WriteContext& ctx, const ProductInput& p) = 0;
   virtual Result<WriteAnswer> ReplaceProduct(const WriteContext& ctx, const ProductInput& p,
@@ -154,6 +158,16 @@ class Store {
 
   // Readiness: OK when reads and writes can be served now, else the reason.
   virtual Status CheckReady() = 0;
+
+  // How old the data that reads are answered from is, in milliseconds: 0 when reads go to the
+  // database itself, else the time since the copy they come from was last known to be current.
+  virtual std::int64_t DataAgeMs() { return 0; }
+
+  // True when product and stock reads are answered from memory, without blocking.
+  virtual bool ReadsFromMemory() { return false; }
+
+  // Appends the store's own series to a Prometheus text exposition.
+  virtual void RenderMetrics(std::string& /*out*/) {}
 
   // Figures for /metrics: pool use, and write transactions retried after a deadlock or
   // serialisation failure since start.

@@ -113,6 +113,8 @@ Result<CatalogdConfig> LoadCatalogdConfig(int argc, char** argv, int* exit_code)
       FromYaml(y, "write_deadline_ms", &cfg.write_deadline_ms);
       FromYaml(y, "log_level", &cfg.log_level);
       FromYaml(y, "access_log", &cfg.access_log);
+      FromYaml(y, "read_copy", &cfg.read_copy);
+      FromYaml(y, "copy_lag_ms", &cfg.copy_lag_ms);
       FromYaml(y, "tokens_file", &cfg.tokens_file);
     } catch (const YAML::Exception& e) {
       return Status::Invalid("--config " + cfg.config_file + ": " + e.what());
@@ -180,6 +182,16 @@ Result<CatalogdConfig> LoadCatalogdConfig(int argc, char** argv, int* exit_code)
       ->capture_default_str();
   app.add_option("--access-log", cfg.access_log, "log one JSON line per request (true/false)")
       ->envname("CATALOGD_ACCESS_LOG")
+      ->capture_default_str();
+  app.add_option("--read-copy", cfg.read_copy,
+                 "answer product, listing and stock reads from an in-memory copy that follows the database by "
+                 "logical decoding (needs wal_level=logical and a role with REPLICATION); false: read the database")
+      ->envname("CATALOGD_READ_COPY")
+      ->capture_default_str();
+  app.add_option("--copy-lag-ms", cfg.copy_lag_ms,
+                 "for drills and tests: apply each transaction to the copy this long after its commit")
+      ->envname("CATALOGD_COPY_LAG_MS")
+      ->check(CLI::Range(0, 600000))
       ->capture_default_str();
   app.add_option("--tokens-file", cfg.tokens_file, "YAML file with a `tokens:` list of {token, role}")
       ->envname("CATALOGD_TOKENS_FILE");

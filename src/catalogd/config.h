@@ -27,7 +27,9 @@ struct CatalogdConfig {
   int write_deadline_ms = 30000;
   std::string log_level = "info";
   bool access_log = true;
-  std::string tokens_file;                                 // YAML with a `tokens:` list
+  bool read_copy = true;    // serve reads from the in-memory copy fed by logical decoding
+  int copy_lag_ms = 0;      // drills: apply each transaction this long after its commit
+  std::string tokens_file;  // YAML with a `tokens:` list
   std::vector<std::pair<std::string, http::Role>> tokens;  // never logged
 };
 

@@ -9,9 +9,11 @@
 #include <thread>
 
 #include "catalogd/config.h"
+#include "catalogd/copy/feed.h"
 #include "catalogd/http/handlers.h"
 #include "catalogd/http/server.h"
 #include "catalogd/metrics/metrics.h"
+#include "catalogd/store/copy_store.h"
 #include "catalogd/store/pg_store.h"
 #include "common/embedded_pg.h"
 #include "common/log.h"
@@ -85,8 +87,22 @@ int main(int argc, char** argv) {
   for (const auto& [token, role] : cfg->tokens) tokens.Add(token, role);
   if (!cfg->tokens_file.empty()) log::Info("tokens.loaded", {{"count", tokens.size()}, {"file", cfg->tokens_file}});
 
-  PgStore store(std::make_unique<pg::Pool>(conninfo, cfg->pool_size));
+  PgStore db_store(std::make_unique<pg::Pool>(conninfo, cfg->pool_size));
   metrics::Metrics metrics;
+  // The in-memory copy answers reads; until it has loaded, reads go to the database.
+  copy::CatalogCopy catalog_copy;
+  std::optional<copy::Feed> feed;
+  std::optional<CopyStore> copy_store;
+  if (cfg->read_copy) {
+    copy::FeedOptions fo;
+    fo.conninfo = conninfo;
+    fo.apply_delay = std::chrono::milliseconds(cfg->copy_lag_ms);
+    fo.observe_propagation = [&metrics](double s) { metrics.ObservePropagation(s); };
+    feed.emplace(catalog_copy, fo);
+    feed->Start();
+    copy_store.emplace(db_store, catalog_copy, &*feed);
+  }
+  Store& store = copy_store ? static_cast<Store&>(*copy_store) : static_cast<Store&>(db_store);
   http::ServerOptions srv_opt;
   SplitHostPort(cfg->listen, &srv_opt.address, &srv_opt.port);
   http::ApiOptions api_opt;
@@ -125,6 +141,7 @@ int main(int argc, char** argv) {
   // Stop, so that thread has finished by then.
   server.Run();
   signal_thread.join();
+  if (feed) feed->Stop();
   if (embedded) embedded->Stop();
   log::Info("catalogd.stopped");
   return 0;

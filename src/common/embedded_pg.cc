@@ -142,27 +142,23 @@ Status EmbeddedPostgres::Start() {
     log::Info("embedded_pg.reuse", {{"data_dir", data_dir_}});
   } else {
     SpawnOptions run;
-    run.argv = {options_.bin_dir + "/postgres",
-                "-D",
-                data_dir_,
-                "-c",
-                "listen_addresses=",
-                "-c",
-                "unix_socket_directories=" + socket_dir_,
-                "-c",
-                "unix_socket_permissions=0700",
-                "-c",
-                "max_connections=" + std::to_string(options_.max_connections),
-                "-c",
-                "shared_buffers=256MB",
-                "-c",
-                "wal_level=replica",
-                "-c",
-                "max_wal_size=4GB",
-                "-c",
-                "wal_compression=on",
-                "-c",
-                "logging_collector=off"};
+    const std::vector<std::string> settings = {
+        "listen_addresses=",  // Unix socket only
+        "unix_socket_directories=" + socket_dir_,
+        "unix_socket_permissions=0700",
+        "max_connections=" + std::to_string(options_.max_connections),
+        "shared_buffers=256MB",
+        "wal_level=logical",  // catalogd's in-memory copy follows the tables by logical decoding
+        "max_replication_slots=64",
+        "max_wal_senders=64",
+        "max_wal_size=4GB",
+        "wal_compression=on",
+        "logging_collector=off"};
+    run.argv = {options_.bin_dir + "/postgres", "-D", data_dir_};
+    for (const auto& setting : settings) {
+      run.argv.push_back("-c");
+      run.argv.push_back(setting);
+    }
     run.log_path = log_path_;
     run.run_as = *who;
     auto pid = Spawn(run);

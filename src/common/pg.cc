@@ -58,15 +58,31 @@ std::variant<Rows, Error> Connection::Finish(ResultPtr r) {
   return e;
 }
 
-Result<std::unique_ptr<Connection>> Connect(const std::string& conninfo, std::chrono::seconds timeout) {
-  std::string ci = conninfo;
-  // connect_timeout is added only for key=value strings; URLs carry their own parameters.
-  if (ci.find("://") == std::string::npos) ci += " connect_timeout=" + std::to_string(timeout.count());
-  ConnPtr c(PQconnectdb(ci.c_str()));
+Result<std::unique_ptr<Connection>> Connect(const std::string& conninfo, std::chrono::seconds timeout,
+                                            const std::vector<std::pair<std::string, std::string>>& extra) {
+  // The conninfo (URL or key=value) is expanded in place of dbname: a connect_timeout before it
+  // is the default it may override; the extra settings after it override it.
+  std::vector<const char*> keys{"connect_timeout", "dbname"};
+  std::string t = std::to_string(timeout.count());
+  std::vector<const char*> values{t.c_str(), conninfo.c_str()};
+  for (const auto& [k, v] : extra) {
+    keys.push_back(k.c_str());
+    values.push_back(v.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  ConnPtr c(PQconnectdbParams(keys.data(), values.data(), 1));
   if (!c || PQstatus(c.get()) != CONNECTION_OK) {
     std::string msg = c ? PQerrorMessage(c.get()) : "out of memory";
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    return Status::Unavailable("cannot connect to PostgreSQL: " + msg);
+    // libpq's message spans lines ("...\n\tIs the server running...?"): make it one.
+    std::string flat;
+    for (char ch : msg) {
+      bool space = ch == '\n' || ch == '\t' || ch == ' ';
+      if (space && (flat.empty() || flat.back() == ' ')) continue;
+      flat += space ? ' ' : ch;
+    }
+    while (!flat.empty() && flat.back() == ' ') flat.pop_back();
+    return Status::Unavailable("cannot connect to PostgreSQL: " + flat);
   }
   // Server notices would go to stderr as plain text; our logs are JSON lines only.
   PQsetNoticeProcessor(

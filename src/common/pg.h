@@ -63,6 +63,8 @@ class Rows {
     return std::string(Get(row, col));
   }
   int affected() const;
+  // The position of a result column by name, or -1.
+  int ColumnIndex(const char* name) const { return PQfnumber(r_.get(), name); }
 
  private:
   ResultPtr r_;
@@ -98,7 +100,9 @@ class Connection {
 
 // Opens a connection with the given libpq conninfo (URL or key=value); the error text never
 // contains the password, since libpq does not echo it.
-Result<std::unique_ptr<Connection>> Connect(const std::string& conninfo, std::chrono::seconds timeout);
+// `extra` adds or overrides libpq settings (for example replication=database).
+Result<std::unique_ptr<Connection>> Connect(const std::string& conninfo, std::chrono::seconds timeout,
+                                            const std::vector<std::pair<std::string, std::string>>& extra = {});
 
 // A bounded pool. Acquire waits up to the deadline for a free connection, then fails with
 // kOverloaded; a connection that cannot be opened fails with kUnavailable. Thread-safe.

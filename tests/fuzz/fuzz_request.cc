@@ -14,7 +14,7 @@ namespace {
 
 class EmptyStore final : public Store {
  public:
-  Result<Product> GetProduct(const std::string&) override { return Status::NotFound("none"); }
+  Result<ProductDoc> GetProduct(const std::string&) override { return Status::NotFound("none"); }
   Result<ProductPage> ListProducts(const ProductQuery&) override { return ProductPage{}; }
   Result<WriteAnswer> CreateProduct(const WriteContext&, const ProductInput&) override { return Answer(201); }
   Result<WriteAnswer> ReplaceProduct(const WriteContext&, const ProductInput&, const Precondition&) override {

@@ -144,7 +144,8 @@ bool Catalogd::WaitUntilUp(std::chrono::seconds timeout) {
         auto p = log->find("\"port\":", at);
         if (p == std::string::npos) return false;
         port_ = static_cast<unsigned short>(std::stoi(log->substr(p + 7)));
-        return Get(port_, "/healthz").status == 200;
+        if (Get(port_, "/healthz").status != 200) return false;
+        return !options_.wait_ready || Get(port_, "/readyz").status == 200;
       },
       timeout);
   if (!up) {
@@ -228,6 +229,24 @@ std::string QueryOne(const std::string& conninfo, const std::string& sql, const 
   if (auto* e = std::get_if<pg::Error>(&r)) return "<error " + e->message + ">";
   auto& rows = std::get<pg::Rows>(r);
   return rows.size() == 0 ? "" : std::string(rows.Get(0, 0));
+}
+
+OwnDatabase::OwnDatabase(const std::string& name, std::vector<std::string> args)
+    : pg([&] {
+        EmbeddedPgOptions po;
+        po.root = MakeTestDir(name) + "/pg";
+        po.database = name;
+        return po;
+      }()),
+      catalogd_args(std::move(args)) {}
+
+bool OwnDatabase::Start() {
+  if (!pg.Start().ok()) return false;
+  CatalogdOptions o;
+  o.database_url = pg.conninfo();
+  o.extra_args = catalogd_args;
+  catalogd = std::make_unique<Catalogd>(o);
+  return catalogd->Start();
 }
 
 }  // namespace techmoda::test

@@ -34,6 +34,7 @@ struct CatalogdOptions {
   std::vector<std::string> extra_args;
   std::vector<std::string> extra_env;
   bool with_tokens = true;
+  bool wait_ready = true;  // Start waits for /readyz 200 (the copy loaded), not only /healthz
 };
 
 // One catalogd process. The destructor stops it (SIGTERM, then SIGKILL) if still running.
@@ -75,5 +76,14 @@ std::string Unique(const std::string& prefix);
 // Runs SQL against a database and returns the first column of the first row ("" if none). Without
 // params, `sql` may hold several statements; the last one's answer is returned.
 std::string QueryOne(const std::string& conninfo, const std::string& sql, const std::vector<std::string>& params = {});
+
+// A private PostgreSQL (its own folder, stoppable) with one catalogd on it.
+struct OwnDatabase {
+  explicit OwnDatabase(const std::string& name, std::vector<std::string> catalogd_args = {});
+  bool Start();
+  EmbeddedPostgres pg;
+  std::vector<std::string> catalogd_args;
+  std::unique_ptr<Catalogd> catalogd;
+};
 
 }  // namespace techmoda::test

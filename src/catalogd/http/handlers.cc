@@ -130,6 +130,14 @@ Response Api::AnswerWrite(const Result<WriteAnswer>& r, const std::string& insta
   return resp;
 }
 
+void Api::MarkIfStale(Response& r) {
+  std::int64_t age = store_.DataAgeMs();
+  if (age <= options_.freshness_bound.count()) return;
+  r.headers.emplace_back("Warning", "110 - \"stale\"");
+  r.headers.emplace_back("X-Data-Age-Ms", std::to_string(age));
+  metrics_.CountStaleRead();
+}
+
 Response Api::Readyz() {
   if (draining_.load()) return Json(503, R"({"status":"not_ready","reason":"shutting down"})");
   Status s = store_.CheckReady();
@@ -155,6 +163,7 @@ Response Api::MetricsText() {
         "# HELP catalogd_db_transaction_retries_total Write transactions retried after a deadlock or serialisation "
         "failure.\n# TYPE catalogd_db_transaction_retries_total counter\n";
     out += "catalogd_db_transaction_retries_total " + std::to_string(store_.TransactionRetries()) + "\n";
+    store_.RenderMetrics(out);
   });
   return r;
 }
@@ -235,8 +244,9 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
         r.headers.emplace_back("ETag", etag);
         return r;
       }
-      Response r = Json(200, json::serialize(model::ToJson(*p)));
+      Response r = Json(200, *p->json);
       r.headers.emplace_back("ETag", etag);
+      MarkIfStale(r);
       return r;
     }
     case Route::kListProducts: {
@@ -244,11 +254,25 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
       if (!q.ok()) return ProblemFromStatus(q.status(), rid);
       auto page = store_.ListProducts(*q);
       if (!page.ok()) return ProblemFromStatus(page.status(), rid);
-      json::array items;
-      for (const auto& p : page->items) items.push_back(model::ToJson(p));
-      json::value next = nullptr;
-      if (page->has_more && !page->items.empty()) next = model::EncodeCursor(page->items.back().id);
-      return Json(200, json::serialize(json::object{{"items", std::move(items)}, {"next_cursor", next}}));
+      // The page is the products' stored answers joined, never serialised again.
+      std::size_t size = 64;
+      for (const auto& p : page->items) size += p.json->size() + 1;
+      std::string body;
+      body.reserve(size);
+      body += R"({"items":[)";
+      for (std::size_t i = 0; i < page->items.size(); ++i) {
+        if (i) body += ',';
+        body += *page->items[i].json;
+      }
+      body += R"(],"next_cursor":)";
+      if (page->has_more && !page->items.empty())
+        body += json::serialize(json::value(model::EncodeCursor(page->items.back().id)));
+      else
+        body += "null";
+      body += '}';
+      Response r = Json(200, std::move(body));
+      MarkIfStale(r);
+      return r;
     }
     case Route::kCreateProduct: {
       auto p = model::ParseProduct(*body, std::nullopt, "tm-" + RandomHex(8));
@@ -268,7 +292,9 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
     case Route::kGetStock: {
       auto s = store_.GetStock(m.param);
       if (!s.ok()) return ProblemFromStatus(s.status(), rid);
-      return Json(200, json::serialize(model::ToJson(*s)));
+      Response r = Json(200, json::serialize(model::ToJson(*s)));
+      MarkIfStale(r);
+      return r;
     }
     case Route::kSetStock: {
       auto n = model::ParseOnHand(*body);

@@ -28,6 +28,8 @@ struct ApiOptions {
   std::string deploy_id = "dev";
   std::chrono::milliseconds default_deadline{30000};
   std::chrono::milliseconds consistency_wait{2000};
+  // Reads from data older than this carry Warning: 110 and X-Data-Age-Ms.
+  std::chrono::milliseconds freshness_bound{5000};
 };
 
 struct Served {
@@ -61,6 +63,8 @@ class Api {
                   const std::string& path, const std::multimap<std::string, std::string>& query);
   Response Readyz();
   Response MetricsText();
+  // Adds the stale-read headers when the store's data is older than the freshness bound.
+  void MarkIfStale(Response& r);
   Response AnswerWrite(const Result<WriteAnswer>& r, const std::string& instance);
 
   Store& store_;

@@ -9,10 +9,30 @@ void Metrics::ObserveRequest(http::Route route, int status, double seconds) {
   int cls = status / 100;
   if (cls < 1 || cls > 5) cls = 5;
   r.by_class[cls].fetch_add(1, std::memory_order_relaxed);
-  for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i)
-    if (seconds <= kLatencyBuckets[i]) r.buckets[i].fetch_add(1, std::memory_order_relaxed);
-  r.count.fetch_add(1, std::memory_order_relaxed);
-  r.sum_micros.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+  r.latency.Observe(seconds);
+}
+
+void Histogram::Observe(double seconds) {
+  for (std::size_t i = 0; i < bounds_.size(); ++i)
+    if (seconds <= bounds_[i]) buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+  sum_micros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
+void Histogram::Render(const std::string& name, const std::string& labels, std::string& out) const {
+  char buf[320];
+  std::string sep = labels.empty() ? "" : ",";
+  for (std::size_t b = 0; b < bounds_.size(); ++b) {
+    std::snprintf(buf, sizeof buf, "%s_bucket{%s%sle=\"%g\"} %llu\n", name.c_str(), labels.c_str(), sep.c_str(),
+                  bounds_[b], static_cast<unsigned long long>(buckets_[b].load(std::memory_order_relaxed)));
+    out += buf;
+  }
+  auto count = static_cast<unsigned long long>(count_.load(std::memory_order_relaxed));
+  std::string braces = labels.empty() ? "" : "{" + labels + "}";
+  std::snprintf(buf, sizeof buf, "%s_bucket{%s%sle=\"+Inf\"} %llu\n%s_sum%s %.6f\n%s_count%s %llu\n", name.c_str(),
+                labels.c_str(), sep.c_str(), count, name.c_str(), braces.c_str(),
+                sum_micros_.load(std::memory_order_relaxed) / 1e6, name.c_str(), braces.c_str(), count);
+  out += buf;
 }
 
 std::string Metrics::Render(const std::function<void(std::string&)>& extra) const {
@@ -33,24 +53,9 @@ std::string Metrics::Render(const std::function<void(std::string&)>& extra) cons
   out += "# HELP catalogd_http_request_duration_seconds Time from request read to response written.\n";
   out += "# TYPE catalogd_http_request_duration_seconds histogram\n";
   for (int i = 0; i < http::kRouteCount; ++i) {
-    auto count = routes_[i].count.load(std::memory_order_relaxed);
-    if (count == 0) continue;
-    std::string label(http::RouteLabel(static_cast<http::Route>(i)));
-    for (std::size_t b = 0; b < kLatencyBuckets.size(); ++b) {
-      std::snprintf(buf, sizeof buf, "catalogd_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-                    label.c_str(), kLatencyBuckets[b],
-                    static_cast<unsigned long long>(routes_[i].buckets[b].load(std::memory_order_relaxed)));
-      out += buf;
-    }
-    std::snprintf(buf, sizeof buf, "catalogd_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
-                  label.c_str(), static_cast<unsigned long long>(count));
-    out += buf;
-    std::snprintf(buf, sizeof buf, "catalogd_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", label.c_str(),
-                  routes_[i].sum_micros.load(std::memory_order_relaxed) / 1e6);
-    out += buf;
-    std::snprintf(buf, sizeof buf, "catalogd_http_request_duration_seconds_count{route=\"%s\"} %llu\n", label.c_str(),
-                  static_cast<unsigned long long>(count));
-    out += buf;
+    if (routes_[i].latency.count() == 0) continue;
+    routes_[i].latency.Render("catalogd_http_request_duration_seconds",
+                              "route=\"" + std::string(http::RouteLabel(static_cast<http::Route>(i))) + "\"", out);
   }
   std::snprintf(buf, sizeof buf,
                 "# HELP catalogd_http_in_flight Requests being handled now.\n# TYPE catalogd_http_in_flight gauge\n"
@@ -67,6 +72,15 @@ std::string Metrics::Render(const std::function<void(std::string&)>& extra) cons
                 "# TYPE catalogd_consistency_waits_total counter\ncatalogd_consistency_waits_total %llu\n",
                 static_cast<unsigned long long>(consistency_waits_.load(std::memory_order_relaxed)));
   out += buf;
+  std::snprintf(buf, sizeof buf,
+                "# HELP catalogd_stale_reads_total Reads answered from data older than the freshness bound.\n"
+                "# TYPE catalogd_stale_reads_total counter\ncatalogd_stale_reads_total %llu\n",
+                static_cast<unsigned long long>(stale_reads_.load(std::memory_order_relaxed)));
+  out += buf;
+  out +=
+      "# HELP catalogd_copy_propagation_seconds From a transaction's commit on the primary to its being visible in "
+      "this instance's copy.\n# TYPE catalogd_copy_propagation_seconds histogram\n";
+  propagation_.Render("catalogd_copy_propagation_seconds", "", out);
   if (extra) extra(out);
   return out;
 }

@@ -14,6 +14,25 @@ namespace techmoda::metrics {
 
 inline constexpr std::array<double, 14> kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                            0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
+// Commit-to-visible delay of the in-memory copy: finer at the low end, where the target (50 ms) is.
+inline constexpr std::array<double, 14> kPropagationBuckets = {0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02,
+                                                               0.05,   0.1,   0.25,  0.5,   1.0,   2.5,  10.0};
+
+// A Prometheus histogram of seconds with fixed bucket bounds. Lock-free.
+class Histogram {
+ public:
+  explicit Histogram(const std::array<double, 14>& bounds) : bounds_(bounds) {}
+  void Observe(double seconds);
+  std::uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  // Appends the _bucket, _sum and _count lines of `name` with `labels` ("" or `route="..."`).
+  void Render(const std::string& name, const std::string& labels, std::string& out) const;
+
+ private:
+  const std::array<double, 14>& bounds_;
+  std::array<std::atomic<std::uint64_t>, 14> buckets_{};
+  std::atomic<std::uint64_t> count_{0};
+  std::atomic<std::uint64_t> sum_micros_{0};
+};
 
 class Metrics {
  public:
@@ -23,6 +42,8 @@ class Metrics {
   std::int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
   void CountShed() { shed_.fetch_add(1, std::memory_order_relaxed); }
   void CountConsistencyWait() { consistency_waits_.fetch_add(1, std::memory_order_relaxed); }
+  void CountStaleRead() { stale_reads_.fetch_add(1, std::memory_order_relaxed); }
+  void ObservePropagation(double seconds) { propagation_.Observe(seconds); }
 
   // The whole exposition. `extra` appends gauges owned elsewhere (pool use, retries).
   std::string Render(const std::function<void(std::string&)>& extra) const;
@@ -30,14 +51,14 @@ class Metrics {
  private:
   struct PerRoute {
     std::array<std::atomic<std::uint64_t>, 6> by_class{};  // index = status / 100
-    std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size()> buckets{};
-    std::atomic<std::uint64_t> count{0};
-    std::atomic<std::uint64_t> sum_micros{0};
+    Histogram latency{kLatencyBuckets};
   };
   std::array<PerRoute, http::kRouteCount> routes_{};
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<std::uint64_t> shed_{0};
   std::atomic<std::uint64_t> consistency_waits_{0};
+  std::atomic<std::uint64_t> stale_reads_{0};
+  Histogram propagation_{kPropagationBuckets};
 };
 
 }  // namespace techmoda::metrics

@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "catalogd/copy/pgoutput.h"
 #include "catalogd/model/etag.h"
 #include "catalogd/model/json_model.h"
 #include "common/json_util.h"
@@ -181,17 +182,7 @@ Result<WriteAnswer> WriteStock(pg::Connection& c, const WriteContext& ctx, const
 
 }  // namespace
 
-bool IsValidConsistencyToken(std::string_view token) {
-  auto slash = token.find('/');
-  if (slash == std::string_view::npos) return false;
-  auto hex = [](std::string_view s) {
-    if (s.empty() || s.size() > 8) return false;
-    for (char c : s)
-      if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
-    return true;
-  };
-  return hex(token.substr(0, slash)) && hex(token.substr(slash + 1));
-}
+bool IsValidConsistencyToken(std::string_view token) { return copy::ParseLsn(token).has_value(); }
 
 PgStore::PgStore(std::unique_ptr<pg::Pool> pool) : pool_(std::move(pool)) {}
 
@@ -222,7 +213,8 @@ Result<std::pair<bool, std::string>> PgStore::SettleUnknownCommit(const WriteCon
     auto lease = pool_->Acquire(ctx.deadline);
     if (lease.ok()) {
       auto r = (*lease)->Exec(
-          "SELECT EXISTS (SELECT 1 FROM change_log WHERE write_id = $1), pg_current_wal_lsn()::text", {ctx.write_id});
+          "SELECT EXISTS (SELECT 1 FROM change_log WHERE write_id = $1), pg_current_wal_flush_lsn()::text",
+          {ctx.write_id});
       if (auto* rows = std::get_if<pg::Rows>(&r))
         return std::make_pair(rows->Get(0, 0) == "t", std::string(rows->Get(0, 1)));
     }
@@ -315,13 +307,13 @@ Result<WriteAnswer> PgStore::RunWrite(const WriteContext& ctx, const Body& body)
       }
       if (outcome.ok()) {
         // A replay still names a point at least as fresh as the first answer's commit.
-        auto lsn = c.Exec("SELECT pg_current_wal_lsn()::text");
+        auto lsn = c.Exec("SELECT pg_current_wal_flush_lsn()::text");
         if (auto* rows = std::get_if<pg::Rows>(&lsn)) outcome->consistency_token = std::string(rows->Get(0, 0));
       }
       return outcome;
     }
     // COMMIT and the LSN read travel in one round trip.
-    auto commit = c.ExecScript("COMMIT; SELECT pg_current_wal_lsn()::text");
+    auto commit = c.ExecScript("COMMIT; SELECT pg_current_wal_flush_lsn()::text");
     if (auto* e = std::get_if<pg::Error>(&commit)) {
       if (e->IsRetryable() && attempt < kMaxAttempts) {
         retries_.fetch_add(1, std::memory_order_relaxed);
@@ -348,13 +340,21 @@ Result<WriteAnswer> PgStore::RunWrite(const WriteContext& ctx, const Body& body)
   }
 }
 
-Result<Product> PgStore::GetProduct(const std::string& id) {
+namespace {
+ProductDoc DocOf(const Product& p) {
+  return ProductDoc{p.id, p.version, std::make_shared<const std::string>(json::serialize(model::ToJson(p)))};
+}
+}  // namespace
+
+Result<ProductDoc> PgStore::GetProduct(const std::string& id) {
   auto lease = pool_->Acquire(Clock::now() + std::chrono::seconds(5));
   if (!lease.ok()) return lease.status();
   EXEC_OR_RETURN(rows, **lease, "reading a product",
                  std::string("SELECT ") + kProductColumns + " FROM products WHERE id = $1", {id});
   if (rows.size() == 0) return Status::NotFound("no product " + id);
-  return ProductFromRow(rows, 0);
+  auto p = ProductFromRow(rows, 0);
+  if (!p.ok()) return p.status();
+  return DocOf(*p);
 }
 
 Result<ProductPage> PgStore::ListProducts(const ProductQuery& q) {
@@ -382,7 +382,7 @@ Result<ProductPage> PgStore::ListProducts(const ProductQuery& q) {
   for (int i = 0; i < std::min(rows.size(), q.limit); ++i) {
     auto p = ProductFromRow(rows, i);
     if (!p.ok()) return p.status();
-    page.items.push_back(std::move(p).value());
+    page.items.push_back(DocOf(*p));
   }
   page.has_more = rows.size() > q.limit;
   return page;

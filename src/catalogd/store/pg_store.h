@@ -19,7 +19,7 @@ class PgStore final : public Store {
  public:
   explicit PgStore(std::unique_ptr<pg::Pool> pool);
 
-  Result<Product> GetProduct(const std::string& id) override;
+  Result<ProductDoc> GetProduct(const std::string& id) override;
   Result<ProductPage> ListProducts(const ProductQuery& q) override;
   Result<WriteAnswer> CreateProduct(const WriteContext& ctx, const ProductInput& p) override;
   Result<WriteAnswer> ReplaceProduct(const WriteContext& ctx, const ProductInput& p, const Precondition& pre) override;
@@ -46,7 +46,7 @@ class PgStore final : public Store {
   std::atomic<std::uint64_t> retries_{0};
 };
 
-// True when `token` has the form of a PostgreSQL LSN ("16/B374D848").
+// True when `token` has the form of a PostgreSQL LSN ("16/B374D848"), the form of our tokens.
 bool IsValidConsistencyToken(std::string_view token);
 
 }  // namespace techmoda

@@ -1,0 +1,473 @@
+#include "catalogd/copy/catalog_copy.h"
+
+#include <algorithm>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <charconv>
+
+#include "catalogd/model/json_model.h"
+
+namespace json = boost::json;
+
+namespace techmoda::copy {
+
+std::vector<std::string> SearchWords(std::string_view text) {
+  std::vector<std::string> words;
+  std::string cur;
+  auto flush = [&] {
+    if (!cur.empty()) words.push_back(std::move(cur));
+    cur.clear();
+  };
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x80 || std::isalnum(c))
+      cur += static_cast<char>(c < 0x80 ? std::tolower(c) : c);
+    else
+      flush();
+  }
+  flush();
+  std::sort(words.begin(), words.end());
+  words.erase(std::unique(words.begin(), words.end()), words.end());
+  return words;
+}
+
+std::string PgTimestampToRfc3339(std::string_view pg) {
+  // YYYY-MM-DD HH:MM:SS[.ffffff]+00
+  if (pg.size() < 22 || pg[10] != ' ' || pg.substr(pg.size() - 3) != "+00") return std::string(pg);
+  std::string out(pg.substr(0, 19));
+  out[10] = 'T';
+  std::string frac = "000";
+  if (pg[19] == '.') {
+    auto digits = pg.substr(20, pg.size() - 3 - 20);
+    for (std::size_t i = 0; i < 3 && i < digits.size(); ++i) frac[i] = digits[i];
+  }
+  return out + "." + frac + "Z";
+}
+
+namespace {
+
+std::optional<std::int64_t> ToInt(std::optional<std::string_view> v) {
+  if (!v) return std::nullopt;
+  std::int64_t n = 0;
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc() || p != v->data() + v->size()) return std::nullopt;
+  return n;
+}
+
+Status MissingColumn(std::string_view table, std::string_view column) {
+  return Status::Internal("replicated " + std::string(table) + " row lacks column " + std::string(column));
+}
+
+}  // namespace
+
+Result<Product> ProductFromRow(const RowGetter& col) {
+  Product p;
+  auto text = [&](std::string_view name, std::string& out) {
+    auto v = col(name);
+    if (v) out = std::string(*v);
+    return v.has_value();
+  };
+  for (auto [name, field] : {std::pair<std::string_view, std::string*>{"id", &p.id},
+                             {"name", &p.name},
+                             {"category", &p.category},
+                             {"currency", &p.price.currency},
+                             {"status", &p.status}})
+    if (!text(name, *field)) return MissingColumn("products", name);
+  if (auto v = col("description")) p.description = std::string(*v);
+  if (auto v = col("brand")) p.brand = std::string(*v);
+  auto price = ToInt(col("price_amount"));
+  auto version = ToInt(col("version"));
+  if (!price) return MissingColumn("products", "price_amount");
+  if (!version) return MissingColumn("products", "version");
+  p.price.amount = *price;
+  p.version = *version;
+  auto attrs = model::AttributesFromJson(col("attributes").value_or("{}"));
+  if (!attrs.ok()) return attrs.status();
+  p.attributes = std::move(attrs).value();
+  auto vars = model::VariantsFromJson(col("variants").value_or("[]"));
+  if (!vars.ok()) return vars.status();
+  p.variants = std::move(vars).value();
+  auto created = col("created_at"), updated = col("updated_at");
+  if (!created || !updated) return MissingColumn("products", "created_at");
+  p.created_at = PgTimestampToRfc3339(*created);
+  p.updated_at = PgTimestampToRfc3339(*updated);
+  return p;
+}
+
+Result<std::pair<std::string, StockRecord>> StockFromRow(const RowGetter& col) {
+  auto sku = col("sku");
+  auto product = col("product_id");
+  auto on_hand = ToInt(col("on_hand")), reserved = ToInt(col("reserved")), version = ToInt(col("version"));
+  if (!sku || !product || !on_hand || !reserved || !version) return MissingColumn("inventory", "sku");
+  return std::make_pair(std::string(*sku), StockRecord{std::string(*product), *on_hand, *reserved, *version});
+}
+
+namespace {
+
+struct ProductRecord {
+  std::int64_t version = 0;
+  std::int64_t price = 0;
+  std::string category;
+  std::string status;
+  std::shared_ptr<const std::string> json;
+};
+using ProductMap = std::map<std::string, ProductRecord, std::less<>>;
+using Entry = const ProductMap::value_type*;
+// Entries in id (byte) order: the order listings page through.
+using Postings = std::vector<Entry>;
+
+bool IdLess(Entry e, std::string_view id) { return e->first < id; }
+
+void AddPosting(Postings& p, Entry e) {
+  if (p.empty() || p.back()->first < e->first) return p.push_back(e);  // the snapshot's order: append
+  auto at = std::lower_bound(p.begin(), p.end(), std::string_view(e->first), IdLess);
+  if (at == p.end() || *at != e) p.insert(at, e);
+}
+
+void RemovePosting(Postings& p, Entry e) {
+  auto at = std::lower_bound(p.begin(), p.end(), std::string_view(e->first), IdLess);
+  if (at != p.end() && *at == e) p.erase(at);
+}
+
+std::string SearchTextOf(const std::string& name, const std::optional<std::string>& description,
+                         const std::optional<std::string>& brand) {
+  return name + " " + description.value_or("") + " " + brand.value_or("");
+}
+
+// The words of a stored product, recovered from its answer (records keep no second copy of text).
+std::vector<std::string> WordsOfJson(const std::string& doc) {
+  auto v = json::parse(doc).as_object();
+  auto str = [&](const char* k) -> std::optional<std::string> {
+    auto* f = v.if_contains(k);
+    if (!f || !f->is_string()) return std::nullopt;
+    return std::string(f->as_string());
+  };
+  return SearchWords(SearchTextOf(str("name").value_or(""), str("description"), str("brand")));
+}
+
+// A stored product rebuilt from its answer (the copy keeps no second form of it).
+Product ProductFromDoc(const std::string& id, const std::string& doc) {
+  auto v = json::parse(doc);
+  auto& o = v.as_object();
+  Product p;
+  p.id = id;
+  p.name = std::string(o.at("name").as_string());
+  if (auto* d = o.if_contains("description")) p.description = std::string(d->as_string());
+  if (auto* b = o.if_contains("brand")) p.brand = std::string(b->as_string());
+  p.category = std::string(o.at("category").as_string());
+  p.price = {o.at("price").at("amount").to_number<std::int64_t>(),
+             std::string(o.at("price").at("currency").as_string())};
+  if (auto a = model::AttributesFromJson(json::serialize(o.at("attributes"))); a.ok())
+    p.attributes = std::move(a).value();
+  if (auto vs = model::VariantsFromJson(json::serialize(o.at("variants"))); vs.ok()) p.variants = std::move(vs).value();
+  p.status = std::string(o.at("status").as_string());
+  p.version = o.at("version").to_number<std::int64_t>();
+  p.created_at = std::string(o.at("created_at").as_string());
+  p.updated_at = std::string(o.at("updated_at").as_string());
+  return p;
+}
+
+bool InCategory(const std::string& category, const std::string& want) {
+  return category.size() >= want.size() && category.compare(0, want.size(), want) == 0 &&
+         (category.size() == want.size() || category[want.size()] == '/');
+}
+
+}  // namespace
+
+struct CatalogCopy::Snapshot::Index {
+  ProductMap products;
+  std::unordered_map<std::string, Postings> words;
+  std::map<std::string, Postings, std::less<>> categories;
+  std::unordered_map<std::string, StockRecord> stock;
+
+  // Inserts or replaces a product; false (and no change) when the held version is newer.
+  bool Put(Product p) {
+    auto it = products.find(p.id);
+    if (it != products.end() && it->second.version > p.version) return false;
+    auto new_words = SearchWords(SearchTextOf(p.name, p.description, p.brand));
+    ProductRecord rec{p.version, p.price.amount, p.category, p.status,
+                      std::make_shared<const std::string>(json::serialize(model::ToJson(p)))};
+    if (it == products.end()) {
+      it = products.emplace(std::move(p.id), std::move(rec)).first;
+      Entry e = &*it;
+      for (const auto& w : new_words) AddPosting(words[w], e);
+      AddPosting(categories[e->second.category], e);
+      return true;
+    }
+    Entry e = &*it;
+    auto old_words = WordsOfJson(*it->second.json);
+    std::vector<std::string> gone, added;
+    std::set_difference(old_words.begin(), old_words.end(), new_words.begin(), new_words.end(),
+                        std::back_inserter(gone));
+    std::set_difference(new_words.begin(), new_words.end(), old_words.begin(), old_words.end(),
+                        std::back_inserter(added));
+    for (const auto& w : gone) RemoveWord(w, e);
+    for (const auto& w : added) AddPosting(words[w], e);
+    if (it->second.category != rec.category) {
+      RemoveCategory(e);
+      it->second = std::move(rec);
+      AddPosting(categories[e->second.category], e);
+    } else {
+      it->second = std::move(rec);
+    }
+    return true;
+  }
+
+  void Erase(const std::string& id) {
+    auto it = products.find(id);
+    if (it == products.end()) return;
+    Entry e = &*it;
+    for (const auto& w : WordsOfJson(*it->second.json)) RemoveWord(w, e);
+    RemoveCategory(e);
+    products.erase(it);
+  }
+
+  void RemoveWord(const std::string& w, Entry e) {
+    auto p = words.find(w);
+    if (p == words.end()) return;
+    RemovePosting(p->second, e);
+    if (p->second.empty()) words.erase(p);
+  }
+
+  void RemoveCategory(Entry e) {
+    auto c = categories.find(e->second.category);
+    if (c == categories.end()) return;
+    RemovePosting(c->second, e);
+    if (c->second.empty()) categories.erase(c);
+  }
+
+  bool PutStock(const std::string& sku, const StockRecord& s) {
+    auto [it, inserted] = stock.try_emplace(sku, s);
+    if (inserted) return true;
+    if (it->second.version > s.version) return false;
+    it->second = s;
+    return true;
+  }
+};
+
+CatalogCopy::Snapshot::Snapshot() : index_(std::make_unique<Index>()) {}
+CatalogCopy::Snapshot::Snapshot(Snapshot&&) noexcept = default;
+CatalogCopy::Snapshot& CatalogCopy::Snapshot::operator=(Snapshot&&) noexcept = default;
+CatalogCopy::Snapshot::~Snapshot() = default;
+void CatalogCopy::Snapshot::AddProduct(Product p) { index_->Put(std::move(p)); }
+void CatalogCopy::Snapshot::AddStock(std::string sku, StockRecord s) { index_->stock[std::move(sku)] = std::move(s); }
+std::size_t CatalogCopy::Snapshot::products() const { return index_->products.size(); }
+
+CatalogCopy::CatalogCopy() : index_(std::make_unique<Index>()) {}
+CatalogCopy::~CatalogCopy() = default;
+
+std::size_t CatalogCopy::Install(Snapshot snapshot, Lsn lsn) {
+  Index& fresh = *snapshot.index_;
+  std::size_t kept = 0;
+  {
+    // Only this thread (the feed) changes index_, so it may read it without the lock. Carry over
+    // every row held at a higher version than the snapshot has; walk both in id order.
+    auto o = index_->products.begin();
+    for (auto n = fresh.products.begin(); n != fresh.products.end() && o != index_->products.end(); ++n) {
+      while (o != index_->products.end() && o->first < n->first) ++o;
+      if (o != index_->products.end() && o->first == n->first && o->second.version > n->second.version) {
+        fresh.Put(ProductFromDoc(o->first, *o->second.json));
+        ++kept;
+      }
+    }
+    for (const auto& [sku, s] : index_->stock) {
+      auto it = fresh.stock.find(sku);
+      if (it != fresh.stock.end() && it->second.version < s.version) {
+        it->second = s;
+        ++kept;
+      }
+    }
+  }
+  std::unique_ptr<Index> old;
+  {
+    std::unique_lock lock(mu_);
+    old = std::move(index_);
+    index_ = std::move(snapshot.index_);
+  }
+  kept_newer_.fetch_add(kept, std::memory_order_relaxed);
+  Advance(lsn);
+  MarkCurrent(std::chrono::steady_clock::now());
+  ready_.store(true, std::memory_order_release);
+  return kept;  // `old` is freed here, outside the lock
+}
+
+void CatalogCopy::Apply(const std::vector<Change>& changes, Lsn end_lsn) {
+  std::uint64_t refused = 0;
+  {
+    std::unique_lock lock(mu_);
+    for (const auto& c : changes) {
+      switch (c.kind) {
+        case Change::Kind::kPutProduct:
+          if (!index_->Put(*c.product)) ++refused;
+          break;
+        case Change::Kind::kDeleteProduct:
+          index_->Erase(c.key);
+          break;
+        case Change::Kind::kPutStock:
+          if (!index_->PutStock(c.key, c.stock)) ++refused;
+          break;
+        case Change::Kind::kDeleteStock:
+          index_->stock.erase(c.key);
+          break;
+        case Change::Kind::kClearProducts:
+          index_->products.clear();
+          index_->words.clear();
+          index_->categories.clear();
+          break;
+        case Change::Kind::kClearStock:
+          index_->stock.clear();
+          break;
+      }
+    }
+  }
+  if (refused) kept_newer_.fetch_add(refused, std::memory_order_relaxed);
+  Advance(end_lsn);
+}
+
+void CatalogCopy::Advance(Lsn lsn) {
+  Lsn cur = applied_.load();
+  while (cur < lsn && !applied_.compare_exchange_weak(cur, lsn)) {
+  }
+  std::lock_guard lock(wait_mu_);
+  wait_cv_.notify_all();
+}
+
+void CatalogCopy::MarkCurrent(std::chrono::steady_clock::time_point at) {
+  std::int64_t ns = at.time_since_epoch().count();
+  std::int64_t cur = current_at_ns_.load();
+  while (cur < ns && !current_at_ns_.compare_exchange_weak(cur, ns)) {
+  }
+}
+
+std::int64_t CatalogCopy::AgeMs() const {
+  std::int64_t at = current_at_ns_.load();
+  if (at == 0) return std::numeric_limits<std::int32_t>::max();
+  auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  return std::max<std::int64_t>(0, (now - at) / 1'000'000);
+}
+
+bool CatalogCopy::WaitFor(Lsn lsn, std::chrono::steady_clock::time_point deadline) const {
+  if (applied() >= lsn) return true;
+  std::unique_lock lock(wait_mu_);
+  return wait_cv_.wait_until(lock, deadline, [&] { return applied() >= lsn; });
+}
+
+Result<ProductDoc> CatalogCopy::Get(const std::string& id) const {
+  std::shared_lock lock(mu_);
+  auto it = index_->products.find(id);
+  if (it == index_->products.end()) return Status::NotFound("no product " + id);
+  return ProductDoc{it->first, it->second.version, it->second.json};
+}
+
+std::optional<Product> CatalogCopy::ProductOf(const std::string& id) const {
+  std::shared_ptr<const std::string> doc;
+  {
+    std::shared_lock lock(mu_);
+    auto it = index_->products.find(id);
+    if (it == index_->products.end()) return std::nullopt;
+    doc = it->second.json;
+  }
+  return ProductFromDoc(id, *doc);
+}
+
+Result<ProductPage> CatalogCopy::List(const ProductQuery& q) const {
+  ProductPage page;
+  std::string after = q.after_id.value_or("");
+  auto matches = [&](Entry e) {
+    const ProductRecord& r = e->second;
+    if (r.status != q.status) return false;
+    if (q.category && !InCategory(r.category, *q.category)) return false;
+    if (q.min_price && r.price < *q.min_price) return false;
+    if (q.max_price && r.price > *q.max_price) return false;
+    return true;
+  };
+  auto take = [&](Entry e) {
+    if (static_cast<int>(page.items.size()) == q.limit) {
+      page.has_more = true;
+      return false;
+    }
+    page.items.push_back({e->first, e->second.version, e->second.json});
+    return true;
+  };
+  // Walks one posting list from the cursor on, in id order.
+  auto walk = [&](const Postings& p, const std::function<bool(Entry)>& also) {
+    auto it = q.after_id ? std::upper_bound(p.begin(), p.end(), std::string_view(after),
+                                            [](std::string_view id, Entry e) { return id < e->first; })
+                         : p.begin();
+    for (; it != p.end(); ++it)
+      if (matches(*it) && also(*it) && !take(*it)) return;
+  };
+
+  std::shared_lock lock(mu_);
+  const Index& ix = *index_;
+  if (q.text) {
+    auto want = SearchWords(*q.text);
+    if (want.empty()) return page;
+    std::vector<const Postings*> lists;
+    for (const auto& w : want) {
+      auto it = ix.words.find(w);
+      if (it == ix.words.end()) return page;
+      lists.push_back(&it->second);
+    }
+    std::sort(lists.begin(), lists.end(), [](auto* a, auto* b) { return a->size() < b->size(); });
+    walk(*lists[0], [&](Entry e) {
+      for (std::size_t i = 1; i < lists.size(); ++i)
+        if (!std::binary_search(lists[i]->begin(), lists[i]->end(), e,
+                                [](Entry a, Entry b) { return a->first < b->first; }))
+          return false;
+      return true;
+    });
+    return page;
+  }
+  if (q.category) {
+    // The category itself and every category under it ("men/shirts/formal"), merged in id order.
+    std::vector<const Postings*> lists;
+    if (auto it = ix.categories.find(*q.category); it != ix.categories.end()) lists.push_back(&it->second);
+    std::string sub = *q.category + "/";
+    for (auto it = ix.categories.lower_bound(sub);
+         it != ix.categories.end() && it->first.compare(0, sub.size(), sub) == 0; ++it)
+      lists.push_back(&it->second);
+    if (lists.size() == 1) {
+      walk(*lists[0], [](Entry) { return true; });
+      return page;
+    }
+    std::vector<std::pair<Postings::const_iterator, Postings::const_iterator>> heads;
+    for (auto* l : lists) {
+      auto b = q.after_id ? std::upper_bound(l->begin(), l->end(), std::string_view(after),
+                                             [](std::string_view id, Entry e) { return id < e->first; })
+                          : l->begin();
+      if (b != l->end()) heads.emplace_back(b, l->end());
+    }
+    while (!heads.empty()) {
+      auto best = std::min_element(heads.begin(), heads.end(),
+                                   [](const auto& a, const auto& b) { return (*a.first)->first < (*b.first)->first; });
+      Entry e = *best->first;
+      if (++best->first == best->second) heads.erase(best);
+      if (matches(e) && !take(e)) break;
+    }
+    return page;
+  }
+  auto it = q.after_id ? ix.products.upper_bound(after) : ix.products.begin();
+  for (; it != ix.products.end(); ++it)
+    if (matches(&*it) && !take(&*it)) break;
+  return page;
+}
+
+Result<Stock> CatalogCopy::GetStock(const std::string& sku) const {
+  std::shared_lock lock(mu_);
+  auto it = index_->stock.find(sku);
+  if (it == index_->stock.end()) return Status::NotFound("no sku " + sku);
+  return Stock{sku, it->second.on_hand, it->second.reserved};
+}
+
+std::size_t CatalogCopy::product_count() const {
+  std::shared_lock lock(mu_);
+  return index_->products.size();
+}
+
+std::size_t CatalogCopy::stock_count() const {
+  std::shared_lock lock(mu_);
+  return index_->stock.size();
+}
+
+}  // namespace techmoda::copy

@@ -1,0 +1,118 @@
+// The in-memory copy of products and stock that answers reads without a database round trip.
+// One writer (the feed) installs snapshots and applies committed transactions; any number of
+// readers query it at once. Every product's JSON answer is serialised once, when it changes.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "catalogd/copy/pgoutput.h"
+#include "techmoda/store.h"
+
+namespace techmoda::copy {
+
+// The words `q` matches: maximal runs of ASCII letters and digits and of non-ASCII (UTF-8) bytes,
+// with ASCII letters lower-cased; the same rule as PostgreSQL's 'simple' configuration for
+// ordinary words. Sorted and unique.
+std::vector<std::string> SearchWords(std::string_view text);
+
+// "2026-11-25 10:00:00.123456+00" (timestamptz text output with TimeZone UTC, DateStyle ISO) as
+// "2026-11-25T10:00:00.123Z", the API's form (milliseconds, truncated like to_char's MS).
+std::string PgTimestampToRfc3339(std::string_view pg);
+
+// A row's columns by name, as text (nullopt for NULL).
+using RowGetter = std::function<std::optional<std::string_view>(std::string_view column)>;
+// A products row (SELECT * or a replicated tuple) as a Product. kInternal when a column is missing.
+Result<Product> ProductFromRow(const RowGetter& col);
+
+struct StockRecord {
+  std::string product_id;
+  std::int64_t on_hand = 0;
+  std::int64_t reserved = 0;
+  std::int64_t version = 0;
+};
+Result<std::pair<std::string, StockRecord>> StockFromRow(const RowGetter& col);
+
+// One row change of a committed transaction.
+struct Change {
+  enum class Kind { kPutProduct, kDeleteProduct, kPutStock, kDeleteStock, kClearProducts, kClearStock } kind;
+  std::string key;                 // product id or sku
+  std::optional<Product> product;  // kPutProduct
+  StockRecord stock;               // kPutStock
+};
+
+class CatalogCopy {
+ public:
+  CatalogCopy();
+  ~CatalogCopy();
+
+  // A complete image of the tables, built by the feed without holding the copy's lock.
+  class Snapshot {
+   public:
+    Snapshot();
+    Snapshot(Snapshot&&) noexcept;
+    Snapshot& operator=(Snapshot&&) noexcept;
+    ~Snapshot();
+    void AddProduct(Product p);
+    void AddStock(std::string sku, StockRecord s);
+    std::size_t products() const;
+
+   private:
+    friend class CatalogCopy;
+    struct Index;
+    std::unique_ptr<Index> index_;
+  };
+
+  // Installs a snapshot taken at `lsn`. A row the copy holds at a higher version than the snapshot
+  // (a failover to a server that lacks the latest commits) is kept: the copy never goes back.
+  // Returns how many rows were kept that way.
+  std::size_t Install(Snapshot snapshot, Lsn lsn);
+  // Applies one committed transaction, atomically for readers. Rows older than those held are
+  // ignored. `commit_unix_micros` feeds the propagation histogram.
+  void Apply(const std::vector<Change>& changes, Lsn end_lsn);
+  // Everything committed before `lsn` has been applied (a keepalive while idle).
+  void Advance(Lsn lsn);
+  // The copy was current as of `at` (a probe found the server's flush position applied).
+  void MarkCurrent(std::chrono::steady_clock::time_point at);
+
+  bool ready() const { return ready_.load(std::memory_order_acquire); }
+  Lsn applied() const { return applied_.load(std::memory_order_acquire); }
+  // Milliseconds since the copy was last known current; large when never.
+  std::int64_t AgeMs() const;
+  // Waits until applied() >= lsn or the deadline; true when reached.
+  bool WaitFor(Lsn lsn, std::chrono::steady_clock::time_point deadline) const;
+
+  Result<ProductDoc> Get(const std::string& id) const;
+  Result<ProductPage> List(const ProductQuery& q) const;
+  Result<Stock> GetStock(const std::string& sku) const;
+  // The product as stored (for a replicated update that left large columns out).
+  std::optional<Product> ProductOf(const std::string& id) const;
+
+  std::size_t product_count() const;
+  std::size_t stock_count() const;
+  std::uint64_t rows_kept_newer() const { return kept_newer_.load(std::memory_order_relaxed); }
+
+ private:
+  using Index = Snapshot::Index;
+  mutable std::shared_mutex mu_;
+  std::unique_ptr<Index> index_;  // guarded by mu_
+  std::atomic<bool> ready_{false};
+  std::atomic<Lsn> applied_{0};
+  std::atomic<std::int64_t> current_at_ns_{0};  // steady clock; 0 = never
+  std::atomic<std::uint64_t> kept_newer_{0};
+  mutable std::mutex wait_mu_;
+  mutable std::condition_variable wait_cv_;
+};
+
+}  // namespace techmoda::copy

@@ -1,0 +1,323 @@
+#include "catalogd/copy/feed.h"
+
+#include <poll.h>
+
+#include <unordered_map>
+
+#include "common/json_util.h"
+#include "common/log.h"
+#include "common/pg.h"
+
+namespace techmoda::copy {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Output the copy parses: timestamps in UTC, ISO style.
+const std::vector<std::pair<std::string, std::string>> kSessionSettings = {
+    {"options", "-c TimeZone=UTC -c DateStyle=ISO,YMD"}, {"application_name", "catalogd-copy"}};
+
+std::int64_t UnixMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string ErrorText(PGconn* c) {
+  std::string m = PQerrorMessage(c);
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  return m;
+}
+
+struct Relation {
+  std::string name;  // "public.products"
+  std::unordered_map<std::string, int> columns;
+};
+
+// A replicated tuple's columns by name.
+RowGetter TupleGetter(const Relation& rel, const Tuple& t) {
+  return [&rel, &t](std::string_view column) -> std::optional<std::string_view> {
+    auto it = rel.columns.find(std::string(column));
+    if (it == rel.columns.end() || it->second >= static_cast<int>(t.size())) return std::nullopt;
+    const Column& c = t[it->second];
+    if (c.kind != Column::Kind::kText) return std::nullopt;
+    return std::string_view(c.text);
+  };
+}
+
+bool Unchanged(const Relation& rel, const Tuple& t, const char* column) {
+  auto it = rel.columns.find(column);
+  return it != rel.columns.end() && it->second < static_cast<int>(t.size()) &&
+         t[it->second].kind == Column::Kind::kUnchangedToast;
+}
+
+// Loads products and stock as of the exported snapshot into a Snapshot.
+Result<CatalogCopy::Snapshot> LoadSnapshot(const std::string& conninfo, const std::string& snapshot_name) {
+  auto conn = pg::Connect(conninfo, std::chrono::seconds(5), kSessionSettings);
+  if (!conn.ok()) return conn.status();
+  pg::Connection& c = **conn;
+  auto fail = [](const pg::Error& e) { return Status::Unavailable("loading the snapshot: " + e.message); };
+  if (auto r = c.ExecScript("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '" +
+                            snapshot_name + "'");
+      auto* e = std::get_if<pg::Error>(&r))
+    return fail(*e);
+  CatalogCopy::Snapshot snap;
+  for (std::string table : {"products", "inventory"}) {
+    std::string key = table == "products" ? "id" : "sku";
+    if (auto r =
+            c.ExecScript("DECLARE rows_" + table + " NO SCROLL CURSOR FOR SELECT * FROM " + table + " ORDER BY " + key);
+        auto* e = std::get_if<pg::Error>(&r))
+      return fail(*e);
+    while (true) {
+      auto r = c.ExecScript("FETCH 20000 FROM rows_" + table);
+      if (auto* e = std::get_if<pg::Error>(&r)) return fail(*e);
+      const pg::Rows& rows = std::get<pg::Rows>(r);
+      if (rows.size() == 0) break;
+      std::unordered_map<std::string, int> idx;
+      int i = 0;
+      RowGetter get = [&](std::string_view column) -> std::optional<std::string_view> {
+        auto it = idx.find(std::string(column));
+        if (it == idx.end()) it = idx.emplace(std::string(column), rows.ColumnIndex(std::string(column).c_str())).first;
+        if (it->second < 0 || rows.IsNull(i, it->second)) return std::nullopt;
+        return rows.Get(i, it->second);
+      };
+      for (i = 0; i < rows.size(); ++i) {
+        if (table == "products") {
+          auto p = ProductFromRow(get);
+          if (!p.ok()) return p.status();
+          snap.AddProduct(std::move(p).value());
+        } else {
+          auto s = StockFromRow(get);
+          if (!s.ok()) return s.status();
+          snap.AddStock(std::move(s->first), std::move(s->second));
+        }
+      }
+    }
+  }
+  c.ExecScript("COMMIT");
+  return snap;
+}
+
+}  // namespace
+
+Feed::Feed(CatalogCopy& copy, FeedOptions options) : copy_(copy), options_(std::move(options)) {}
+
+Feed::~Feed() { Stop(); }
+
+void Feed::Start() {
+  feed_thread_ = std::thread([this] { RunFeed(); });
+  probe_thread_ = std::thread([this] { RunProbe(); });
+}
+
+void Feed::Stop() {
+  stop_.store(true);
+  if (feed_thread_.joinable()) feed_thread_.join();
+  if (probe_thread_.joinable()) probe_thread_.join();
+}
+
+std::string Feed::state() const {
+  std::lock_guard lock(state_mu_);
+  return state_;
+}
+
+void Feed::SetState(std::string s) {
+  std::lock_guard lock(state_mu_);
+  state_ = std::move(s);
+}
+
+void Feed::RunFeed() {
+  int failures = 0;
+  while (!stop_.load()) {
+    Status s = Session();
+    if (stop_.load()) break;
+    ++failures;
+    SetState("reconnecting: " + s.detail());
+    if (failures == 1 || failures % 20 == 0)
+      log::Warn("copy.feed_interrupted", {{"reason", s.detail()}, {"attempts", failures}});
+    auto delay = std::chrono::milliseconds(std::min(1000, 100 << std::min(failures - 1, 4)));
+    for (auto until = Clock::now() + delay; Clock::now() < until && !stop_.load();)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (s.code() == Code::kOk) failures = 0;
+  }
+  SetState("stopped");
+}
+
+Status Feed::Session() {
+  auto repl = pg::Connect(options_.conninfo, std::chrono::seconds(5),
+                          {{"replication", "database"}, kSessionSettings[0], kSessionSettings[1]});
+  if (!repl.ok()) return repl.status();
+  PGconn* c = (*repl)->raw();
+
+  // A temporary slot disappears with this connection, so a catalogd that dies leaves nothing behind.
+  std::string slot = "catalogd_copy_" + RandomHex(8);
+  SetState("loading a snapshot");
+  auto started = Clock::now();
+  pg::ResultPtr made(
+      PQexec(c, ("CREATE_REPLICATION_SLOT " + slot + " TEMPORARY LOGICAL pgoutput EXPORT_SNAPSHOT").c_str()));
+  if (PQresultStatus(made.get()) != PGRES_TUPLES_OK)
+    return Status::Unavailable("creating a replication slot: " + ErrorText(c));
+  auto start = ParseLsn(PQgetvalue(made.get(), 0, 1));
+  std::string snapshot_name = PQgetvalue(made.get(), 0, 2);
+  if (!start) return Status::Internal("the server named no consistent point");
+
+  auto snap = LoadSnapshot(options_.conninfo, snapshot_name);
+  if (!snap.ok()) return snap.status();
+  std::size_t products = snap->products();
+  std::size_t kept = copy_.Install(std::move(snap).value(), *start);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  sessions_.fetch_add(1);
+  log::Info("copy.snapshot_installed", {{"products", static_cast<std::int64_t>(products)},
+                                        {"stock", static_cast<std::int64_t>(copy_.stock_count())},
+                                        {"lsn", FormatLsn(*start)},
+                                        {"ms", ms},
+                                        {"kept_newer_rows", static_cast<std::int64_t>(kept)}});
+
+  std::string cmd = "START_REPLICATION SLOT " + slot + " LOGICAL " + FormatLsn(*start) +
+                    " (proto_version '1', publication_names '" + options_.publication + "')";
+  pg::ResultPtr streaming(PQexec(c, cmd.c_str()));
+  if (PQresultStatus(streaming.get()) != PGRES_COPY_BOTH)
+    return Status::Unavailable("starting replication: " + ErrorText(c));
+  SetState("streaming");
+
+  std::unordered_map<std::uint32_t, Relation> relations;
+  std::vector<Change> pending;
+  bool in_txn = false;
+  auto last_status = Clock::now();
+  auto send_status = [&](bool now) {
+    if (!now && Clock::now() - last_status < options_.status_interval) return true;
+    std::string msg = StatusUpdate(copy_.applied(), UnixMicros(), false);
+    last_status = Clock::now();
+    return PQputCopyData(c, msg.data(), static_cast<int>(msg.size())) == 1 && PQflush(c) == 0;
+  };
+
+  while (!stop_.load()) {
+    char* buf = nullptr;
+    int n = PQgetCopyData(c, &buf, 1);
+    if (n == 0) {
+      if (!send_status(false)) return Status::Unavailable("sending status: " + ErrorText(c));
+      pollfd pfd{PQsocket(c), POLLIN, 0};
+      poll(&pfd, 1, 100);
+      if (PQconsumeInput(c) == 0) return Status::Unavailable("the replication connection failed: " + ErrorText(c));
+      continue;
+    }
+    if (n == -1) return Status::Unavailable("the server ended replication");
+    if (n < 0) return Status::Unavailable("the replication connection failed: " + ErrorText(c));
+    std::string frame_bytes(buf, static_cast<std::size_t>(n));
+    PQfreemem(buf);
+    auto frame = ParseFrame(frame_bytes);
+    if (!frame.ok()) return frame.status();
+    if (frame->kind == Frame::Kind::kKeepalive) {
+      // Everything before wal_end has been sent; between transactions nothing is pending.
+      if (!in_txn) copy_.Advance(frame->wal_end);
+      if (!send_status(true)) return Status::Unavailable("sending status: " + ErrorText(c));
+      continue;
+    }
+    auto msg = ParseMessage(frame->payload);
+    if (!msg.ok()) return msg.status();
+    switch (msg->kind) {
+      case Message::Kind::kBegin:
+        in_txn = true;
+        pending.clear();
+        break;
+      case Message::Kind::kRelation: {
+        Relation rel{msg->relation_name, {}};
+        for (std::size_t i = 0; i < msg->columns.size(); ++i) rel.columns[msg->columns[i]] = static_cast<int>(i);
+        relations[msg->relation] = std::move(rel);
+        break;
+      }
+      case Message::Kind::kInsert:
+      case Message::Kind::kUpdate:
+      case Message::Kind::kDelete: {
+        auto rel = relations.find(msg->relation);
+        if (rel == relations.end()) return Status::Internal("a change for an unannounced relation");
+        bool products = rel->second.name == "public.products";
+        if (!products && rel->second.name != "public.inventory") break;
+        if (msg->kind == Message::Kind::kDelete) {
+          auto key = TupleGetter(rel->second, *msg->old_tuple)(products ? "id" : "sku");
+          if (!key) return Status::Internal("a delete without its key");
+          pending.push_back({products ? Change::Kind::kDeleteProduct : Change::Kind::kDeleteStock, std::string(*key)});
+          break;
+        }
+        auto get = TupleGetter(rel->second, msg->new_tuple);
+        if (products) {
+          auto p = ProductFromRow(get);
+          if (!p.ok()) return p.status();
+          // Large values an update left alone come as "unchanged": take them from the copy.
+          bool any_unchanged = false;
+          for (const auto& col : msg->new_tuple) any_unchanged |= col.kind == Column::Kind::kUnchangedToast;
+          if (any_unchanged) {
+            auto held = copy_.ProductOf(p->id);
+            if (!held) return Status::Internal("an update left values out for a product the copy lacks");
+            if (Unchanged(rel->second, msg->new_tuple, "name")) p->name = held->name;
+            if (Unchanged(rel->second, msg->new_tuple, "description")) p->description = held->description;
+            if (Unchanged(rel->second, msg->new_tuple, "brand")) p->brand = held->brand;
+            if (Unchanged(rel->second, msg->new_tuple, "attributes")) p->attributes = held->attributes;
+            if (Unchanged(rel->second, msg->new_tuple, "variants")) p->variants = held->variants;
+          }
+          Change ch{Change::Kind::kPutProduct, p->id};
+          ch.product = std::move(p).value();
+          pending.push_back(std::move(ch));
+        } else {
+          auto s = StockFromRow(get);
+          if (!s.ok()) return s.status();
+          Change ch{Change::Kind::kPutStock, std::move(s->first)};
+          ch.stock = std::move(s->second);
+          pending.push_back(std::move(ch));
+        }
+        break;
+      }
+      case Message::Kind::kTruncate:
+        for (auto relid : msg->truncated) {
+          auto rel = relations.find(relid);
+          if (rel == relations.end()) continue;
+          if (rel->second.name == "public.products") pending.push_back({Change::Kind::kClearProducts, ""});
+          if (rel->second.name == "public.inventory") pending.push_back({Change::Kind::kClearStock, ""});
+        }
+        break;
+      case Message::Kind::kCommit: {
+        if (options_.apply_delay.count() > 0) {
+          auto due = msg->commit_time + kPgEpochOffsetMicros + options_.apply_delay.count() * 1000;
+          if (auto wait = due - UnixMicros(); wait > 0) std::this_thread::sleep_for(std::chrono::microseconds(wait));
+        }
+        copy_.Apply(pending, msg->end_lsn);
+        in_txn = false;
+        if (options_.observe_propagation && !pending.empty()) {
+          double secs = static_cast<double>(UnixMicros() - (msg->commit_time + kPgEpochOffsetMicros)) / 1e6;
+          options_.observe_propagation(std::max(0.0, secs));
+        }
+        pending.clear();
+        break;
+      }
+      case Message::Kind::kOther:
+        break;
+    }
+  }
+  return Status::Ok();
+}
+
+void Feed::RunProbe() {
+  std::unique_ptr<pg::Connection> conn;
+  while (!stop_.load()) {
+    auto t0 = Clock::now();
+    if (!conn || conn->IsBroken()) {
+      conn.reset();
+      auto c = pg::Connect(options_.conninfo, std::chrono::seconds(2), {kSessionSettings[1]});
+      if (c.ok()) conn = std::move(c).value();
+    }
+    if (conn && copy_.ready()) {
+      auto r = conn->Exec(
+          "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_flush_lsn() "
+          "END)::text");
+      if (auto* rows = std::get_if<pg::Rows>(&r); rows && !rows->IsNull(0, 0)) {
+        auto lsn = ParseLsn(rows->Get(0, 0));
+        // Current as of t0 once everything the server had flushed then is applied here.
+        if (lsn && copy_.WaitFor(*lsn, t0 + std::chrono::seconds(2))) copy_.MarkCurrent(t0);
+      } else {
+        conn->MarkBroken();
+      }
+    }
+    for (auto until = t0 + options_.probe_interval; Clock::now() < until && !stop_.load();)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+}  // namespace techmoda::copy
