@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <stdexcept>
 #include <vector>
@@ -107,17 +108,52 @@ std::string Sha256Hex(std::string_view data) {
   return out;
 }
 
+namespace {
+std::string ToHex(const unsigned char* data, std::size_t n) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    out += kHex[data[i] >> 4];
+    out += kHex[data[i] & 15];
+  }
+  return out;
+}
+
+struct Xoshiro256 {
+  std::uint64_t s[4];
+  Xoshiro256() {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(s), sizeof s) != 1) throw std::runtime_error("RAND_bytes failed");
+  }
+  static std::uint64_t Rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  std::uint64_t Next() {
+    std::uint64_t result = Rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = Rotl(s[3], 45);
+    return result;
+  }
+};
+}  // namespace
+
+std::string UniqueHex(std::size_t bytes) {
+  thread_local Xoshiro256 gen;
+  unsigned char buf[64];
+  if (bytes > sizeof buf) return RandomHex(bytes);
+  for (std::size_t i = 0; i < bytes; i += 8) {
+    std::uint64_t v = gen.Next();
+    std::memcpy(buf + i, &v, std::min<std::size_t>(8, bytes - i));
+  }
+  return ToHex(buf, bytes);
+}
+
 std::string RandomHex(std::size_t bytes) {
   std::vector<unsigned char> buf(bytes);
   if (RAND_bytes(buf.data(), static_cast<int>(bytes)) != 1) throw std::runtime_error("RAND_bytes failed");
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes * 2);
-  for (unsigned char b : buf) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
+  return ToHex(buf.data(), bytes);
 }
 
 std::string Base64UrlEncode(std::string_view data) {

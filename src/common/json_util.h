@@ -24,6 +24,10 @@ std::string Sha256Hex(std::string_view data);
 
 // `bytes` random bytes from the OS generator as lower-case hex. Thread-safe.
 std::string RandomHex(std::size_t bytes);
+// Random identifiers (request, write and order ids) that must be unique, not secret: a per-thread
+// xoshiro256** generator seeded from RandomHex's source. OpenSSL's RAND_bytes costs a getpid()
+// system call per call (its fork check), which showed in the GET path's profile.
+std::string UniqueHex(std::size_t bytes);
 
 // URL-safe base64 without padding (RFC 4648 section 5), and its inverse (nullopt on bad input).
 std::string Base64UrlEncode(std::string_view data);

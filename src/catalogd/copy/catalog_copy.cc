@@ -175,7 +175,8 @@ bool InCategory(const std::string& category, const std::string& want) {
 }  // namespace
 
 struct CatalogCopy::Snapshot::Index {
-  ProductMap products;
+  ProductMap products;                                // in id order, for listings
+  std::unordered_map<std::string_view, Entry> by_id;  // the same entries, for one-product reads
   std::unordered_map<std::string, Postings> words;
   std::map<std::string, Postings, std::less<>> categories;
   std::unordered_map<std::string, StockRecord> stock;
@@ -190,6 +191,7 @@ struct CatalogCopy::Snapshot::Index {
     if (it == products.end()) {
       it = products.emplace(std::move(p.id), std::move(rec)).first;
       Entry e = &*it;
+      by_id.emplace(e->first, e);
       for (const auto& w : new_words) AddPosting(words[w], e);
       AddPosting(categories[e->second.category], e);
       return true;
@@ -219,6 +221,7 @@ struct CatalogCopy::Snapshot::Index {
     Entry e = &*it;
     for (const auto& w : WordsOfJson(*it->second.json)) RemoveWord(w, e);
     RemoveCategory(e);
+    by_id.erase(e->first);
     products.erase(it);
   }
 
@@ -310,6 +313,7 @@ void CatalogCopy::Apply(const std::vector<Change>& changes, Lsn end_lsn) {
           index_->stock.erase(c.key);
           break;
         case Change::Kind::kClearProducts:
+          index_->by_id.clear();
           index_->products.clear();
           index_->words.clear();
           index_->categories.clear();
@@ -354,18 +358,19 @@ bool CatalogCopy::WaitFor(Lsn lsn, std::chrono::steady_clock::time_point deadlin
 
 Result<ProductDoc> CatalogCopy::Get(const std::string& id) const {
   std::shared_lock lock(mu_);
-  auto it = index_->products.find(id);
-  if (it == index_->products.end()) return Status::NotFound("no product " + id);
-  return ProductDoc{it->first, it->second.version, it->second.json};
+  auto it = index_->by_id.find(id);
+  if (it == index_->by_id.end()) return Status::NotFound("no product " + id);
+  Entry e = it->second;
+  return ProductDoc{e->first, e->second.version, e->second.json};
 }
 
 std::optional<Product> CatalogCopy::ProductOf(const std::string& id) const {
   std::shared_ptr<const std::string> doc;
   {
     std::shared_lock lock(mu_);
-    auto it = index_->products.find(id);
-    if (it == index_->products.end()) return std::nullopt;
-    doc = it->second.json;
+    auto it = index_->by_id.find(id);
+    if (it == index_->by_id.end()) return std::nullopt;
+    doc = it->second->second.json;
   }
   return ProductFromDoc(id, *doc);
 }

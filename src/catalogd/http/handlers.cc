@@ -62,12 +62,21 @@ Api::Api(Store& store, const TokenRegistry& tokens, metrics::Metrics& metrics, A
 std::string Api::RequestIdFor(const Request& req) {
   std::string given = Header(req, "x-request-id");
   if (model::IsValidIdempotencyKey(given)) return given;  // same rule: 1..200 printable ASCII
-  return RandomHex(12);
+  return UniqueHex(12);
 }
 
 void Api::Stamp(Response& r, const std::string& request_id) const {
   r.headers.emplace_back("X-Request-Id", request_id);
   r.headers.emplace_back("X-Served-By", options_.served_by);
+}
+
+bool Api::AnswersWithoutBlocking(const Request& req) {
+  if (req.method != "GET" && req.method != "HEAD") return false;
+  std::string_view t = req.target;
+  bool memory_read = t.rfind("/v1/products", 0) == 0 || t.rfind("/v1/inventory/", 0) == 0;
+  bool trivial = t == "/healthz" || t == "/v1/openapi.json";
+  if (trivial) return true;
+  return memory_read && !HasHeader(req, "x-consistency-token") && store_.ReadsFromMemory();
 }
 
 Served Api::Serve(const Request& req) {
@@ -195,7 +204,7 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
   std::optional<json::value> body;
   if (info.is_write) {
     ctx.request_id = rid;
-    ctx.write_id = RandomHex(16);
+    ctx.write_id = UniqueHex(16);
     ctx.deploy_id = options_.deploy_id;
     ctx.idempotency_scope = who.scope;
     auto deadline = req.received + options_.default_deadline;
@@ -275,7 +284,7 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
       return r;
     }
     case Route::kCreateProduct: {
-      auto p = model::ParseProduct(*body, std::nullopt, "tm-" + RandomHex(8));
+      auto p = model::ParseProduct(*body, std::nullopt, "tm-" + UniqueHex(8));
       if (!p.ok()) return ProblemFromStatus(p.status(), rid);
       return AnswerWrite(store_.CreateProduct(ctx, *p), rid);
     }

@@ -46,6 +46,10 @@ class Api {
   // Answers one request. Never throws: an unexpected exception becomes a logged 500.
   Served Serve(const Request& req);
 
+  // True when Serve would answer `req` from memory without blocking (a product, listing or stock
+  // read with no consistency token to wait for), so the network thread may call it directly.
+  bool AnswersWithoutBlocking(const Request& req);
+
   // Names this instance in X-Served-By. Requires: called before the first Serve.
   void SetServedBy(std::string served_by) { options_.served_by = std::move(served_by); }
 

@@ -21,7 +21,10 @@ struct Server::Impl {
   Api& api;
   metrics::Metrics& metrics;
   ServerOptions options;
-  net::io_context ioc;
+  // One io_context per network thread: a connection lives on one thread from accept to close, so
+  // no handler ever waits on a lock or wakes another thread to run.
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  std::size_t next_context = 0;  // only the accepting thread uses it
   net::thread_pool workers;
   tcp::acceptor acceptor;
   std::atomic<bool> stopping{false};
@@ -32,9 +35,15 @@ struct Server::Impl {
       : api(a),
         metrics(m),
         options(std::move(o)),
-        ioc(options.io_threads),
+        contexts(MakeContexts(options.io_threads)),
         workers(options.worker_threads),
-        acceptor(ioc) {}
+        acceptor(*contexts[0]) {}
+
+  static std::vector<std::unique_ptr<net::io_context>> MakeContexts(int n) {
+    std::vector<std::unique_ptr<net::io_context>> out;
+    for (int i = 0; i < n; ++i) out.push_back(std::make_unique<net::io_context>(1));
+    return out;
+  }
 
   void DoAccept();
 };
@@ -118,6 +127,11 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     srv_.in_flight.fetch_add(1);
     srv_.metrics.AddInFlight(1);
+    if (srv_.api.AnswersWithoutBlocking(req)) {
+      // Reads from memory are answered here, on the network thread: no hop to the workers and back.
+      Served served = srv_.api.Serve(req);
+      return Write(std::move(served.response), served.route, served.request_id, req.method, started, true);
+    }
     net::post(srv_.workers, [self = shared_from_this(), req = std::move(req), started]() mutable {
       Served served = self->srv_.api.Serve(req);
       net::post(self->stream_.get_executor(),
@@ -203,7 +217,8 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 void Server::Impl::DoAccept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+  net::io_context& home = *contexts[next_context++ % contexts.size()];
+  acceptor.async_accept(home, [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
     if (!ec) {
       socket.set_option(tcp::no_delay(true), ec);
@@ -241,19 +256,22 @@ Status Server::Listen() {
 unsigned short Server::port() const { return impl_->acceptor.local_endpoint().port(); }
 
 void Server::Run() {
-  // Keeps run() going while a request is only on the worker pool; Stop's drainer ends it.
-  auto guard = net::make_work_guard(impl_->ioc);
+  // Work guards keep every run() going while a request is only on the worker pool; Stop's drainer
+  // ends them.
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+  for (auto& c : impl_->contexts) guards.push_back(net::make_work_guard(*c));
   impl_->DoAccept();
   std::vector<std::thread> threads;
-  for (int i = 1; i < impl_->options.io_threads; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
-  impl_->ioc.run();
+  for (std::size_t i = 1; i < impl_->contexts.size(); ++i)
+    threads.emplace_back([this, i] { impl_->contexts[i]->run(); });
+  impl_->contexts[0]->run();
   for (auto& t : threads) t.join();
 }
 
 void Server::Stop() {
   if (impl_->stopping.exchange(true)) return;
   impl_->api.SetDraining(true);
-  net::post(impl_->ioc, [this] {
+  net::post(*impl_->contexts[0], [this] {
     beast::error_code ec;
     impl_->acceptor.close(ec);
   });
@@ -263,7 +281,7 @@ void Server::Stop() {
     while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     log::Info("server.drained", {{"unfinished", impl_->in_flight.load()}});
-    impl_->ioc.stop();
+    for (auto& c : impl_->contexts) c->stop();
   });
 }
 

@@ -13,8 +13,10 @@ void Metrics::ObserveRequest(http::Route route, int status, double seconds) {
 }
 
 void Histogram::Observe(double seconds) {
-  for (std::size_t i = 0; i < bounds_.size(); ++i)
-    if (seconds <= bounds_[i]) buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  // One bucket per observation (the first bound it fits under); Render makes them cumulative.
+  std::size_t i = 0;
+  while (i < bounds_.size() && seconds > bounds_[i]) ++i;
+  if (i < bounds_.size()) buckets_[i].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
   sum_micros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
 }
@@ -22,9 +24,11 @@ void Histogram::Observe(double seconds) {
 void Histogram::Render(const std::string& name, const std::string& labels, std::string& out) const {
   char buf[320];
   std::string sep = labels.empty() ? "" : ",";
+  std::uint64_t cumulative = 0;
   for (std::size_t b = 0; b < bounds_.size(); ++b) {
+    cumulative += buckets_[b].load(std::memory_order_relaxed);
     std::snprintf(buf, sizeof buf, "%s_bucket{%s%sle=\"%g\"} %llu\n", name.c_str(), labels.c_str(), sep.c_str(),
-                  bounds_[b], static_cast<unsigned long long>(buckets_[b].load(std::memory_order_relaxed)));
+                  bounds_[b], static_cast<unsigned long long>(cumulative));
     out += buf;
   }
   auto count = static_cast<unsigned long long>(count_.load(std::memory_order_relaxed));

@@ -550,7 +550,7 @@ Result<WriteAnswer> PgStore::CreateOrder(const WriteContext& ctx, const OrderInp
     }
     std::vector<std::string> quantities;
     Order order;
-    order.id = "o-" + RandomHex(10);
+    order.id = "o-" + UniqueHex(10);
     order.customer_id = in.customer_id;
     order.status = "confirmed";
     order.total = {0, *currencies.begin()};
