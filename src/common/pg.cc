@@ -153,4 +153,98 @@ void AppendCopyField(std::string& out, std::string_view value) {
   }
 }
 
+void SplitCopyLine(std::string_view line, CopyRow& row) {
+  if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  row.fields.clear();
+  row.decoded.clear();
+  row.decoded.reserve(line.size() / 2 + 1);  // never reallocates below: views into it stay valid
+  std::size_t start = 0;
+  while (true) {
+    std::size_t end = line.find('\t', start);
+    std::string_view f = line.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (f == "\\N") {
+      row.fields.emplace_back(std::nullopt);
+    } else if (f.find('\\') == std::string_view::npos) {
+      row.fields.emplace_back(f);
+    } else {
+      std::string& out = row.decoded.emplace_back();
+      for (std::size_t i = 0; i < f.size(); ++i) {
+        if (f[i] != '\\' || i + 1 == f.size()) {
+          out += f[i];
+          continue;
+        }
+        char e = f[++i];
+        switch (e) {
+          case 'b':
+            out += '\b';
+            break;
+          case 'f':
+            out += '\f';
+            break;
+          case 'n':
+            out += '\n';
+            break;
+          case 'r':
+            out += '\r';
+            break;
+          case 't':
+            out += '\t';
+            break;
+          case 'v':
+            out += '\v';
+            break;
+          case 'x': {  // \xHH: one or two hex digits
+            int v = 0, n = 0;
+            while (n < 2 && i + 1 < f.size() && std::isxdigit(static_cast<unsigned char>(f[i + 1]))) {
+              char h = f[++i];
+              v = v * 16 + (h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+              ++n;
+            }
+            out += n ? static_cast<char>(v) : 'x';
+            break;
+          }
+          default:
+            if (e >= '0' && e <= '7') {  // \ooo: one to three octal digits
+              int v = e - '0', n = 1;
+              while (n < 3 && i + 1 < f.size() && f[i + 1] >= '0' && f[i + 1] <= '7') {
+                v = v * 8 + (f[++i] - '0');
+                ++n;
+              }
+              out += static_cast<char>(v);
+            } else {
+              out += e;  // \\ and any other escaped character stand for themselves
+            }
+        }
+      }
+      row.fields.emplace_back(std::string_view(out));
+    }
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+}
+
+Status CopyOut(Connection& c, const std::string& copy_sql, const std::function<Status(const CopyRow&)>& on_row) {
+  PGconn* conn = c.raw();
+  ResultPtr started(PQexec(conn, copy_sql.c_str()));
+  if (PQresultStatus(started.get()) != PGRES_COPY_OUT)
+    return Status::Unavailable(std::string("COPY failed: ") + PQerrorMessage(conn));
+  CopyRow row;
+  Status failed = Status::Ok();
+  while (true) {
+    char* buf = nullptr;
+    int n = PQgetCopyData(conn, &buf, 0);
+    if (n < 0) break;  // -1: done; -2: error, reported by PQgetResult below
+    if (failed.ok()) {
+      SplitCopyLine(std::string_view(buf, static_cast<std::size_t>(n)), row);
+      failed = on_row(row);
+    }
+    PQfreemem(buf);
+  }
+  ResultPtr done(PQgetResult(conn));
+  while (PGresult* extra = PQgetResult(conn)) PQclear(extra);
+  if (PQresultStatus(done.get()) != PGRES_COMMAND_OK)
+    return Status::Unavailable(std::string("COPY failed: ") + PQerrorMessage(conn));
+  return failed;
+}
+
 }  // namespace techmoda::pg

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -143,5 +144,17 @@ class Pool {
 
 // Escapes a value as a PostgreSQL COPY text-format field.
 void AppendCopyField(std::string& out, std::string_view value);
+
+// One row of COPY text format split into fields (nullopt for \N), escapes decoded. The views point
+// into the line or into `decoded`, and stay valid until the next call with the same CopyRow.
+struct CopyRow {
+  std::vector<std::optional<std::string_view>> fields;
+  std::vector<std::string> decoded;
+};
+void SplitCopyLine(std::string_view line, CopyRow& row);
+
+// Runs `COPY (...) TO STDOUT` and calls `on_row` with each row as it streams in, so the server
+// produces while the caller consumes. A false from `on_row` stops with kCancelled-like kInternal.
+Status CopyOut(Connection& c, const std::string& copy_sql, const std::function<Status(const CopyRow&)>& on_row);
 
 }  // namespace techmoda::pg

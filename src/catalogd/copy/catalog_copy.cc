@@ -4,6 +4,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
+#include <cstring>
 
 #include "catalogd/model/json_model.h"
 
@@ -11,21 +12,22 @@ namespace json = boost::json;
 
 namespace techmoda::copy {
 
+namespace {
+bool IsWordByte(unsigned char c) { return c >= 0x80 || std::isalnum(c); }
+}  // namespace
+
 std::vector<std::string> SearchWords(std::string_view text) {
   std::vector<std::string> words;
-  std::string cur;
-  auto flush = [&] {
-    if (!cur.empty()) words.push_back(std::move(cur));
-    cur.clear();
-  };
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x80 || std::isalnum(c))
-      cur += static_cast<char>(c < 0x80 ? std::tolower(c) : c);
-    else
-      flush();
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && !IsWordByte(static_cast<unsigned char>(text[i]))) ++i;
+    std::size_t start = i;
+    while (i < text.size() && IsWordByte(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == start) break;
+    std::string& w = words.emplace_back(text.substr(start, i - start));
+    for (auto& ch : w)
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
   }
-  flush();
   std::sort(words.begin(), words.end());
   words.erase(std::unique(words.begin(), words.end()), words.end());
   return words;
@@ -54,62 +56,134 @@ std::optional<std::int64_t> ToInt(std::optional<std::string_view> v) {
   return n;
 }
 
-Status MissingColumn(std::string_view table, std::string_view column) {
-  return Status::Internal("replicated " + std::string(table) + " row lacks column " + std::string(column));
+Status Malformed(std::string_view table, std::string_view column) {
+  return Status::Internal("a " + std::string(table) + " row from the database lacks a valid " + std::string(column));
 }
 
 }  // namespace
 
-Result<Product> ProductFromRow(const RowGetter& col) {
-  Product p;
-  auto text = [&](std::string_view name, std::string& out) {
-    auto v = col(name);
-    if (v) out = std::string(*v);
-    return v.has_value();
+Result<Product> ProductFromRow(const ProductRow& row) {
+  enum {
+    kId,
+    kName,
+    kDescription,
+    kBrand,
+    kCategory,
+    kPrice,
+    kCurrency,
+    kAttributes,
+    kVariants,
+    kStatus,
+    kVersion,
+    kCreated,
+    kUpdated
   };
-  for (auto [name, field] : {std::pair<std::string_view, std::string*>{"id", &p.id},
-                             {"name", &p.name},
-                             {"category", &p.category},
-                             {"currency", &p.price.currency},
-                             {"status", &p.status}})
-    if (!text(name, *field)) return MissingColumn("products", name);
-  if (auto v = col("description")) p.description = std::string(*v);
-  if (auto v = col("brand")) p.brand = std::string(*v);
-  auto price = ToInt(col("price_amount"));
-  auto version = ToInt(col("version"));
-  if (!price) return MissingColumn("products", "price_amount");
-  if (!version) return MissingColumn("products", "version");
-  p.price.amount = *price;
+  for (int required : {kId, kName, kCategory, kCurrency, kStatus, kCreated, kUpdated})
+    if (!row[required]) return Malformed("products", kProductColumns[required]);
+  Product p;
+  p.id = std::string(*row[kId]);
+  p.name = std::string(*row[kName]);
+  if (row[kDescription]) p.description = std::string(*row[kDescription]);
+  if (row[kBrand]) p.brand = std::string(*row[kBrand]);
+  p.category = std::string(*row[kCategory]);
+  auto price = ToInt(row[kPrice]);
+  auto version = ToInt(row[kVersion]);
+  if (!price) return Malformed("products", "price_amount");
+  if (!version) return Malformed("products", "version");
+  p.price = {*price, std::string(*row[kCurrency])};
   p.version = *version;
-  auto attrs = model::AttributesFromJson(col("attributes").value_or("{}"));
+  auto attrs = model::AttributesFromJson(row[kAttributes].value_or("{}"));
   if (!attrs.ok()) return attrs.status();
   p.attributes = std::move(attrs).value();
-  auto vars = model::VariantsFromJson(col("variants").value_or("[]"));
+  auto vars = model::VariantsFromJson(row[kVariants].value_or("[]"));
   if (!vars.ok()) return vars.status();
   p.variants = std::move(vars).value();
-  auto created = col("created_at"), updated = col("updated_at");
-  if (!created || !updated) return MissingColumn("products", "created_at");
-  p.created_at = PgTimestampToRfc3339(*created);
-  p.updated_at = PgTimestampToRfc3339(*updated);
+  p.status = std::string(*row[kStatus]);
+  p.created_at = PgTimestampToRfc3339(*row[kCreated]);
+  p.updated_at = PgTimestampToRfc3339(*row[kUpdated]);
   return p;
 }
 
-Result<std::pair<std::string, StockRecord>> StockFromRow(const RowGetter& col) {
-  auto sku = col("sku");
-  auto product = col("product_id");
-  auto on_hand = ToInt(col("on_hand")), reserved = ToInt(col("reserved")), version = ToInt(col("version"));
-  if (!sku || !product || !on_hand || !reserved || !version) return MissingColumn("inventory", "sku");
-  return std::make_pair(std::string(*sku), StockRecord{std::string(*product), *on_hand, *reserved, *version});
+Result<std::pair<std::string_view, StockRecord>> StockFromRow(const StockRow& row) {
+  auto on_hand = ToInt(row[1]), reserved = ToInt(row[2]), version = ToInt(row[3]);
+  if (!row[0] || !on_hand || !reserved || !version) return Malformed("inventory", "sku, on_hand, reserved or version");
+  return std::make_pair(*row[0], StockRecord{*on_hand, *reserved, *version});
 }
 
 namespace {
 
+enum class Status8 : std::uint8_t { kDraft, kActive, kArchived, kOther };
+Status8 StatusOf(std::string_view s) {
+  return s == "active"     ? Status8::kActive
+         : s == "draft"    ? Status8::kDraft
+         : s == "archived" ? Status8::kArchived
+                           : Status8::kOther;
+}
+
+// 48 bytes beside the answer itself: a million products must fit in well under 1.5 GB.
 struct ProductRecord {
   std::int64_t version = 0;
   std::int64_t price = 0;
-  std::string category;
-  std::string status;
+  const std::string* category = nullptr;  // the key of Index::categories (interned)
+  Status8 status = Status8::kOther;
   std::shared_ptr<const std::string> json;
+};
+
+// Stock keyed by sku; the sku bytes live in an arena (a std::string key would cost a heap
+// allocation per row: five million rows for a million products).
+class StockTable {
+ public:
+  StockRecord* Find(std::string_view sku) {
+    auto it = map_.find(sku);
+    return it == map_.end() ? nullptr : &it->second;
+  }
+  // Inserts or replaces; false (no change) when the held version is newer.
+  bool Put(std::string_view sku, const StockRecord& s) {
+    if (StockRecord* held = Find(sku)) {
+      if (held->version > s.version) return false;
+      *held = s;
+      return true;
+    }
+    map_.emplace(Intern(sku), s);
+    return true;
+  }
+  // Adds a sku known to be absent (a snapshot's rows are unique): one hash lookup, not two.
+  void PutNew(std::string_view sku, const StockRecord& s) {
+    if (!map_.emplace(Intern(sku), s).second) Put(sku, s);
+  }
+  void Erase(std::string_view sku) { map_.erase(sku); }
+  void Reserve(std::size_t n) { map_.reserve(n); }  // the arena keeps the bytes until the next snapshot
+  void Clear() {
+    map_.clear();
+    chunks_.clear();
+    used_ = kChunk;
+  }
+  std::size_t size() const { return map_.size(); }
+  template <typename F>
+  void ForEach(F f) const {
+    for (const auto& [k, v] : map_) f(k, v);
+  }
+
+ private:
+  static constexpr std::size_t kChunk = 1 << 20;
+  std::string_view Intern(std::string_view s) {
+    if (s.size() > kChunk)
+      return chunks_.emplace_back(std::make_unique<char[]>(s.size())), Copy(s, chunks_.back().get());
+    if (used_ + s.size() > kChunk) {
+      chunks_.push_back(std::make_unique<char[]>(kChunk));
+      used_ = 0;
+    }
+    char* at = chunks_.back().get() + used_;
+    used_ += s.size();
+    return Copy(s, at);
+  }
+  static std::string_view Copy(std::string_view s, char* at) {
+    std::memcpy(at, s.data(), s.size());
+    return {at, s.size()};
+  }
+  std::unordered_map<std::string_view, StockRecord> map_;
+  std::vector<std::unique_ptr<char[]>> chunks_;
+  std::size_t used_ = kChunk;
 };
 using ProductMap = std::map<std::string, ProductRecord, std::less<>>;
 using Entry = const ProductMap::value_type*;
@@ -167,6 +241,13 @@ Product ProductFromDoc(const std::string& id, const std::string& doc) {
   return p;
 }
 
+// The answer in a shared string with no spare capacity: a million of them are held.
+std::shared_ptr<const std::string> ExactJson(const Product& p) {
+  std::string json = model::ProductJson(p);
+  json.shrink_to_fit();
+  return std::make_shared<const std::string>(std::move(json));
+}
+
 bool InCategory(const std::string& category, const std::string& want) {
   return category.size() >= want.size() && category.compare(0, want.size(), want) == 0 &&
          (category.size() == want.size() || category[want.size()] == '/');
@@ -179,21 +260,24 @@ struct CatalogCopy::Snapshot::Index {
   std::unordered_map<std::string_view, Entry> by_id;  // the same entries, for one-product reads
   std::unordered_map<std::string, Postings> words;
   std::map<std::string, Postings, std::less<>> categories;
-  std::unordered_map<std::string, StockRecord> stock;
+  StockTable stock;
 
   // Inserts or replaces a product; false (and no change) when the held version is newer.
   bool Put(Product p) {
-    auto it = products.find(p.id);
+    // A snapshot arrives in id order: past the last id there is nothing to find, and the new node
+    // goes at the end without a search.
+    bool at_end = products.empty() || products.rbegin()->first < p.id;
+    auto it = at_end ? products.end() : products.find(p.id);
     if (it != products.end() && it->second.version > p.version) return false;
     auto new_words = SearchWords(SearchTextOf(p.name, p.description, p.brand));
-    ProductRecord rec{p.version, p.price.amount, p.category, p.status,
-                      std::make_shared<const std::string>(json::serialize(model::ToJson(p)))};
+    ProductRecord rec{p.version, p.price.amount, nullptr, StatusOf(p.status), ExactJson(p)};
     if (it == products.end()) {
-      it = products.emplace(std::move(p.id), std::move(rec)).first;
+      it = at_end ? products.emplace_hint(products.end(), std::move(p.id), std::move(rec))
+                  : products.emplace(std::move(p.id), std::move(rec)).first;
       Entry e = &*it;
       by_id.emplace(e->first, e);
       for (const auto& w : new_words) AddPosting(words[w], e);
-      AddPosting(categories[e->second.category], e);
+      AddToCategory(p.category, e);
       return true;
     }
     Entry e = &*it;
@@ -205,14 +289,21 @@ struct CatalogCopy::Snapshot::Index {
                         std::back_inserter(added));
     for (const auto& w : gone) RemoveWord(w, e);
     for (const auto& w : added) AddPosting(words[w], e);
-    if (it->second.category != rec.category) {
-      RemoveCategory(e);
-      it->second = std::move(rec);
-      AddPosting(categories[e->second.category], e);
+    const std::string* category = it->second.category;
+    it->second = std::move(rec);
+    if (*category != p.category) {
+      RemoveCategory(e, *category);
+      AddToCategory(p.category, e);
     } else {
-      it->second = std::move(rec);
+      it->second.category = category;
     }
     return true;
+  }
+
+  void AddToCategory(const std::string& category, Entry e) {
+    auto c = categories.try_emplace(category).first;
+    const_cast<ProductRecord&>(e->second).category = &c->first;
+    AddPosting(c->second, e);
   }
 
   void Erase(const std::string& id) {
@@ -220,7 +311,7 @@ struct CatalogCopy::Snapshot::Index {
     if (it == products.end()) return;
     Entry e = &*it;
     for (const auto& w : WordsOfJson(*it->second.json)) RemoveWord(w, e);
-    RemoveCategory(e);
+    RemoveCategory(e, *e->second.category);
     by_id.erase(e->first);
     products.erase(it);
   }
@@ -232,19 +323,12 @@ struct CatalogCopy::Snapshot::Index {
     if (p->second.empty()) words.erase(p);
   }
 
-  void RemoveCategory(Entry e) {
-    auto c = categories.find(e->second.category);
+  // `category` may be the key of the node this erases: compare it before, never after.
+  void RemoveCategory(Entry e, const std::string& category) {
+    auto c = categories.find(category);
     if (c == categories.end()) return;
     RemovePosting(c->second, e);
     if (c->second.empty()) categories.erase(c);
-  }
-
-  bool PutStock(const std::string& sku, const StockRecord& s) {
-    auto [it, inserted] = stock.try_emplace(sku, s);
-    if (inserted) return true;
-    if (it->second.version > s.version) return false;
-    it->second = s;
-    return true;
   }
 };
 
@@ -253,7 +337,9 @@ CatalogCopy::Snapshot::Snapshot(Snapshot&&) noexcept = default;
 CatalogCopy::Snapshot& CatalogCopy::Snapshot::operator=(Snapshot&&) noexcept = default;
 CatalogCopy::Snapshot::~Snapshot() = default;
 void CatalogCopy::Snapshot::AddProduct(Product p) { index_->Put(std::move(p)); }
-void CatalogCopy::Snapshot::AddStock(std::string sku, StockRecord s) { index_->stock[std::move(sku)] = std::move(s); }
+void CatalogCopy::Snapshot::AddStock(std::string_view sku, StockRecord s) { index_->stock.PutNew(sku, s); }
+void CatalogCopy::Snapshot::ReserveProducts(std::size_t n) { index_->by_id.reserve(n); }
+void CatalogCopy::Snapshot::ReserveStock(std::size_t n) { index_->stock.Reserve(n); }
 std::size_t CatalogCopy::Snapshot::products() const { return index_->products.size(); }
 
 CatalogCopy::CatalogCopy() : index_(std::make_unique<Index>()) {}
@@ -261,6 +347,9 @@ CatalogCopy::~CatalogCopy() = default;
 
 std::size_t CatalogCopy::Install(Snapshot snapshot, Lsn lsn) {
   Index& fresh = *snapshot.index_;
+  // Lists grew by doubling while loading; give the spare capacity back (up to half of them).
+  for (auto& [word, postings] : fresh.words) postings.shrink_to_fit();
+  for (auto& [category, postings] : fresh.categories) postings.shrink_to_fit();
   std::size_t kept = 0;
   {
     // Only this thread (the feed) changes index_, so it may read it without the lock. Carry over
@@ -273,13 +362,13 @@ std::size_t CatalogCopy::Install(Snapshot snapshot, Lsn lsn) {
         ++kept;
       }
     }
-    for (const auto& [sku, s] : index_->stock) {
-      auto it = fresh.stock.find(sku);
-      if (it != fresh.stock.end() && it->second.version < s.version) {
-        it->second = s;
+    index_->stock.ForEach([&](std::string_view sku, const StockRecord& s) {
+      StockRecord* now = fresh.stock.Find(sku);
+      if (now && now->version < s.version) {
+        *now = s;
         ++kept;
       }
-    }
+    });
   }
   std::unique_ptr<Index> old;
   {
@@ -307,10 +396,10 @@ void CatalogCopy::Apply(const std::vector<Change>& changes, Lsn end_lsn) {
           index_->Erase(c.key);
           break;
         case Change::Kind::kPutStock:
-          if (!index_->PutStock(c.key, c.stock)) ++refused;
+          if (!index_->stock.Put(c.key, c.stock)) ++refused;
           break;
         case Change::Kind::kDeleteStock:
-          index_->stock.erase(c.key);
+          index_->stock.Erase(c.key);
           break;
         case Change::Kind::kClearProducts:
           index_->by_id.clear();
@@ -319,7 +408,7 @@ void CatalogCopy::Apply(const std::vector<Change>& changes, Lsn end_lsn) {
           index_->categories.clear();
           break;
         case Change::Kind::kClearStock:
-          index_->stock.clear();
+          index_->stock.Clear();
           break;
       }
     }
@@ -378,10 +467,11 @@ std::optional<Product> CatalogCopy::ProductOf(const std::string& id) const {
 Result<ProductPage> CatalogCopy::List(const ProductQuery& q) const {
   ProductPage page;
   std::string after = q.after_id.value_or("");
+  Status8 want_status = StatusOf(q.status);
   auto matches = [&](Entry e) {
     const ProductRecord& r = e->second;
-    if (r.status != q.status) return false;
-    if (q.category && !InCategory(r.category, *q.category)) return false;
+    if (r.status != want_status) return false;
+    if (q.category && !InCategory(*r.category, *q.category)) return false;
     if (q.min_price && r.price < *q.min_price) return false;
     if (q.max_price && r.price > *q.max_price) return false;
     return true;
@@ -460,9 +550,9 @@ Result<ProductPage> CatalogCopy::List(const ProductQuery& q) const {
 
 Result<Stock> CatalogCopy::GetStock(const std::string& sku) const {
   std::shared_lock lock(mu_);
-  auto it = index_->stock.find(sku);
-  if (it == index_->stock.end()) return Status::NotFound("no sku " + sku);
-  return Stock{sku, it->second.on_hand, it->second.reserved};
+  const StockRecord* s = index_->stock.Find(sku);
+  if (!s) return Status::NotFound("no sku " + sku);
+  return Stock{sku, s->on_hand, s->reserved};
 }
 
 std::size_t CatalogCopy::product_count() const {

@@ -3,6 +3,7 @@
 // readers query it at once. Every product's JSON answer is serialised once, when it changes.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -31,18 +32,23 @@ std::vector<std::string> SearchWords(std::string_view text);
 // "2026-11-25T10:00:00.123Z", the API's form (milliseconds, truncated like to_char's MS).
 std::string PgTimestampToRfc3339(std::string_view pg);
 
-// A row's columns by name, as text (nullopt for NULL).
-using RowGetter = std::function<std::optional<std::string_view>(std::string_view column)>;
-// A products row (SELECT * or a replicated tuple) as a Product. kInternal when a column is missing.
-Result<Product> ProductFromRow(const RowGetter& col);
+// A products row's columns as text (nullopt for NULL), in the order of kProductColumns.
+inline constexpr std::array<std::string_view, 13> kProductColumns = {
+    "id",         "name",     "description", "brand",   "category",   "price_amount", "currency",
+    "attributes", "variants", "status",      "version", "created_at", "updated_at"};
+using ProductRow = std::array<std::optional<std::string_view>, kProductColumns.size()>;
+// A products row (from the snapshot or a replicated tuple) as a Product; kInternal when malformed.
+Result<Product> ProductFromRow(const ProductRow& row);
 
+// What the copy keeps of a stock row.
 struct StockRecord {
-  std::string product_id;
   std::int64_t on_hand = 0;
   std::int64_t reserved = 0;
   std::int64_t version = 0;
 };
-Result<std::pair<std::string, StockRecord>> StockFromRow(const RowGetter& col);
+inline constexpr std::array<std::string_view, 4> kStockColumns = {"sku", "on_hand", "reserved", "version"};
+using StockRow = std::array<std::optional<std::string_view>, kStockColumns.size()>;
+Result<std::pair<std::string_view, StockRecord>> StockFromRow(const StockRow& row);
 
 // One row change of a committed transaction.
 struct Change {
@@ -57,7 +63,8 @@ class CatalogCopy {
   CatalogCopy();
   ~CatalogCopy();
 
-  // A complete image of the tables, built by the feed without holding the copy's lock.
+  // A complete image of the tables, built by the feed without holding the copy's lock. One thread
+  // may add products while another adds stock.
   class Snapshot {
    public:
     Snapshot();
@@ -65,7 +72,10 @@ class CatalogCopy {
     Snapshot& operator=(Snapshot&&) noexcept;
     ~Snapshot();
     void AddProduct(Product p);
-    void AddStock(std::string sku, StockRecord s);
+    void AddStock(std::string_view sku, StockRecord s);
+    // Size hints: how many rows are coming.
+    void ReserveProducts(std::size_t n);
+    void ReserveStock(std::size_t n);
     std::size_t products() const;
 
    private:

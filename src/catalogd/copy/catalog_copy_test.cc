@@ -50,7 +50,7 @@ class CopyTest : public ::testing::Test {
     s.AddProduct(MakeProduct("a3", "men/shirtsleeves", 3000));
     s.AddProduct(MakeProduct("a4", "women/dresses", 4000, 1, "Red dress"));
     s.AddProduct(MakeProduct("a5", "men", 5000));
-    s.AddStock("a1-a", {"a1", 10, 2, 1});
+    s.AddStock("a1-a", {10, 2, 1});
     copy.Install(std::move(s), 100);
   }
   CatalogCopy copy;
@@ -91,7 +91,7 @@ TEST_F(CopyTest, AppliesChangesAndReindexes) {
   Change put{Change::Kind::kPutProduct, "a1"};
   put.product = MakeProduct("a1", "women/dresses", 1500, 2, "Green gown");
   Change stock{Change::Kind::kPutStock, "a1-a"};
-  stock.stock = {"a1", 10, 3, 2};
+  stock.stock = {10, 3, 2};
   copy.Apply({put, stock, {Change::Kind::kDeleteProduct, "a5"}}, 200);
   EXPECT_EQ(copy.applied(), 200u);
   ProductQuery q;
@@ -113,7 +113,7 @@ TEST_F(CopyTest, NeverGoesBackwardsForARow) {
   Change older{Change::Kind::kPutProduct, "a1"};
   older.product = MakeProduct("a1", "men/shirts", 999, 4);
   Change old_stock{Change::Kind::kPutStock, "a1-a"};
-  old_stock.stock = {"a1", 1, 0, 0};
+  old_stock.stock = {1, 0, 0};
   copy.Apply({older, old_stock}, 300);
   EXPECT_EQ(copy.Get("a1")->version, 5);
   EXPECT_EQ(copy.GetStock("a1-a")->on_hand, 10);

@@ -1,5 +1,6 @@
 #include "catalogd/copy/feed.h"
 
+#include <malloc.h>
 #include <poll.h>
 
 #include <unordered_map>
@@ -33,15 +34,18 @@ struct Relation {
   std::unordered_map<std::string, int> columns;
 };
 
-// A replicated tuple's columns by name.
-RowGetter TupleGetter(const Relation& rel, const Tuple& t) {
-  return [&rel, &t](std::string_view column) -> std::optional<std::string_view> {
-    auto it = rel.columns.find(std::string(column));
-    if (it == rel.columns.end() || it->second >= static_cast<int>(t.size())) return std::nullopt;
+// A replicated tuple's columns in the order of `names`.
+template <std::size_t N>
+std::array<std::optional<std::string_view>, N> RowOf(const Relation& rel, const Tuple& t,
+                                                     const std::array<std::string_view, N>& names) {
+  std::array<std::optional<std::string_view>, N> row;
+  for (std::size_t i = 0; i < N; ++i) {
+    auto it = rel.columns.find(std::string(names[i]));
+    if (it == rel.columns.end() || it->second >= static_cast<int>(t.size())) continue;
     const Column& c = t[it->second];
-    if (c.kind != Column::Kind::kText) return std::nullopt;
-    return std::string_view(c.text);
-  };
+    if (c.kind == Column::Kind::kText) row[i] = std::string_view(c.text);
+  }
+  return row;
 }
 
 bool Unchanged(const Relation& rel, const Tuple& t, const char* column) {
@@ -50,50 +54,73 @@ bool Unchanged(const Relation& rel, const Tuple& t, const char* column) {
          t[it->second].kind == Column::Kind::kUnchangedToast;
 }
 
-// Loads products and stock as of the exported snapshot into a Snapshot.
-Result<CatalogCopy::Snapshot> LoadSnapshot(const std::string& conninfo, const std::string& snapshot_name) {
+template <std::size_t N>
+std::string ColumnList(const std::array<std::string_view, N>& names) {
+  std::string out;
+  for (auto n : names) out += (out.empty() ? "" : ", ") + std::string(n);
+  return out;
+}
+
+// Streams one table of the exported snapshot into the Snapshot, on a connection of its own.
+Status LoadTable(const std::string& conninfo, const std::string& snapshot_name, bool products,
+                 CatalogCopy::Snapshot& snap) {
   auto conn = pg::Connect(conninfo, std::chrono::seconds(5), kSessionSettings);
   if (!conn.ok()) return conn.status();
   pg::Connection& c = **conn;
-  auto fail = [](const pg::Error& e) { return Status::Unavailable("loading the snapshot: " + e.message); };
   if (auto r = c.ExecScript("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '" +
                             snapshot_name + "'");
       auto* e = std::get_if<pg::Error>(&r))
-    return fail(*e);
-  CatalogCopy::Snapshot snap;
-  for (std::string table : {"products", "inventory"}) {
-    std::string key = table == "products" ? "id" : "sku";
-    if (auto r =
-            c.ExecScript("DECLARE rows_" + table + " NO SCROLL CURSOR FOR SELECT * FROM " + table + " ORDER BY " + key);
-        auto* e = std::get_if<pg::Error>(&r))
-      return fail(*e);
-    while (true) {
-      auto r = c.ExecScript("FETCH 20000 FROM rows_" + table);
-      if (auto* e = std::get_if<pg::Error>(&r)) return fail(*e);
-      const pg::Rows& rows = std::get<pg::Rows>(r);
-      if (rows.size() == 0) break;
-      std::unordered_map<std::string, int> idx;
-      int i = 0;
-      RowGetter get = [&](std::string_view column) -> std::optional<std::string_view> {
-        auto it = idx.find(std::string(column));
-        if (it == idx.end()) it = idx.emplace(std::string(column), rows.ColumnIndex(std::string(column).c_str())).first;
-        if (it->second < 0 || rows.IsNull(i, it->second)) return std::nullopt;
-        return rows.Get(i, it->second);
-      };
-      for (i = 0; i < rows.size(); ++i) {
-        if (table == "products") {
-          auto p = ProductFromRow(get);
-          if (!p.ok()) return p.status();
-          snap.AddProduct(std::move(p).value());
-        } else {
-          auto s = StockFromRow(get);
-          if (!s.ok()) return s.status();
-          snap.AddStock(std::move(s->first), std::move(s->second));
-        }
-      }
-    }
+    return Status::Unavailable("loading the snapshot: " + e->message);
+  // Products in id order: each word's list of products is then built by appending.
+  std::string sql = products ? "COPY (SELECT " + ColumnList(kProductColumns) + " FROM products ORDER BY id) TO STDOUT"
+                             : "COPY (SELECT " + ColumnList(kStockColumns) + " FROM inventory) TO STDOUT";
+  // The planner's row estimate sizes the hash tables once, instead of rehashing as they grow.
+  auto estimate = c.Exec("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = $1::regclass",
+                         {std::string(products ? "products" : "inventory")});
+  if (auto* rows = std::get_if<pg::Rows>(&estimate); rows && rows->size() == 1) {
+    auto n = static_cast<std::size_t>(rows->GetInt(0, 0));
+    products ? snap.ReserveProducts(n) : snap.ReserveStock(n);
   }
+  auto started = std::chrono::steady_clock::now();
+  std::int64_t count = 0;
+  Status s = pg::CopyOut(c, sql, [&](const pg::CopyRow& r) -> Status {
+    ++count;
+    if (products) {
+      ProductRow row;
+      if (r.fields.size() != row.size()) return Status::Internal("a products row with the wrong column count");
+      std::copy(r.fields.begin(), r.fields.end(), row.begin());
+      auto p = ProductFromRow(row);
+      if (!p.ok()) return p.status();
+      snap.AddProduct(std::move(p).value());
+    } else {
+      StockRow row;
+      if (r.fields.size() != row.size()) return Status::Internal("an inventory row with the wrong column count");
+      std::copy(r.fields.begin(), r.fields.end(), row.begin());
+      auto st = StockFromRow(row);
+      if (!st.ok()) return st.status();
+      snap.AddStock(st->first, st->second);
+    }
+    return Status::Ok();
+  });
   c.ExecScript("COMMIT");
+  log::Info(
+      "copy.table_loaded",
+      {{"table", products ? "products" : "inventory"},
+       {"rows", count},
+       {"ms",
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()}});
+  return s;
+}
+
+// Loads products and stock as of the exported snapshot, the two tables at once.
+Result<CatalogCopy::Snapshot> LoadSnapshot(const std::string& conninfo, const std::string& snapshot_name) {
+  CatalogCopy::Snapshot snap;
+  Status stock_status = Status::Ok();
+  std::thread stock([&] { stock_status = LoadTable(conninfo, snapshot_name, false, snap); });
+  Status products_status = LoadTable(conninfo, snapshot_name, true, snap);
+  stock.join();
+  if (!products_status.ok()) return products_status;
+  if (!stock_status.ok()) return stock_status;
   return snap;
 }
 
@@ -163,6 +190,9 @@ Status Feed::Session() {
   if (!snap.ok()) return snap.status();
   std::size_t products = snap->products();
   std::size_t kept = copy_.Install(std::move(snap).value(), *start);
+#ifdef __GLIBC__
+  malloc_trim(0);  // hand back what loading used and freed (row buffers, the old copy), not only keep it
+#endif
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
   sessions_.fetch_add(1);
   log::Info("copy.snapshot_installed", {{"products", static_cast<std::int64_t>(products)},
@@ -232,14 +262,14 @@ Status Feed::Session() {
         bool products = rel->second.name == "public.products";
         if (!products && rel->second.name != "public.inventory") break;
         if (msg->kind == Message::Kind::kDelete) {
-          auto key = TupleGetter(rel->second, *msg->old_tuple)(products ? "id" : "sku");
+          auto key = products ? RowOf(rel->second, *msg->old_tuple, kProductColumns)[0]
+                              : RowOf(rel->second, *msg->old_tuple, kStockColumns)[0];
           if (!key) return Status::Internal("a delete without its key");
           pending.push_back({products ? Change::Kind::kDeleteProduct : Change::Kind::kDeleteStock, std::string(*key)});
           break;
         }
-        auto get = TupleGetter(rel->second, msg->new_tuple);
         if (products) {
-          auto p = ProductFromRow(get);
+          auto p = ProductFromRow(RowOf(rel->second, msg->new_tuple, kProductColumns));
           if (!p.ok()) return p.status();
           // Large values an update left alone come as "unchanged": take them from the copy.
           bool any_unchanged = false;
@@ -257,10 +287,10 @@ Status Feed::Session() {
           ch.product = std::move(p).value();
           pending.push_back(std::move(ch));
         } else {
-          auto s = StockFromRow(get);
+          auto s = StockFromRow(RowOf(rel->second, msg->new_tuple, kStockColumns));
           if (!s.ok()) return s.status();
-          Change ch{Change::Kind::kPutStock, std::move(s->first)};
-          ch.stock = std::move(s->second);
+          Change ch{Change::Kind::kPutStock, std::string(s->first)};
+          ch.stock = s->second;
           pending.push_back(std::move(ch));
         }
         break;

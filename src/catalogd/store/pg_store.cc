@@ -342,7 +342,7 @@ Result<WriteAnswer> PgStore::RunWrite(const WriteContext& ctx, const Body& body)
 
 namespace {
 ProductDoc DocOf(const Product& p) {
-  return ProductDoc{p.id, p.version, std::make_shared<const std::string>(json::serialize(model::ToJson(p)))};
+  return ProductDoc{p.id, p.version, std::make_shared<const std::string>(model::ProductJson(p))};
 }
 }  // namespace
 
