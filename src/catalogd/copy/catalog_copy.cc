@@ -504,14 +504,44 @@ Result<ProductPage> CatalogCopy::List(const ProductQuery& q) const {
       if (it == ix.words.end()) return page;
       lists.push_back(&it->second);
     }
+    // Intersect the word lists in id order: the rarest word leads; every other list gallops forward
+    // (exponential then binary search) from where it stood, so a page costs about as many steps as
+    // the candidates it passes, not a full search in every list for each of them.
     std::sort(lists.begin(), lists.end(), [](auto* a, auto* b) { return a->size() < b->size(); });
-    walk(*lists[0], [&](Entry e) {
-      for (std::size_t i = 1; i < lists.size(); ++i)
-        if (!std::binary_search(lists[i]->begin(), lists[i]->end(), e,
-                                [](Entry a, Entry b) { return a->first < b->first; }))
-          return false;
-      return true;
-    });
+    std::vector<Postings::const_iterator> pos;
+    for (auto* l : lists) pos.push_back(l->begin());
+    auto gallop = [](Postings::const_iterator from, Postings::const_iterator end, std::string_view id) {
+      std::size_t step = 1;
+      auto lo = from;
+      while (lo != end && (*lo)->first < id) {
+        auto hi = (static_cast<std::size_t>(end - lo) > step) ? lo + static_cast<std::ptrdiff_t>(step) : end;
+        if (hi == end || !((*hi)->first < id))
+          return std::lower_bound(lo, hi, id, [](Entry e, std::string_view v) { return e->first < v; });
+        lo = hi;
+        step *= 2;
+      }
+      return lo;
+    };
+    if (q.after_id)
+      for (std::size_t i = 0; i < lists.size(); ++i) {
+        pos[i] = std::upper_bound(lists[i]->begin(), lists[i]->end(), std::string_view(after),
+                                  [](std::string_view id, Entry e) { return id < e->first; });
+      }
+    while (pos[0] != lists[0]->end()) {
+      Entry lead = *pos[0];
+      Entry ahead = nullptr;  // the first id of another list past the lead: no id before it can match
+      for (std::size_t i = 1; i < lists.size() && !ahead; ++i) {
+        pos[i] = gallop(pos[i], lists[i]->end(), lead->first);
+        if (pos[i] == lists[i]->end()) return page;  // no later id is in every list
+        if (*pos[i] != lead) ahead = *pos[i];
+      }
+      if (ahead) {
+        pos[0] = gallop(pos[0], lists[0]->end(), ahead->first);  // leapfrog
+        continue;
+      }
+      if (matches(lead) && !take(lead)) return page;
+      ++pos[0];
+    }
     return page;
   }
   if (q.category) {

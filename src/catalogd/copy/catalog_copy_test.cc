@@ -144,3 +144,28 @@ TEST_F(CopyTest, WaitsForAPosition) {
 
 }  // namespace
 }  // namespace techmoda::copy
+
+namespace techmoda::copy {
+namespace {
+
+TEST(CopySearch, IntersectsInterleavedWordListsAcrossPages) {
+  CatalogCopy copy;
+  CatalogCopy::Snapshot s;
+  const char* names[] = {"alpha", "beta", "alpha beta", "beta", "alpha beta gamma", "beta", "alpha", "alpha beta"};
+  for (int i = 0; i < 8; ++i) s.AddProduct(MakeProduct("b" + std::to_string(i), "men", 100, 1, names[i]));
+  copy.Install(std::move(s), 1);
+  ProductQuery q;
+  q.text = "beta ALPHA";
+  EXPECT_EQ(Ids(*copy.List(q)), (std::vector<std::string>{"b2", "b4", "b7"}));
+  q.limit = 1;
+  q.after_id = "b2";
+  auto page = copy.List(q);
+  EXPECT_EQ(Ids(*page), (std::vector<std::string>{"b4"}));
+  EXPECT_TRUE(page->has_more);
+  q.text = "gamma alpha beta";
+  q.after_id.reset();
+  EXPECT_EQ(Ids(*copy.List(q)), (std::vector<std::string>{"b4"}));
+}
+
+}  // namespace
+}  // namespace techmoda::copy
