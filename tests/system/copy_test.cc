@@ -184,5 +184,27 @@ TEST(Copy, TokenBearingReadsSeeTheirWritesOnAnotherInstance) {
   ExpectProblem(Get(b.port(), "/v1/products/tk-1", "", {{"X-Consistency-Token", "not-a-token"}}), 400);
 }
 
+// A snapshot assembles each answer from the row's text; it must be the database path's answer byte
+// for byte, escapes included.
+TEST(Copy, SnapshotAnswersAreTheDatabaseAnswersByteForByte) {
+  std::string db = CreateDatabase("copybytes");
+  CatalogdOptions o;
+  o.database_url = db;
+  Catalogd first(o);
+  ASSERT_TRUE(first.Start());
+  auto body = ProductBody("by-1", {"by-1-a", "by-1-b"});
+  body["name"] = "Crème \"brûlée\" \\ tee \u0001\t/";
+  body["description"] = "Line one\nline two, 100% linen";
+  body["attributes"] = {{"fit", "slim"}, {"quote\"d", "va\\lue"}, {"é", "ü"}};
+  auto created = Send(first.port(), "POST", "/v1/products", kAdminToken, boost::json::serialize(body));
+  ASSERT_EQ(created.status, 201) << created.body;
+  CatalogdOptions o2;
+  o2.database_url = db;
+  Catalogd second(o2);  // loads a snapshot that already holds the product
+  ASSERT_TRUE(second.Start());
+  EXPECT_EQ(Get(second.port(), "/v1/products/by-1").body, created.body);
+  EXPECT_EQ(Get(first.port(), "/v1/products/by-1").body, created.body);  // the stream's path
+}
+
 }  // namespace
 }  // namespace techmoda::test

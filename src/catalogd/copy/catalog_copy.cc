@@ -241,19 +241,137 @@ Product ProductFromDoc(const std::string& id, const std::string& doc) {
   return p;
 }
 
-// The answer in a shared string with no spare capacity: a million of them are held.
-std::shared_ptr<const std::string> ExactJson(const Product& p) {
-  std::string json = model::ProductJson(p);
-  json.shrink_to_fit();
-  return std::make_shared<const std::string>(std::move(json));
-}
-
 bool InCategory(const std::string& category, const std::string& want) {
   return category.size() >= want.size() && category.compare(0, want.size(), want) == 0 &&
          (category.size() == want.size() || category[want.size()] == '/');
 }
 
 }  // namespace
+
+// A product reduced to what the copy keeps, ready to index.
+struct PreparedProduct {
+  std::string id;
+  std::int64_t version = 0;
+  std::int64_t price = 0;
+  std::string category;
+  Status8 status = Status8::kOther;
+  std::string json;                // the answer
+  std::vector<std::string> words;  // for search
+};
+
+// jsonb's text output without the spaces it puts after ':' and ','. That is the document
+// Boost.JSON's serializer writes for the same value (PostgreSQL escapes strings exactly as it
+// does, and jsonb orders keys as our model reads them back), provided the value has the shape
+// the service stores: for attributes an object of strings; for variants an array of objects
+// whose keys are sku, size and color with string values. Anything else: nullopt (take the
+// slow, exact path).
+std::optional<std::string> CompactStoredJson(std::string_view t, bool variants) {
+  std::string out;
+  out.reserve(t.size());
+  int depth = 0;
+  for (std::size_t i = 0; i < t.size();) {
+    char c = t[i];
+    if (c == ' ') {
+      ++i;
+      continue;
+    }
+    if (c == '"') {
+      std::size_t j = i + 1;
+      while (j < t.size() && t[j] != '"') j += t[j] == '\\' ? 2 : 1;
+      if (j >= t.size()) return std::nullopt;
+      std::string_view token = t.substr(i, j - i + 1);
+      std::size_t k = j + 1;
+      while (k < t.size() && t[k] == ' ') ++k;
+      if (k < t.size() && t[k] == ':') {  // a key: its value must be a string
+        if (variants && token != "\"sku\"" && token != "\"size\"" && token != "\"color\"") return std::nullopt;
+        std::size_t v = k + 1;
+        while (v < t.size() && t[v] == ' ') ++v;
+        if (v >= t.size() || t[v] != '"') return std::nullopt;
+      }
+      out += token;
+      i = j + 1;
+      continue;
+    }
+    if (c == '{' || c == '[') {
+      ++depth;
+      bool expected = variants ? (depth == 1 ? c == '[' : depth == 2 && c == '{') : depth == 1 && c == '{';
+      if (!expected) return std::nullopt;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    } else if (c != ':' && c != ',') {
+      return std::nullopt;  // a number, true, false or null: not a shape we store
+    }
+    out += c;
+    ++i;
+  }
+  if (depth != 0) return std::nullopt;
+  return out;
+}
+
+// A snapshot row straight to what the copy keeps, without building a Product: the answer is
+// assembled from the columns' text (the same bytes model::ProductJson writes). nullopt when the
+// row's JSON columns are not in the stored shape.
+std::optional<PreparedProduct> PrepareRow(const ProductRow& row) {
+  enum {
+    kId,
+    kName,
+    kDescription,
+    kBrand,
+    kCategory,
+    kPrice,
+    kCurrency,
+    kAttributes,
+    kVariants,
+    kStatus,
+    kVersion,
+    kCreated,
+    kUpdated
+  };
+  for (int required :
+       {kId, kName, kCategory, kPrice, kCurrency, kAttributes, kVariants, kStatus, kVersion, kCreated, kUpdated})
+    if (!row[required]) return std::nullopt;
+  auto attributes = CompactStoredJson(*row[kAttributes], false);
+  auto variants = CompactStoredJson(*row[kVariants], true);
+  auto price = ToInt(row[kPrice]), version = ToInt(row[kVersion]);
+  if (!attributes || !variants || !price || !version) return std::nullopt;
+  PreparedProduct p;
+  p.id = std::string(*row[kId]);
+  p.version = *version;
+  p.price = *price;
+  p.category = std::string(*row[kCategory]);
+  p.status = StatusOf(*row[kStatus]);
+  std::string& out = p.json;
+  out.reserve(200 + row[kName]->size() + row[kDescription].value_or("").size() + attributes->size() + variants->size());
+  auto field = [&out](const char* key, std::string_view value) {
+    out += ",\"";
+    out += key;
+    out += "\":";
+    model::AppendJsonString(out, value);
+  };
+  out += "{\"id\":";
+  model::AppendJsonString(out, *row[kId]);
+  field("name", *row[kName]);
+  if (row[kDescription]) field("description", *row[kDescription]);
+  if (row[kBrand]) field("brand", *row[kBrand]);
+  field("category", *row[kCategory]);
+  out += ",\"price\":{\"amount\":";
+  out += std::to_string(*price);
+  out += ",\"currency\":";
+  model::AppendJsonString(out, *row[kCurrency]);
+  out += "},\"attributes\":" + *attributes + ",\"variants\":" + *variants;
+  field("status", *row[kStatus]);
+  out += ",\"version\":" + std::to_string(*version);
+  field("created_at", PgTimestampToRfc3339(*row[kCreated]));
+  field("updated_at", PgTimestampToRfc3339(*row[kUpdated]));
+  out += '}';
+  std::string text(*row[kName]);
+  text += ' ';
+  text += row[kDescription].value_or("");
+  text += ' ';
+  text += row[kBrand].value_or("");
+  p.words = SearchWords(text);
+  return p;
+}
 
 struct CatalogCopy::Snapshot::Index {
   ProductMap products;                                // in id order, for listings
@@ -262,15 +380,21 @@ struct CatalogCopy::Snapshot::Index {
   std::map<std::string, Postings, std::less<>> categories;
   StockTable stock;
 
+  bool Put(const Product& p) {
+    return Put(PreparedProduct{p.id, p.version, p.price.amount, p.category, StatusOf(p.status), model::ProductJson(p),
+                               SearchWords(SearchTextOf(p.name, p.description, p.brand))});
+  }
+
   // Inserts or replaces a product; false (and no change) when the held version is newer.
-  bool Put(Product p) {
+  bool Put(PreparedProduct p) {
     // A snapshot arrives in id order: past the last id there is nothing to find, and the new node
     // goes at the end without a search.
     bool at_end = products.empty() || products.rbegin()->first < p.id;
     auto it = at_end ? products.end() : products.find(p.id);
     if (it != products.end() && it->second.version > p.version) return false;
-    auto new_words = SearchWords(SearchTextOf(p.name, p.description, p.brand));
-    ProductRecord rec{p.version, p.price.amount, nullptr, StatusOf(p.status), ExactJson(p)};
+    const auto& new_words = p.words;
+    p.json.shrink_to_fit();
+    ProductRecord rec{p.version, p.price, nullptr, p.status, std::make_shared<const std::string>(std::move(p.json))};
     if (it == products.end()) {
       it = at_end ? products.emplace_hint(products.end(), std::move(p.id), std::move(rec))
                   : products.emplace(std::move(p.id), std::move(rec)).first;
@@ -336,7 +460,17 @@ CatalogCopy::Snapshot::Snapshot() : index_(std::make_unique<Index>()) {}
 CatalogCopy::Snapshot::Snapshot(Snapshot&&) noexcept = default;
 CatalogCopy::Snapshot& CatalogCopy::Snapshot::operator=(Snapshot&&) noexcept = default;
 CatalogCopy::Snapshot::~Snapshot() = default;
-void CatalogCopy::Snapshot::AddProduct(Product p) { index_->Put(std::move(p)); }
+void CatalogCopy::Snapshot::AddProduct(Product p) { index_->Put(p); }
+Status CatalogCopy::Snapshot::AddProductRow(const ProductRow& row) {
+  if (auto prepared = PrepareRow(row)) {
+    index_->Put(std::move(*prepared));
+    return Status::Ok();
+  }
+  auto p = ProductFromRow(row);
+  if (!p.ok()) return p.status();
+  index_->Put(*p);
+  return Status::Ok();
+}
 void CatalogCopy::Snapshot::AddStock(std::string_view sku, StockRecord s) { index_->stock.PutNew(sku, s); }
 void CatalogCopy::Snapshot::ReserveProducts(std::size_t n) { index_->by_id.reserve(n); }
 void CatalogCopy::Snapshot::ReserveStock(std::size_t n) { index_->stock.Reserve(n); }

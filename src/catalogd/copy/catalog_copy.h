@@ -72,6 +72,8 @@ class CatalogCopy {
     Snapshot& operator=(Snapshot&&) noexcept;
     ~Snapshot();
     void AddProduct(Product p);
+    // A products row as the snapshot query returns it (faster than building a Product first).
+    Status AddProductRow(const ProductRow& row);
     void AddStock(std::string_view sku, StockRecord s);
     // Size hints: how many rows are coming.
     void ReserveProducts(std::size_t n);

@@ -4,6 +4,8 @@
 
 #include <boost/json/parse.hpp>
 
+#include "catalogd/model/json_model.h"
+
 namespace techmoda::copy {
 namespace {
 
@@ -165,6 +167,58 @@ TEST(CopySearch, IntersectsInterleavedWordListsAcrossPages) {
   q.text = "gamma alpha beta";
   q.after_id.reset();
   EXPECT_EQ(Ids(*copy.List(q)), (std::vector<std::string>{"b4"}));
+}
+
+}  // namespace
+}  // namespace techmoda::copy
+
+namespace techmoda::copy {
+namespace {
+
+// The snapshot's fast path (the answer assembled from the row's text) must give the very bytes of
+// the exact path (parse into a Product, serialise), for every shape, and fall back when unsure.
+TEST(CopySnapshot, RowsGiveTheSameAnswerAsParsedProducts) {
+  struct Case {
+    std::string attributes, variants;
+    std::optional<std::string> description;
+  };
+  std::vector<Case> cases = {
+      {R"({"fit": "slim", "material": "linen"})", R"([{"sku": "s-1", "size": "M", "color": "red"}, {"sku": "s-2"}])",
+       "Soft"},
+      {R"({})", R"([])", std::nullopt},
+      {R"({"k\"ey": "a \"q\" \\ \u0001 \t é"})", R"([{"sku": "s,1: x", "size": "{[ ]}"}])", "tab\there \"quoted\""},
+      {R"({"n": 1})", R"([{"sku": "s-1"}])", "a number value: the exact path"},
+      {R"({"a": "b"})", R"([{"sku": "s-1", "weight": "2"}])", "an unknown variant key: the exact path"},
+      {R"({"a": {"nested": "x"}})", R"([{"sku": "s-1", "size": null}])", "nested and null: the exact path"},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    std::string id = "r" + std::to_string(i);
+    ProductRow row;
+    row[0] = id;
+    row[1] = "Linen \"shirt\"";
+    if (cases[i].description) row[2] = *cases[i].description;
+    row[3] = std::nullopt;
+    row[4] = "men/shirts";
+    row[5] = "-5";
+    row[6] = "EUR";
+    row[7] = cases[i].attributes;
+    row[8] = cases[i].variants;
+    row[9] = "active";
+    row[10] = "7";
+    row[11] = "2026-11-25 10:00:00.123456+00";
+    row[12] = "2026-11-25 10:00:01+00";
+    auto exact = ProductFromRow(row);
+    CatalogCopy copy;
+    CatalogCopy::Snapshot s;
+    Status added = s.AddProductRow(row);
+    if (!exact.ok()) {  // a shape the model cannot read (a number, nested, null): refused either way
+      EXPECT_FALSE(added.ok()) << i;
+      continue;
+    }
+    ASSERT_TRUE(added.ok()) << i;
+    copy.Install(std::move(s), 1);
+    EXPECT_EQ(*copy.Get(id)->json, model::ProductJson(*exact)) << "case " << i;
+  }
 }
 
 }  // namespace

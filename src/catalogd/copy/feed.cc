@@ -89,9 +89,7 @@ Status LoadTable(const std::string& conninfo, const std::string& snapshot_name, 
       ProductRow row;
       if (r.fields.size() != row.size()) return Status::Internal("a products row with the wrong column count");
       std::copy(r.fields.begin(), r.fields.end(), row.begin());
-      auto p = ProductFromRow(row);
-      if (!p.ok()) return p.status();
-      snap.AddProduct(std::move(p).value());
+      if (auto added = snap.AddProductRow(row); !added.ok()) return added;
     } else {
       StockRow row;
       if (r.fields.size() != row.size()) return Status::Internal("an inventory row with the wrong column count");
