@@ -1,8 +1,15 @@
 -- wrk: POST /v1/orders with a distinct Idempotency-Key per request, one line of 1 unit of a random
--- sku among bench-1-a .. bench-1000-a (stock set ample by bench/run).
+-- sku among bench-1-a .. bench-1000-a (stock set ample by bench/run). With BENCH_DELAY_MS set, each
+-- connection waits that long between requests, to hold the order rate near a target.
 local counter = 0
 local tid = 0
 local token = os.getenv("BENCH_CLIENT_TOKEN")
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+if pause > 0 then
+  delay = function()
+    return pause
+  end
+end
 setup = function(thread)
   tid = tid + 1
   thread:set("tid", tid)

@@ -63,21 +63,7 @@ Status Malformed(std::string_view table, std::string_view column) {
 }  // namespace
 
 Result<Product> ProductFromRow(const ProductRow& row) {
-  enum {
-    kId,
-    kName,
-    kDescription,
-    kBrand,
-    kCategory,
-    kPrice,
-    kCurrency,
-    kAttributes,
-    kVariants,
-    kStatus,
-    kVersion,
-    kCreated,
-    kUpdated
-  };
+  using namespace product_column;
   for (int required : {kId, kName, kCategory, kCurrency, kStatus, kCreated, kUpdated})
     if (!row[required]) return Malformed("products", kProductColumns[required]);
   Product p;
@@ -312,21 +298,7 @@ std::optional<std::string> CompactStoredJson(std::string_view t, bool variants) 
 // assembled from the columns' text (the same bytes model::ProductJson writes). nullopt when the
 // row's JSON columns are not in the stored shape.
 std::optional<PreparedProduct> PrepareRow(const ProductRow& row) {
-  enum {
-    kId,
-    kName,
-    kDescription,
-    kBrand,
-    kCategory,
-    kPrice,
-    kCurrency,
-    kAttributes,
-    kVariants,
-    kStatus,
-    kVersion,
-    kCreated,
-    kUpdated
-  };
+  using namespace product_column;
   for (int required :
        {kId, kName, kCategory, kPrice, kCurrency, kAttributes, kVariants, kStatus, kVersion, kCreated, kUpdated})
     if (!row[required]) return std::nullopt;

@@ -37,6 +37,24 @@ inline constexpr std::array<std::string_view, 13> kProductColumns = {
     "id",         "name",     "description", "brand",   "category",   "price_amount", "currency",
     "attributes", "variants", "status",      "version", "created_at", "updated_at"};
 using ProductRow = std::array<std::optional<std::string_view>, kProductColumns.size()>;
+// Positions in a ProductRow.
+namespace product_column {
+enum : int {
+  kId,
+  kName,
+  kDescription,
+  kBrand,
+  kCategory,
+  kPrice,
+  kCurrency,
+  kAttributes,
+  kVariants,
+  kStatus,
+  kVersion,
+  kCreated,
+  kUpdated
+};
+}  // namespace product_column
 // A products row (from the snapshot or a replicated tuple) as a Product; kInternal when malformed.
 Result<Product> ProductFromRow(const ProductRow& row);
 
