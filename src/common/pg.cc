@@ -229,22 +229,23 @@ Status CopyOut(Connection& c, const std::string& copy_sql, const std::function<S
   if (PQresultStatus(started.get()) != PGRES_COPY_OUT)
     return Status::Unavailable(std::string("COPY failed: ") + PQerrorMessage(conn));
   CopyRow row;
-  Status failed = Status::Ok();
   while (true) {
     char* buf = nullptr;
     int n = PQgetCopyData(conn, &buf, 0);
     if (n < 0) break;  // -1: done; -2: error, reported by PQgetResult below
-    if (failed.ok()) {
-      SplitCopyLine(std::string_view(buf, static_cast<std::size_t>(n)), row);
-      failed = on_row(row);
-    }
+    SplitCopyLine(std::string_view(buf, static_cast<std::size_t>(n)), row);  // views into buf
+    Status s = on_row(row);
     PQfreemem(buf);
+    if (!s.ok()) {
+      c.MarkBroken();  // the rest of the COPY is still on the wire: the connection cannot be reused
+      return s;
+    }
   }
   ResultPtr done(PQgetResult(conn));
   while (PGresult* extra = PQgetResult(conn)) PQclear(extra);
   if (PQresultStatus(done.get()) != PGRES_COMMAND_OK)
     return Status::Unavailable(std::string("COPY failed: ") + PQerrorMessage(conn));
-  return failed;
+  return Status::Ok();
 }
 
 }  // namespace techmoda::pg

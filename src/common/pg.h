@@ -154,7 +154,8 @@ struct CopyRow {
 void SplitCopyLine(std::string_view line, CopyRow& row);
 
 // Runs `COPY (...) TO STDOUT` and calls `on_row` with each row as it streams in, so the server
-// produces while the caller consumes. A false from `on_row` stops with kCancelled-like kInternal.
+// produces while the caller consumes. A non-OK Status from `on_row` stops at once and is returned;
+// the connection is then marked broken (the rest of the COPY is unread).
 Status CopyOut(Connection& c, const std::string& copy_sql, const std::function<Status(const CopyRow&)>& on_row);
 
 }  // namespace techmoda::pg

@@ -63,7 +63,7 @@ std::string ColumnList(const std::array<std::string_view, N>& names) {
 
 // Streams one table of the exported snapshot into the Snapshot, on a connection of its own.
 Status LoadTable(const std::string& conninfo, const std::string& snapshot_name, bool products,
-                 CatalogCopy::Snapshot& snap) {
+                 CatalogCopy::Snapshot& snap, const std::atomic<bool>& stop) {
   auto conn = pg::Connect(conninfo, std::chrono::seconds(5), kSessionSettings);
   if (!conn.ok()) return conn.status();
   pg::Connection& c = **conn;
@@ -84,7 +84,7 @@ Status LoadTable(const std::string& conninfo, const std::string& snapshot_name, 
   auto started = std::chrono::steady_clock::now();
   std::int64_t count = 0;
   Status s = pg::CopyOut(c, sql, [&](const pg::CopyRow& r) -> Status {
-    ++count;
+    if (++count % 4096 == 0 && stop.load()) return Status::Unavailable("stopping");
     if (products) {
       ProductRow row;
       if (r.fields.size() != row.size()) return Status::Internal("a products row with the wrong column count");
@@ -100,7 +100,7 @@ Status LoadTable(const std::string& conninfo, const std::string& snapshot_name, 
     }
     return Status::Ok();
   });
-  c.ExecScript("COMMIT");
+  if (!c.IsBroken()) c.ExecScript("COMMIT");  // a broken COPY would be read to its end first
   log::Info(
       "copy.table_loaded",
       {{"table", products ? "products" : "inventory"},
@@ -111,11 +111,12 @@ Status LoadTable(const std::string& conninfo, const std::string& snapshot_name, 
 }
 
 // Loads products and stock as of the exported snapshot, the two tables at once.
-Result<CatalogCopy::Snapshot> LoadSnapshot(const std::string& conninfo, const std::string& snapshot_name) {
+Result<CatalogCopy::Snapshot> LoadSnapshot(const std::string& conninfo, const std::string& snapshot_name,
+                                           const std::atomic<bool>& stop) {
   CatalogCopy::Snapshot snap;
   Status stock_status = Status::Ok();
-  std::thread stock([&] { stock_status = LoadTable(conninfo, snapshot_name, false, snap); });
-  Status products_status = LoadTable(conninfo, snapshot_name, true, snap);
+  std::thread stock([&] { stock_status = LoadTable(conninfo, snapshot_name, false, snap, stop); });
+  Status products_status = LoadTable(conninfo, snapshot_name, true, snap, stop);
   stock.join();
   if (!products_status.ok()) return products_status;
   if (!stock_status.ok()) return stock_status;
@@ -184,7 +185,7 @@ Status Feed::Session() {
   std::string snapshot_name = PQgetvalue(made.get(), 0, 2);
   if (!start) return Status::Internal("the server named no consistent point");
 
-  auto snap = LoadSnapshot(options_.conninfo, snapshot_name);
+  auto snap = LoadSnapshot(options_.conninfo, snapshot_name, stop_);
   if (!snap.ok()) return snap.status();
   std::size_t products = snap->products();
   std::size_t kept = copy_.Install(std::move(snap).value(), *start);
