@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%sseed: %-8s %8lld/%lld products (%3.0f%%)  %5.1f s%s", tty ? "\r" : "", what.c_str(),
                      static_cast<long long>(done), static_cast<long long>(total), 100.0 * done / total, secs,
                      tty ? "" : "\n");
+      else if (phase == "copies")
+        std::fprintf(stderr, "seed: waiting until running catalogd copies have it ...   %5.1f s\n", secs);
       else
         std::fprintf(stderr, "%sseed: building indexes and constraints ...                %5.1f s\n", tty ? "\n" : "",
                      secs);

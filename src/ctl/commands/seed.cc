@@ -1,5 +1,7 @@
 #include "ctl/commands/seed.h"
 
+#include <thread>
+
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <cstdio>
@@ -250,7 +252,30 @@ Status RunSeed(const std::string& conninfo, const SeedOptions& o, const SeedProg
       "VALUES ('catalog', '*', 'seed', $1::jsonb, 'catalogctl-seed', $2, 'catalogctl')",
       {json::serialize(summary), RandomHex(16)});
   if (auto s = Check(logged, "the change log"); !s.ok()) return s;
-  return Check(c.ExecScript("COMMIT; ANALYZE products; ANALYZE inventory"), "COMMIT");
+  if (auto s = Check(c.ExecScript("COMMIT; ANALYZE products; ANALYZE inventory"), "COMMIT"); !s.ok()) return s;
+  return WaitForCopies(c, progress);
+}
+
+Status WaitForCopies(pg::Connection& c, const SeedProgress& progress, std::chrono::seconds timeout) {
+  // Every running catalogd follows the tables through a temporary logical slot named
+  // catalogd_copy_*, whose confirmed position it advances as it applies. Wait until each has
+  // applied this commit, so that reads right after the seed see it (bounded: a stuck copy is
+  // catalogd's to report, not a reason for the seed to fail).
+  auto lsn = c.Exec("SELECT pg_current_wal_flush_lsn()::text");
+  if (auto s = Check(lsn, "reading the commit position"); !s.ok()) return s;
+  std::string at(std::get<pg::Rows>(lsn).Get(0, 0));
+  if (progress) progress("copies", 0, 0);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto behind = c.Exec(
+        "SELECT count(*) FROM pg_replication_slots WHERE slot_type = 'logical' AND active AND slot_name LIKE "
+        "'catalogd\\_copy\\_%' AND coalesce(confirmed_flush_lsn, '0/0') < $1::pg_lsn",
+        {at});
+    if (auto s = Check(behind, "checking the copies"); !s.ok()) return s;
+    if (std::get<pg::Rows>(behind).GetInt(0, 0) == 0) return Status::Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return Status::Ok();
 }
 
 }  // namespace techmoda::ctl

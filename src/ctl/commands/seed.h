@@ -1,6 +1,7 @@
 // catalogctl seed: a deterministic, seeded fashion catalog loaded with COPY.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -8,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/pg.h"
 #include "common/status.h"
 #include "techmoda/store.h"
 
@@ -33,5 +35,10 @@ SeedProduct GenerateProduct(std::int64_t index, std::uint64_t seed);
 // and then; phases are "products", "stock" and "indexes" (done = total = 0).
 using SeedProgress = std::function<void(std::string_view phase, std::int64_t done, std::int64_t total)>;
 Status RunSeed(const std::string& conninfo, const SeedOptions& options, const SeedProgress& progress);
+
+// Waits (up to `timeout`) until every running catalogd's in-memory copy has applied what this
+// connection committed, so that reads right after a load see it. Progress phase "copies".
+Status WaitForCopies(pg::Connection& c, const SeedProgress& progress,
+                     std::chrono::seconds timeout = std::chrono::seconds(30));
 
 }  // namespace techmoda::ctl
