@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Configures and builds one configuration.
 #   scripts/build.sh release    -> build/         (gcc, warnings as errors)
-#   scripts/build.sh sanitize   -> build-sanitize (clang, address + undefined sanitizers, libFuzzer target)
+#   scripts/build.sh sanitize   -> build-sanitize (clang, address + undefined sanitizers, libFuzzer targets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind="${1:-release}"
