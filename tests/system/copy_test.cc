@@ -145,12 +145,9 @@ TEST(Copy, AnswersStaleReadsWithoutADatabaseAndSaysWhy) {
 // what makes the difference, not luck).
 TEST(Copy, TokenBearingReadsSeeTheirWritesOnAnotherInstance) {
   std::string db = CreateDatabase("copytokens");
-  CatalogdOptions oa, ob;
-  oa.database_url = ob.database_url = db;
-  ob.extra_args = {"--copy-lag-ms", "300"};
-  Catalogd a(oa), b(ob);
-  ASSERT_TRUE(a.Start());
-  ASSERT_TRUE(b.Start());
+  auto started_a = StartCatalogd(db), started_b = StartCatalogd(db, {"--copy-lag-ms", "300"});
+  ASSERT_TRUE(started_a && started_b);
+  Catalogd &a = *started_a, &b = *started_b;
   ASSERT_EQ(Send(a.port(), "POST", "/v1/products", kAdminToken, boost::json::serialize(ProductBody("tk-1", {"tk-1-a"})))
                 .status,
             201);
@@ -188,20 +185,18 @@ TEST(Copy, TokenBearingReadsSeeTheirWritesOnAnotherInstance) {
 // for byte, escapes included.
 TEST(Copy, SnapshotAnswersAreTheDatabaseAnswersByteForByte) {
   std::string db = CreateDatabase("copybytes");
-  CatalogdOptions o;
-  o.database_url = db;
-  Catalogd first(o);
-  ASSERT_TRUE(first.Start());
+  auto started_first = StartCatalogd(db);
+  ASSERT_TRUE(started_first);
+  Catalogd& first = *started_first;
   auto body = ProductBody("by-1", {"by-1-a", "by-1-b"});
   body["name"] = "Crème \"brûlée\" \\ tee \u0001\t/";
   body["description"] = "Line one\nline two, 100% linen";
   body["attributes"] = {{"fit", "slim"}, {"quote\"d", "va\\lue"}, {"é", "ü"}};
   auto created = Send(first.port(), "POST", "/v1/products", kAdminToken, boost::json::serialize(body));
   ASSERT_EQ(created.status, 201) << created.body;
-  CatalogdOptions o2;
-  o2.database_url = db;
-  Catalogd second(o2);  // loads a snapshot that already holds the product
-  ASSERT_TRUE(second.Start());
+  auto started_second = StartCatalogd(db);  // loads a snapshot that already holds the product
+  ASSERT_TRUE(started_second);
+  Catalogd& second = *started_second;
   EXPECT_EQ(Get(second.port(), "/v1/products/by-1").body, created.body);
   EXPECT_EQ(Get(first.port(), "/v1/products/by-1").body, created.body);  // the stream's path
 }

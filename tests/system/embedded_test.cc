@@ -124,10 +124,9 @@ TEST(Embedded, WritesWaitForTheDatabaseWithinTheirDeadline) {
 // apply the write exactly once on a new connection.
 TEST(Embedded, ConnectionLostDuringCommitIsSettledNotGuessed) {
   std::string db = CreateDatabase("commitloss");
-  CatalogdOptions o;
-  o.database_url = db;
-  Catalogd c(o);
-  ASSERT_TRUE(c.Start());
+  auto started = StartCatalogd(db);
+  ASSERT_TRUE(started);
+  Catalogd& c = *started;
   ASSERT_EQ(Send(c.port(), "POST", "/v1/products", kAdminToken, boost::json::serialize(ProductBody("cl-1", {"cl-1-a"})))
                 .status,
             201);

@@ -240,13 +240,19 @@ OwnDatabase::OwnDatabase(const std::string& name, std::vector<std::string> args)
       }()),
       catalogd_args(std::move(args)) {}
 
+std::unique_ptr<Catalogd> StartCatalogd(const std::string& database_url, std::vector<std::string> args) {
+  CatalogdOptions o;
+  o.database_url = database_url;
+  o.extra_args = std::move(args);
+  auto c = std::make_unique<Catalogd>(o);
+  if (!c->Start()) return nullptr;
+  return c;
+}
+
 bool OwnDatabase::Start() {
   if (!pg.Start().ok()) return false;
-  CatalogdOptions o;
-  o.database_url = pg.conninfo();
-  o.extra_args = catalogd_args;
-  catalogd = std::make_unique<Catalogd>(o);
-  return catalogd->Start();
+  catalogd = StartCatalogd(pg.conninfo(), catalogd_args);
+  return catalogd != nullptr;
 }
 
 }  // namespace techmoda::test

@@ -77,6 +77,10 @@ std::string Unique(const std::string& prefix);
 // params, `sql` may hold several statements; the last one's answer is returned.
 std::string QueryOne(const std::string& conninfo, const std::string& sql, const std::vector<std::string>& params = {});
 
+// Starts a catalogd on `database_url` (with extra flags) and waits until it is ready; nullptr, with
+// its log's tail printed, when it does not come up.
+std::unique_ptr<Catalogd> StartCatalogd(const std::string& database_url, std::vector<std::string> args = {});
+
 // A private PostgreSQL (its own folder, stoppable) with one catalogd on it.
 struct OwnDatabase {
   explicit OwnDatabase(const std::string& name, std::vector<std::string> catalogd_args = {});

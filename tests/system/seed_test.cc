@@ -34,10 +34,9 @@ TEST(Seed, LoadsADeterministicCatalogThatTheApiServes) {
   ASSERT_EQ(RunCtl({"seed", "--products", "3000", "--seed", "7", "--replace", "--database-url", db}, log), 0);
   EXPECT_EQ(QueryOne(db, "SELECT name || price_amount FROM products WHERE id = 'tm-0000001'"), first);
 
-  CatalogdOptions o;
-  o.database_url = db;
-  Catalogd c(o);
-  ASSERT_TRUE(c.Start());
+  auto started = StartCatalogd(db);
+  ASSERT_TRUE(started);
+  Catalogd& c = *started;
   auto page = Get(c.port(), "/v1/products?category=men&limit=5");
   ASSERT_EQ(page.status, 200);
   EXPECT_EQ(page.Json().at("items").as_array().size(), 5u);

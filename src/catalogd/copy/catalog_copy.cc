@@ -194,17 +194,6 @@ std::string SearchTextOf(const std::string& name, const std::optional<std::strin
   return name + " " + description.value_or("") + " " + brand.value_or("");
 }
 
-// The words of a stored product, recovered from its answer (records keep no second copy of text).
-std::vector<std::string> WordsOfJson(const std::string& doc) {
-  auto v = json::parse(doc).as_object();
-  auto str = [&](const char* k) -> std::optional<std::string> {
-    auto* f = v.if_contains(k);
-    if (!f || !f->is_string()) return std::nullopt;
-    return std::string(f->as_string());
-  };
-  return SearchWords(SearchTextOf(str("name").value_or(""), str("description"), str("brand")));
-}
-
 // A stored product rebuilt from its answer (the copy keeps no second form of it).
 Product ProductFromDoc(const std::string& id, const std::string& doc) {
   auto v = json::parse(doc);
@@ -225,6 +214,12 @@ Product ProductFromDoc(const std::string& id, const std::string& doc) {
   p.created_at = std::string(o.at("created_at").as_string());
   p.updated_at = std::string(o.at("updated_at").as_string());
   return p;
+}
+
+// The words of a stored product, recovered from its answer (records keep no second copy of text).
+std::vector<std::string> WordsOfJson(const std::string& id, const std::string& doc) {
+  Product p = ProductFromDoc(id, doc);
+  return SearchWords(SearchTextOf(p.name, p.description, p.brand));
 }
 
 bool InCategory(const std::string& category, const std::string& want) {
@@ -377,7 +372,7 @@ struct CatalogCopy::Snapshot::Index {
       return true;
     }
     Entry e = &*it;
-    auto old_words = WordsOfJson(*it->second.json);
+    auto old_words = WordsOfJson(it->first, *it->second.json);
     std::vector<std::string> gone, added;
     std::set_difference(old_words.begin(), old_words.end(), new_words.begin(), new_words.end(),
                         std::back_inserter(gone));
@@ -406,7 +401,7 @@ struct CatalogCopy::Snapshot::Index {
     auto it = products.find(id);
     if (it == products.end()) return;
     Entry e = &*it;
-    for (const auto& w : WordsOfJson(*it->second.json)) RemoveWord(w, e);
+    for (const auto& w : WordsOfJson(it->first, *it->second.json)) RemoveWord(w, e);
     RemoveCategory(e, *e->second.category);
     by_id.erase(e->first);
     products.erase(it);
@@ -590,13 +585,11 @@ Result<ProductPage> CatalogCopy::List(const ProductQuery& q) const {
     page.items.push_back({e->first, e->second.version, e->second.json});
     return true;
   };
-  // Walks one posting list from the cursor on, in id order.
-  auto walk = [&](const Postings& p, const std::function<bool(Entry)>& also) {
-    auto it = q.after_id ? std::upper_bound(p.begin(), p.end(), std::string_view(after),
-                                            [](std::string_view id, Entry e) { return id < e->first; })
-                         : p.begin();
-    for (; it != p.end(); ++it)
-      if (matches(*it) && also(*it) && !take(*it)) return;
+  // Where a list (in id order) continues after the cursor.
+  auto from_cursor = [&](const Postings& p) {
+    return q.after_id ? std::upper_bound(p.begin(), p.end(), std::string_view(after),
+                                         [](std::string_view id, Entry e) { return id < e->first; })
+                      : p.begin();
   };
 
   std::shared_lock lock(mu_);
@@ -615,7 +608,7 @@ Result<ProductPage> CatalogCopy::List(const ProductQuery& q) const {
     // the candidates it passes, not a full search in every list for each of them.
     std::sort(lists.begin(), lists.end(), [](auto* a, auto* b) { return a->size() < b->size(); });
     std::vector<Postings::const_iterator> pos;
-    for (auto* l : lists) pos.push_back(l->begin());
+    for (auto* l : lists) pos.push_back(from_cursor(*l));
     auto gallop = [](Postings::const_iterator from, Postings::const_iterator end, std::string_view id) {
       std::size_t step = 1;
       auto lo = from;
@@ -628,11 +621,6 @@ Result<ProductPage> CatalogCopy::List(const ProductQuery& q) const {
       }
       return lo;
     };
-    if (q.after_id)
-      for (std::size_t i = 0; i < lists.size(); ++i) {
-        pos[i] = std::upper_bound(lists[i]->begin(), lists[i]->end(), std::string_view(after),
-                                  [](std::string_view id, Entry e) { return id < e->first; });
-      }
     while (pos[0] != lists[0]->end()) {
       Entry lead = *pos[0];
       Entry ahead = nullptr;  // the first id of another list past the lead: no id before it can match
@@ -658,17 +646,9 @@ Result<ProductPage> CatalogCopy::List(const ProductQuery& q) const {
     for (auto it = ix.categories.lower_bound(sub);
          it != ix.categories.end() && it->first.compare(0, sub.size(), sub) == 0; ++it)
       lists.push_back(&it->second);
-    if (lists.size() == 1) {
-      walk(*lists[0], [](Entry) { return true; });
-      return page;
-    }
     std::vector<std::pair<Postings::const_iterator, Postings::const_iterator>> heads;
-    for (auto* l : lists) {
-      auto b = q.after_id ? std::upper_bound(l->begin(), l->end(), std::string_view(after),
-                                             [](std::string_view id, Entry e) { return id < e->first; })
-                          : l->begin();
-      if (b != l->end()) heads.emplace_back(b, l->end());
-    }
+    for (auto* l : lists)
+      if (auto b = from_cursor(*l); b != l->end()) heads.emplace_back(b, l->end());
     while (!heads.empty()) {
       auto best = std::min_element(heads.begin(), heads.end(),
                                    [](const auto& a, const auto& b) { return (*a.first)->first < (*b.first)->first; });

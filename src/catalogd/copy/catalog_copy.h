@@ -29,7 +29,8 @@ namespace techmoda::copy {
 std::vector<std::string> SearchWords(std::string_view text);
 
 // "2026-11-25 10:00:00.123456+00" (timestamptz text output with TimeZone UTC, DateStyle ISO) as
-// "2026-11-25T10:00:00.123Z", the API's form (milliseconds, truncated like to_char's MS).
+// "2026-11-25T10:00:00.123Z", the API's form (milliseconds, truncated like to_char's MS). Text
+// already in the API's form passes unchanged.
 std::string PgTimestampToRfc3339(std::string_view pg);
 
 // A products row's columns as text (nullopt for NULL), in the order of kProductColumns.

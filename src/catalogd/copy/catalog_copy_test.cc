@@ -40,6 +40,7 @@ TEST(PgTimestamp, BecomesTheApiForm) {
   EXPECT_EQ(PgTimestampToRfc3339("2026-11-25 10:00:00.123456+00"), "2026-11-25T10:00:00.123Z");
   EXPECT_EQ(PgTimestampToRfc3339("2026-11-25 10:00:00.9+00"), "2026-11-25T10:00:00.900Z");
   EXPECT_EQ(PgTimestampToRfc3339("2026-11-25 10:00:00+00"), "2026-11-25T10:00:00.000Z");
+  EXPECT_EQ(PgTimestampToRfc3339("2026-11-25T10:00:00.123Z"), "2026-11-25T10:00:00.123Z");  // to_char's output
 }
 
 class CopyTest : public ::testing::Test {

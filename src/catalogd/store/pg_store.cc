@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "catalogd/copy/catalog_copy.h"
 #include "catalogd/copy/pgoutput.h"
 #include "catalogd/model/etag.h"
 #include "catalogd/model/json_model.h"
@@ -69,25 +70,13 @@ std::string PgArray(const std::vector<std::string>& items) {
   return out + "}";
 }
 
+// Columns in kProductColumns order, which is copy::kProductColumns order: one conversion serves
+// the database's rows, the copy's snapshot and its stream.
 Result<Product> ProductFromRow(const pg::Rows& r, int i) {
-  Product p;
-  p.id = std::string(r.Get(i, 0));
-  p.name = std::string(r.Get(i, 1));
-  p.description = r.GetOpt(i, 2);
-  p.brand = r.GetOpt(i, 3);
-  p.category = std::string(r.Get(i, 4));
-  p.price = {r.GetInt(i, 5), std::string(r.Get(i, 6))};
-  auto attrs = model::AttributesFromJson(r.Get(i, 7));
-  if (!attrs.ok()) return attrs.status();
-  p.attributes = std::move(attrs).value();
-  auto vars = model::VariantsFromJson(r.Get(i, 8));
-  if (!vars.ok()) return vars.status();
-  p.variants = std::move(vars).value();
-  p.status = std::string(r.Get(i, 9));
-  p.version = r.GetInt(i, 10);
-  p.created_at = std::string(r.Get(i, 11));
-  p.updated_at = std::string(r.Get(i, 12));
-  return p;
+  copy::ProductRow row;
+  for (std::size_t c = 0; c < row.size(); ++c)
+    if (!r.IsNull(i, static_cast<int>(c))) row[c] = r.Get(i, static_cast<int>(c));
+  return copy::ProductFromRow(row);
 }
 
 Result<Order> OrderFromRow(const pg::Rows& r, int i) {
