@@ -11,6 +11,9 @@ PACKAGES=(
   libyaml-cpp-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   # the database the service embeds and the tests start
   postgresql-15 postgresql-client-15
+  # the high-availability region (catalogctl up, the ha tests): Patroni with its etcd (v2) client, etcd,
+  # HAProxy, supervisord to run them, nftables to cut zones apart in drills
+  patroni python3-etcd etcd-server etcd-client haproxy supervisor nftables
   # curl: for people trying the API; acl: setfacl, to let the embedded PostgreSQL reach a 0700 checkout
   curl acl bc
 )

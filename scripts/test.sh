@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Command 2: install what is missing, build both configurations, and run every test:
 # the release build (gcc, -Werror), then the sanitizer build (clang, ASan + UBSan, libFuzzer).
-# Subsets while working: ctest --test-dir build -L unit   (labels: unit, api)
+# Subsets while working: ctest --test-dir build -L unit   (labels: unit, api, ha)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh || exit 1

@@ -31,6 +31,20 @@ std::variant<Rows, Error> Connection::Exec(std::string_view sql, const std::vect
   return Finish(std::move(r));
 }
 
+Connection::Connection(ConnPtr c) : c_(std::move(c)) {
+  // Server notices would go to stderr as plain text; our logs are JSON lines only. One notice
+  // matters: a commit whose wait for the synchronous standby was cancelled (by statement_timeout,
+  // or a shutdown) is committed only locally, so its durability is unknown.
+  PQsetNoticeReceiver(
+      c_.get(),
+      [](void* arg, const PGresult* r) {
+        const char* msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+        if (msg && std::string_view(msg).find("wait for synchronous replication") != std::string_view::npos)
+          static_cast<Connection*>(arg)->unreplicated_commit_ = true;
+      },
+      this);
+}
+
 std::variant<Rows, Error> Connection::ExecScript(std::string_view sql) {
   std::string query(sql);
   return Finish(ResultPtr(PQexec(c_.get(), query.c_str())));
@@ -84,9 +98,6 @@ Result<std::unique_ptr<Connection>> Connect(const std::string& conninfo, std::ch
     while (!flat.empty() && flat.back() == ' ') flat.pop_back();
     return Status::Unavailable("cannot connect to PostgreSQL: " + flat);
   }
-  // Server notices would go to stderr as plain text; our logs are JSON lines only.
-  PQsetNoticeProcessor(
-      c.get(), [](void*, const char*) {}, nullptr);
   return std::make_unique<Connection>(std::move(c));
 }
 

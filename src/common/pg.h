@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -77,7 +78,9 @@ using Param = std::optional<std::string>;
 // One open connection. Not thread-safe: one user at a time (the pool enforces it).
 class Connection {
  public:
-  explicit Connection(ConnPtr c) : c_(std::move(c)) {}
+  explicit Connection(ConnPtr c);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
   // Runs one statement with parameters ($1...). On failure returns the Error with its SQLSTATE.
   // Each distinct statement text is prepared once per connection (up to kMaxPrepared) and then
   // executed by name, so the server parses and plans it once, not on every call.
@@ -91,11 +94,16 @@ class Connection {
   // Marks the connection as unusable, so the pool drops it instead of reusing it.
   void MarkBroken() { broken_ = true; }
   bool IsBroken() const { return broken_ || !IsAlive(); }
+  // True when the server said, since the last call, that it stopped waiting for synchronous
+  // replication of a commit ("committed locally, but might not have been replicated"): that
+  // commit is not known to be durable, whatever COMMIT answered. Clears the flag.
+  bool TakeUnreplicatedCommit() { return std::exchange(unreplicated_commit_, false); }
 
  private:
   std::variant<Rows, Error> Finish(ResultPtr r);
   ConnPtr c_;
   bool broken_ = false;
+  bool unreplicated_commit_ = false;                       // set by the notice receiver
   std::unordered_map<std::string, std::string> prepared_;  // statement text -> name
 };
 

@@ -1,16 +1,59 @@
-// catalogctl: the control-plane tool. This version carries `seed`; later issues add the topology,
-// failover and game-day commands.
+// catalogctl: the control-plane tool. `seed` loads a sample catalog; `up | down | status | logs |
+// fault | switchover | render` run a topology (regions, zones) of Patroni, etcd, HAProxy and
+// catalogd processes on this machine, or render it for real hosts.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <boost/json/serialize.hpp>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include "common/embedded_pg.h"
 #include "ctl/commands/seed.h"
+#include "ctl/topology/region.h"
 
 using namespace techmoda;
+
+namespace {
+
+int RunSeed(const ctl::SeedOptions& seed, const std::string& database_url, const std::string& data_dir) {
+  std::string conninfo = database_url.empty() ? EmbeddedConninfo(data_dir) : database_url;
+  auto start = std::chrono::steady_clock::now();
+  bool tty = isatty(2);
+  auto status = ctl::RunSeed(conninfo, seed, [&](std::string_view phase, std::int64_t done, std::int64_t total) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::string what(phase);
+    if (total > 0)
+      std::fprintf(stderr, "%sseed: %-8s %8lld/%lld products (%3.0f%%)  %5.1f s%s", tty ? "\r" : "", what.c_str(),
+                   static_cast<long long>(done), static_cast<long long>(total), 100.0 * done / total, secs,
+                   tty ? "" : "\n");
+    else if (phase == "copies")
+      std::fprintf(stderr, "seed: waiting until running catalogd copies have it ...   %5.1f s\n", secs);
+    else
+      std::fprintf(stderr, "%sseed: building indexes and constraints ...                %5.1f s\n", tty ? "\n" : "",
+                   secs);
+  });
+  if (tty) std::fprintf(stderr, "\n");
+  if (!status.ok()) {
+    std::cerr << "catalogctl seed: " << status.detail() << "\n";
+    return 1;
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("seeded %lld products (seed %llu) in %.1f s\n", static_cast<long long>(seed.products),
+              static_cast<unsigned long long>(seed.seed), secs);
+  return 0;
+}
+
+int Fail(const std::string& command, const Status& s) {
+  std::cerr << "catalogctl " << command << ": " << s.detail() << "\n";
+  return 1;
+}
+
+void PrintProgress(const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"catalogctl: operate the TechModa catalog", "catalogctl"};
@@ -19,43 +62,170 @@ int main(int argc, char** argv) {
   ctl::SeedOptions seed;
   std::string database_url;
   std::string data_dir = "./var";
-  auto* cmd = app.add_subcommand("seed", "load a deterministic sample fashion catalog (products and stock) with COPY");
-  cmd->add_option("--products", seed.products, "how many products")->capture_default_str();
-  cmd->add_option("--seed", seed.seed, "random seed: the same seed gives the same catalog")->capture_default_str();
-  cmd->add_flag("--replace", seed.replace, "replace a non-empty catalog (refused while orders hold stock)");
-  cmd->add_option("--database-url", database_url,
-                  "libpq connection string; default: the embedded database of --data-dir")
+  std::string topology_file = "deploy/local.yaml";
+  std::string var_root = "./var";
+  auto* seed_cmd =
+      app.add_subcommand("seed", "load a deterministic sample fashion catalog (products and stock) with COPY");
+  seed_cmd->add_option("--products", seed.products, "how many products")->capture_default_str();
+  seed_cmd->add_option("--seed", seed.seed, "random seed: the same seed gives the same catalog")->capture_default_str();
+  seed_cmd->add_flag("--replace", seed.replace, "replace a non-empty catalog (refused while orders hold stock)");
+  seed_cmd
+      ->add_option("--database-url", database_url,
+                   "libpq connection string; default: the embedded database of --data-dir")
       ->envname("CATALOGD_DATABASE_URL");
-  cmd->add_option("--data-dir", data_dir, "catalogd's data folder, to reach its embedded database")
+  seed_cmd->add_option("--data-dir", data_dir, "catalogd's data folder, to reach its embedded database")
       ->envname("CATALOGD_DATA_DIR")
       ->capture_default_str();
+  std::string seed_topology;
+  seed_cmd->add_option("--topology", seed_topology,
+                       "seed the database of this topology's first region instead (as catalogd's role)");
+
+  auto add_topology = [&](CLI::App* c) {
+    c->add_option("--topology", topology_file, "the topology file (regions, zones, instances)")
+        ->envname("CATALOGCTL_TOPOLOGY")
+        ->capture_default_str();
+    c->add_option("--var-dir", var_root, "where topologies keep their state: <var-dir>/<topology name>/")
+        ->envname("CATALOGCTL_VAR_DIR")
+        ->capture_default_str();
+  };
+  seed_cmd->add_option("--var-dir", var_root, "with --topology: where topologies keep their state")
+      ->envname("CATALOGCTL_VAR_DIR")
+      ->capture_default_str();
+
+  int up_timeout = 180;
+  auto* up =
+      app.add_subcommand("up", "render the topology under ./var, start it under supervisord, wait until healthy");
+  add_topology(up);
+  up->add_option("--timeout", up_timeout, "seconds to wait for a healthy region")->capture_default_str();
+
+  bool purge = false;
+  auto* down = app.add_subcommand("down", "stop every process of the topology (data stays unless --purge)");
+  add_topology(down);
+  down->add_flag("--purge", purge, "also remove <var-dir>/<topology>: data, secrets, logs");
+
+  bool as_json = false;
+  double watch = 0;
+  auto* status = app.add_subcommand("status", "every node's zone, role, timeline, replication lag and health");
+  add_topology(status);
+  status->add_flag("--json", as_json, "the same as JSON, for scripts");
+  status->add_option("--watch", watch, "repeat every N seconds");
+
+  std::string log_zone, log_program;
+  int log_lines = 40;
+  bool follow = false;
+  auto* logs = app.add_subcommand("logs", "the logs of the topology's processes");
+  add_topology(logs);
+  logs->add_option("--zone", log_zone, "only this zone");
+  logs->add_option("--program", log_program, "only etcd, patroni, catalogd or haproxy")
+      ->check(CLI::IsMember({"etcd", "patroni", "catalogd", "haproxy"}));
+  logs->add_option("-n,--lines", log_lines, "lines from the end of each")->capture_default_str();
+  logs->add_flag("-f,--follow", follow, "keep printing as they grow");
+
+  std::string fault_kind, fault_zone;
+  auto* fault = app.add_subcommand("fault", "inject a fault for a drill (undo with `fault heal`)");
+  add_topology(fault);
+  fault->add_option("kind", fault_kind, "kill-zone | stop-zone | partition-zone | kill-postgres | heal")
+      ->required()
+      ->check(CLI::IsMember({"kill-zone", "stop-zone", "partition-zone", "kill-postgres", "heal"}));
+  fault->add_option("zone", fault_zone, "the zone, or 'primary' for the current primary's zone (default)");
+
+  std::string sw_region, sw_candidate;
+  auto* sw = app.add_subcommand("switchover", "planned switchover of a region's primary (Patroni)");
+  add_topology(sw);
+  sw->add_option("--region", sw_region, "the region (default: the first)");
+  sw->add_option("--to", sw_candidate, "the zone to promote (default: Patroni's choice, the synchronous standby)");
+
+  std::string render_target = "local", render_out = "./rendered";
+  auto* render = app.add_subcommand("render", "write the configuration files (and systemd units) from the topology");
+  add_topology(render);
+  render->add_option("--target", render_target, "local (what up runs, under --var-dir) or systemd (real hosts)")
+      ->check(CLI::IsMember({"local", "systemd"}))
+      ->capture_default_str();
+  render->add_option("--out", render_out, "for --target systemd: the folder to write, one subfolder per host")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
 
-  if (*cmd) {
-    std::string conninfo = database_url.empty() ? EmbeddedConninfo(data_dir) : database_url;
-    auto start = std::chrono::steady_clock::now();
-    bool tty = isatty(2);
-    auto status = ctl::RunSeed(conninfo, seed, [&](std::string_view phase, std::int64_t done, std::int64_t total) {
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::string what(phase);
-      if (total > 0)
-        std::fprintf(stderr, "%sseed: %-8s %8lld/%lld products (%3.0f%%)  %5.1f s%s", tty ? "\r" : "", what.c_str(),
-                     static_cast<long long>(done), static_cast<long long>(total), 100.0 * done / total, secs,
-                     tty ? "" : "\n");
-      else if (phase == "copies")
-        std::fprintf(stderr, "seed: waiting until running catalogd copies have it ...   %5.1f s\n", secs);
-      else
-        std::fprintf(stderr, "%sseed: building indexes and constraints ...                %5.1f s\n", tty ? "\n" : "",
-                     secs);
-    });
-    if (tty) std::fprintf(stderr, "\n");
-    if (!status.ok()) {
-      std::cerr << "catalogctl seed: " << status.detail() << "\n";
-      return 1;
+  if (*seed_cmd) {
+    if (!seed_topology.empty()) {
+      auto t = ctl::LoadTopology(seed_topology, var_root);
+      if (!t.ok()) return Fail("seed", t.status());
+      auto s = ctl::LoadOrCreateSecrets(*t);
+      if (!s.ok()) return Fail("seed", s.status());
+      database_url = ctl::CatalogConninfo(*t, t->regions.front(), *s);
     }
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("seeded %lld products (seed %llu) in %.1f s\n", static_cast<long long>(seed.products),
-                static_cast<unsigned long long>(seed.seed), secs);
+    return RunSeed(seed, database_url, data_dir);
+  }
+
+  auto t = ctl::LoadTopology(topology_file, var_root);
+  if (!t.ok()) return Fail(app.get_subcommands().front()->get_name(), t.status());
+
+  if (*up) {
+    auto start = std::chrono::steady_clock::now();
+    auto s = ctl::Up(*t, std::chrono::seconds(up_timeout), PrintProgress);
+    auto st = ctl::ReadStatus(*t);
+    std::cout << ctl::FormatStatusTable(st);
+    if (!s.ok()) return Fail("up", s);
+    std::printf("up in %.1f s. API: http://%s:%d  (tokens in %s)\n",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                t->regions.front().address.c_str(), t->ports.haproxy_api, t->SecretsPath().c_str());
+    return 0;
+  }
+  if (*down) {
+    auto s = ctl::Down(*t, purge, PrintProgress);
+    if (!s.ok()) return Fail("down", s);
+    std::printf("topology %s is down\n", t->name.c_str());
+    return 0;
+  }
+  if (*status) {
+    while (true) {
+      auto st = ctl::ReadStatus(*t);
+      if (as_json)
+        std::cout << boost::json::serialize(ctl::StatusJson(st)) << "\n";
+      else
+        std::cout << (watch > 0 && isatty(1) ? "\033[H\033[2J" : "") << ctl::FormatStatusTable(st);
+      std::cout.flush();
+      if (watch <= 0) return st.healthy() ? 0 : 3;
+      std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(watch * 1000)));
+    }
+  }
+  if (*logs) {
+    auto files = ctl::LogFiles(*t, log_zone, log_program);
+    if (files.empty()) return Fail("logs", Status::NotFound("no log files yet under " + t->var_dir));
+    std::vector<std::string> args{"tail", "-n", std::to_string(log_lines)};
+    if (follow) args.push_back("-F");
+    args.insert(args.end(), files.begin(), files.end());
+    std::vector<char*> cargs;
+    for (auto& a : args) cargs.push_back(a.data());
+    cargs.push_back(nullptr);
+    execv("/usr/bin/tail", cargs.data());
+    return Fail("logs", Status::Internal("cannot run tail"));
+  }
+  if (*fault) {
+    std::string report;
+    Status s;
+    if (fault_kind == "kill-zone") s = ctl::FaultKillZone(*t, fault_zone, &report);
+    if (fault_kind == "stop-zone") s = ctl::FaultStopZone(*t, fault_zone, &report);
+    if (fault_kind == "partition-zone") s = ctl::FaultPartitionZone(*t, fault_zone, &report);
+    if (fault_kind == "kill-postgres") s = ctl::FaultKillPostgres(*t, fault_zone, &report);
+    if (fault_kind == "heal") s = ctl::FaultHeal(*t, &report);
+    if (!s.ok()) return Fail("fault", s);
+    std::printf("%s\n", report.c_str());
+    return 0;
+  }
+  if (*sw) {
+    std::string report;
+    auto s = ctl::Switchover(*t, sw_region, sw_candidate, &report);
+    if (!s.ok()) return Fail("switchover", s);
+    std::printf("%s\n", report.c_str());
+    return 0;
+  }
+  if (*render) {
+    std::vector<std::string> written;
+    auto s = render_target == "local" ? ctl::RenderLocal(*t, &written) : ctl::RenderSystemd(*t, render_out, &written);
+    if (!s.ok()) return Fail("render", s);
+    for (const auto& w : written) std::printf("%s\n", w.c_str());
+    return 0;
   }
   return 0;
 }

@@ -1,23 +1,14 @@
 // A small synchronous HTTP/1.1 client for the system tests (Boost.Beast).
 #pragma once
 
-#include <boost/json/value.hpp>
-#include <map>
 #include <string>
-#include <vector>
+
+#include "common/http_client.h"
 
 namespace techmoda::test {
 
-struct HttpResult {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-  std::string error;  // set when no response could be read
-  boost::json::value Json() const;
-  std::string Header(const std::string& lower_name) const;
-};
-
-using Headers = std::vector<std::pair<std::string, std::string>>;
+using techmoda::HttpResult;
+using Headers = techmoda::HttpHeaders;
 
 // One request on a new connection to 127.0.0.1:port. A non-empty body is sent as application/json
 // unless `headers` names a Content-Type (an empty value means: send none).

@@ -178,10 +178,11 @@ PgStore::PgStore(std::unique_ptr<pg::Pool> pool) : pool_(std::move(pool)) {}
 namespace {
 bool IsMarker(const Status& s, const char* marker) { return s.code() == Code::kUnavailable && s.detail() == marker; }
 
-// Sleeps before the next attempt to reach a database (50 ms doubling to 1 s); false when that
-// would pass the deadline.
+// Sleeps before the next attempt to reach a database (50 ms doubling to 250 ms: a failover ends
+// at an unknown moment, and each attempt through HAProxy is cheap); false when that would pass the
+// deadline.
 bool WaitToReconnect(Clock::time_point deadline, int* waits) {
-  auto delay = std::chrono::milliseconds(std::min(1000, 50 << std::min(*waits, 5)));
+  auto delay = std::chrono::milliseconds(std::min(250, 50 << std::min(*waits, 3)));
   if (Clock::now() + delay >= deadline) return false;
   ++*waits;
   std::this_thread::sleep_for(delay);
@@ -196,22 +197,40 @@ Status NoDatabase(const std::string& last_reason) {
 
 Result<std::pair<bool, std::string>> PgStore::SettleUnknownCommit(const WriteContext& ctx) {
   // The change log row is written in the write's own transaction: it exists if and only if the
-  // commit happened. Keep asking until a database answers or the deadline passes.
+  // commit happened. But a server can show a commit that is not durable (it stopped waiting for
+  // its synchronous standby, or it is a primary cut off from the others and about to be demoted).
+  // So the answer counts only when read inside a transaction that itself commits with synchronous
+  // replication: that commit's WAL follows the write's, so once a standby holds it, it holds the
+  // write too, and a server whose commits a standby confirms is the one the cluster follows.
+  // Keep asking until such an answer comes or the deadline passes.
   int waits = 0;
   while (true) {
     auto lease = pool_->Acquire(ctx.deadline);
     if (lease.ok()) {
-      auto r = (*lease)->Exec(
-          "SELECT EXISTS (SELECT 1 FROM change_log WHERE write_id = $1), pg_current_wal_flush_lsn()::text",
-          {ctx.write_id});
-      if (auto* rows = std::get_if<pg::Rows>(&r))
-        return std::make_pair(rows->Get(0, 0) == "t", std::string(rows->Get(0, 1)));
+      pg::Connection& c = **lease;
+      auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.deadline - Clock::now()).count();
+      if (remaining <= 0) break;
+      c.TakeUnreplicatedCommit();
+      auto begin = c.ExecScript("BEGIN; SET LOCAL statement_timeout = " + std::to_string(remaining));
+      auto r = std::holds_alternative<pg::Rows>(begin)
+                   ? c.Exec("SELECT EXISTS (SELECT 1 FROM change_log WHERE write_id = $1), pg_current_xact_id()::text",
+                            {ctx.write_id})
+                   : std::move(begin);
+      if (auto* rows = std::get_if<pg::Rows>(&r)) {
+        bool committed = rows->Get(0, 0) == "t";
+        auto end = c.ExecScript("COMMIT; SELECT pg_current_wal_flush_lsn()::text");
+        if (auto* lsn = std::get_if<pg::Rows>(&end); lsn && !c.TakeUnreplicatedCommit())
+          return std::make_pair(committed, std::string(lsn->Get(0, 0)));
+        c.MarkBroken();  // not confirmed by a standby: ask again, perhaps elsewhere
+      } else {
+        c.MarkBroken();
+      }
     }
-    if (!WaitToReconnect(ctx.deadline, &waits))
-      return Status::Unavailable(
-          "the database connection was lost during commit and no database answered before the deadline; the "
-          "outcome is unknown. Retry with the same Idempotency-Key to learn it");
+    if (!WaitToReconnect(ctx.deadline, &waits)) break;
   }
+  return Status::Unavailable(
+      "the database connection was lost during commit and no primary could confirm the outcome before the "
+      "deadline; the outcome is unknown. Retry with the same Idempotency-Key to learn it");
 }
 
 Result<WriteAnswer> PgStore::RunWrite(const WriteContext& ctx, const Body& body) {
@@ -302,15 +321,23 @@ Result<WriteAnswer> PgStore::RunWrite(const WriteContext& ctx, const Body& body)
       return outcome;
     }
     // COMMIT and the LSN read travel in one round trip.
+    c.TakeUnreplicatedCommit();
     auto commit = c.ExecScript("COMMIT; SELECT pg_current_wal_flush_lsn()::text");
-    if (auto* e = std::get_if<pg::Error>(&commit)) {
-      if (e->IsRetryable() && attempt < kMaxAttempts) {
+    bool unreplicated = c.TakeUnreplicatedCommit();
+    if (unreplicated) c.MarkBroken();
+    if (std::holds_alternative<pg::Error>(commit) || unreplicated) {
+      auto* e = std::get_if<pg::Error>(&commit);
+      if (e && e->IsRetryable() && attempt < kMaxAttempts) {
         retries_.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
-      if (e->connection_lost) {
-        // The commit may have reached the server; refuse to guess. Learn it from the change log.
-        log::Warn("store.commit_outcome_unknown", {{"request_id", ctx.request_id}, {"write_id", ctx.write_id}});
+      if (unreplicated || e->connection_lost) {
+        // The commit may have happened, or happened only on this server and not on its
+        // synchronous standby. Refuse to guess: learn it from the change log, durably.
+        log::Warn("store.commit_outcome_unknown",
+                  {{"request_id", ctx.request_id},
+                   {"write_id", ctx.write_id},
+                   {"reason", unreplicated ? "not confirmed by a standby" : "connection lost during COMMIT"}});
         auto settled = SettleUnknownCommit(ctx);
         if (!settled.ok()) return settled.status();
         log::Info("store.commit_outcome_settled", {{"write_id", ctx.write_id}, {"committed", settled->first}});

@@ -1,0 +1,704 @@
+#include "ctl/topology/region.h"
+
+#include <openssl/evp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "common/http_client.h"
+#include "common/log.h"
+#include "common/pg.h"
+#include "common/process.h"
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace techmoda::ctl {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Runs a command of ours (fixed program, arguments we built) and returns its exit code and output.
+int RunCapture(const std::vector<std::string>& argv, std::string* output) {
+  std::string cmd;
+  for (const auto& a : argv) {
+    std::string q = "'";
+    for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    cmd += q + "' ";
+  }
+  cmd += "2>&1";
+  FILE* f = popen(cmd.c_str(), "r");
+  if (!f) return -1;
+  char buf[4096];
+  std::string out;
+  while (std::size_t n = fread(buf, 1, sizeof buf, f)) out.append(buf, n);
+  int rc = pclose(f);
+  if (output) *output = out;
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+std::string SupervisorCtl(const Topology& t, std::vector<std::string> args, int* rc = nullptr) {
+  std::vector<std::string> argv{"/usr/bin/supervisorctl", "-c", t.SupervisorConf()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string out;
+  int code = RunCapture(argv, &out);
+  if (rc) *rc = code;
+  return out;
+}
+
+bool SupervisorRunning(const Topology& t) {
+  auto pid = ReadFile(t.SupervisorPidFile());
+  if (!pid) return false;
+  try {
+    return IsProcessAlive(static_cast<pid_t>(std::stol(*pid))) && fs::exists(t.SupervisorSocket());
+  } catch (...) {
+    return false;
+  }
+}
+
+// Program name -> (state, pid) from `supervisorctl status`.
+std::map<std::string, std::pair<std::string, pid_t>> ProgramStates(const Topology& t) {
+  std::map<std::string, std::pair<std::string, pid_t>> out;
+  if (!SupervisorRunning(t)) return out;
+  std::istringstream in(SupervisorCtl(t, {"status"}));
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string name, state, word;
+    ls >> name >> state;
+    pid_t pid = 0;
+    while (ls >> word)
+      if (word == "pid" && ls >> word) pid = static_cast<pid_t>(std::atol(word.c_str()));
+    if (!name.empty() && !state.empty()) out[name] = {state, pid};
+  }
+  return out;
+}
+
+Status StartPrograms(const Topology& t, const std::vector<std::string>& names) {
+  if (names.empty()) return Status::Ok();
+  std::vector<std::string> args{"start"};
+  args.insert(args.end(), names.begin(), names.end());
+  int rc = 0;
+  std::string out = SupervisorCtl(t, args, &rc);
+  for (const auto& n : names)
+    if (out.find(n + ": ERROR") != std::string::npos && out.find("already started") == std::string::npos)
+      return Status::Unavailable("supervisord could not start " + n + ": " + out);
+  return Status::Ok();
+}
+
+// Waits until `ready` holds, printing `what` with a count every second. `ready` returns how many
+// of `total` are ready.
+Status WaitUntil(const std::string& what, int total, Clock::time_point deadline, const Progress& progress,
+                 const std::function<int()>& ready) {
+  auto start = Clock::now();
+  auto next_print = start;
+  while (true) {
+    int n = ready();
+    double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    if (n >= total) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "%-28s %d/%d  %5.1f s", what.c_str(), n, total, secs);
+      progress(buf);
+      return Status::Ok();
+    }
+    if (Clock::now() > deadline)
+      return Status::Unavailable(what + ": only " + std::to_string(n) + " of " + std::to_string(total) + " after " +
+                                 std::to_string(static_cast<int>(secs)) + " s (see `catalogctl logs`)");
+    if (Clock::now() >= next_print) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "%-28s %d/%d  %5.1f s ...", what.c_str(), n, total, secs);
+      progress(buf);
+      next_print += std::chrono::seconds(2);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+HttpResult GetJson(const std::string& host, int port, const std::string& target) {
+  return HttpCall(host, static_cast<unsigned short>(port), "GET", target, "", {}, std::chrono::milliseconds(1500));
+}
+
+bool EtcdHealthy(const Topology& t, const Zone& z) {
+  auto r = GetJson(z.address, t.ports.etcd_client, "/health");
+  if (r.status != 200) return false;
+  auto j = r.Json();
+  return j.is_object() && j.as_object().contains("health") && j.at("health") == "true";
+}
+
+bool CatalogdReady(const Zone& z, int port) { return GetJson(z.address, port, "/readyz").status == 200; }
+
+// Patroni's /cluster as most members see it. A member cut off from etcd keeps showing its last view
+// (itself as leader, say), so the view counts that the most members share: the one whose leader
+// they agree on (on a tie, the view of a member that is itself the leader it names).
+json::value ClusterView(const Topology& t, const Region& r) {
+  std::map<std::string, int> votes;  // leader name -> members naming it
+  std::map<std::string, json::value> view_of;
+  std::string self_leader;
+  for (const auto& z : r.zones) {
+    auto res = GetJson(z.address, t.ports.patroni, "/cluster");
+    if (res.status != 200) continue;
+    auto j = res.Json();
+    if (!j.is_object() || !j.as_object().contains("members")) continue;
+    std::string leader;
+    for (const auto& m : j.at("members").as_array())
+      if (m.at("role") == "leader") leader = std::string(m.at("name").as_string());
+    ++votes[leader];
+    if (leader == z.name) self_leader = leader;
+    if (!view_of.count(leader) || leader == z.name) view_of[leader] = j;
+  }
+  std::string best;
+  int best_votes = 0;
+  for (const auto& [leader, n] : votes)
+    if (n > best_votes || (n == best_votes && leader == self_leader)) {
+      best = leader;
+      best_votes = n;
+    }
+  return best_votes ? view_of[best] : json::value();
+}
+
+std::optional<uid_t> UidOf(const std::string& user) {
+  struct passwd* pw = getpwnam(user.c_str());
+  if (!pw) return std::nullopt;
+  return pw->pw_uid;
+}
+
+Status EnsureUser(const std::string& user) {
+  if (UidOf(user)) return Status::Ok();
+  std::string out;
+  int rc = RunCapture({"/usr/sbin/useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell",
+                       "/usr/sbin/nologin", user},
+                      &out);
+  if (rc != 0 && !UidOf(user)) return Status::Internal("useradd " + user + " failed: " + out);
+  return Status::Ok();
+}
+
+// Every process whose real user is `uid`: a zone's processes are exactly those of its OS user.
+std::vector<pid_t> ProcessesOf(uid_t uid) {
+  std::vector<pid_t> out;
+  for (const auto& e : fs::directory_iterator("/proc", fs::directory_options::skip_permission_denied)) {
+    std::string name = e.path().filename();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("Uid:", 0) == 0) {
+        std::istringstream ls(line.substr(4));
+        uid_t real = 0;
+        if (ls >> real && real == uid) out.push_back(static_cast<pid_t>(std::stol(name)));
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+Result<const Zone*> ResolveZone(const Topology& t, const std::string& zone) {
+  if (zone == "primary" || zone.empty()) {
+    for (const auto& r : t.regions) {
+      auto view = ClusterView(t, r);
+      if (!view.is_object()) continue;
+      for (const auto& m : view.at("members").as_array())
+        if (m.at("role") == "leader") {
+          if (const Zone* z = t.FindZone(std::string(m.at("name").as_string()))) return z;
+        }
+    }
+    return Status::Unavailable("no region has a primary right now, so 'primary' names no zone");
+  }
+  if (const Zone* z = t.FindZone(zone)) return z;
+  std::string names;
+  for (const auto* z : t.AllZones()) names += (names.empty() ? "" : ", ") + z->name;
+  return Status::Invalid("no zone '" + zone + "' in topology " + t.name + " (zones: " + names + ")");
+}
+
+Status WriteFile(const RenderedFile& f) {
+  fs::create_directories(fs::path(f.path).parent_path());
+  std::string tmp = f.path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return Status::Internal("cannot write " + tmp);
+    out << f.content;
+  }
+  chmod(tmp.c_str(), static_cast<mode_t>(f.mode));
+  if (!f.owner.empty()) {
+    auto uid = UidOf(f.owner);
+    struct passwd* pw = getpwnam(f.owner.c_str());
+    if (uid && pw && chown(tmp.c_str(), *uid, pw->pw_gid) != 0)
+      return Status::Internal("cannot give " + f.path + " to " + f.owner);
+  }
+  std::error_code ec;
+  fs::rename(tmp, f.path, ec);
+  if (ec) return Status::Internal("cannot write " + f.path + ": " + ec.message());
+  return Status::Ok();
+}
+
+// Creates the zone users and folders (each zone's own, mode 0700) and writes every file.
+Status Prepare(const Topology& t, const Secrets& s) {
+  fs::create_directories(t.var_dir);
+  chmod(t.var_dir.c_str(), 0755);  // zone users must reach their own folders below
+  for (const auto* z : t.AllZones()) {
+    if (auto st = EnsureUser(z->os_user); !st.ok()) return st;
+    for (const char* sub : {"", "/etcd", "/pg", "/run", "/logs"}) fs::create_directories(z->dir + sub);
+    for (int n = 1; n <= z->catalogd_instances; ++n)
+      fs::create_directories(z->dir + "/" + Topology::InstanceName(*z, n));
+    struct passwd* pw = getpwnam(z->os_user.c_str());
+    if (auto st = ChownTree(z->dir, pw->pw_uid, pw->pw_gid); !st.ok()) return st;
+    chmod(z->dir.c_str(), 0700);
+    chmod((z->dir + "/pg").c_str(), 0700);
+    chmod((z->dir + "/etcd").c_str(), 0700);
+  }
+  for (const auto& r : t.regions) fs::create_directories(r.dir + "/logs");
+  for (const auto& f : Render(t, s, RenderTarget::kLocal))
+    if (auto st = WriteFile(f); !st.ok()) return st;
+  return Status::Ok();
+}
+
+// Role `catalog` and database `techmoda`, through the region's write port as the superuser.
+// Idempotent; the password is re-set each time, so a re-rendered secret takes effect.
+Status BootstrapDatabase(const Topology& t, const Region& r, const Secrets& s, Clock::time_point deadline) {
+  while (true) {
+    auto c = pg::Connect(SuperuserConninfo(t, r, s), std::chrono::seconds(3));
+    if (c.ok()) {
+      auto& conn = **c;
+      // The password is hex (generated): safe as a literal.
+      auto role = conn.ExecScript(
+          "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'catalog') THEN "
+          "CREATE ROLE catalog LOGIN REPLICATION; END IF; END $$; "
+          "ALTER ROLE catalog WITH LOGIN REPLICATION PASSWORD '" +
+          s.catalog + "'");
+      if (auto* e = std::get_if<pg::Error>(&role)) return Status::Internal("creating role catalog: " + e->message);
+      auto has = conn.Exec("SELECT 1 FROM pg_database WHERE datname = 'techmoda'");
+      if (auto* rows = std::get_if<pg::Rows>(&has); rows && rows->size() == 0) {
+        auto made = conn.ExecScript("CREATE DATABASE techmoda OWNER catalog");
+        if (auto* e = std::get_if<pg::Error>(&made)) return Status::Internal("creating database: " + e->message);
+      }
+      return Status::Ok();
+    }
+    if (Clock::now() > deadline)
+      return Status::Unavailable("the primary did not accept the superuser: " + c.status().detail());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+}  // namespace
+
+bool TopologyStatus::healthy() const {
+  if (!supervisor_running || regions.empty()) return false;
+  for (const auto& r : regions)
+    if (!r.healthy) return false;
+  return true;
+}
+
+Status RenderLocal(const Topology& t, std::vector<std::string>* written) {
+  auto s = LoadOrCreateSecrets(t);
+  if (!s.ok()) return s.status();
+  if (auto st = Prepare(t, *s); !st.ok()) return st;
+  for (const auto& f : Render(t, *s, RenderTarget::kLocal)) written->push_back(f.path);
+  return Status::Ok();
+}
+
+Status RenderSystemd(const Topology& t, const std::string& out_dir, std::vector<std::string>* written) {
+  auto s = LoadOrCreateSecrets(t);
+  if (!s.ok()) return s.status();
+  for (auto f : Render(t, *s, RenderTarget::kSystemd)) {
+    f.path = out_dir + "/" + f.path;
+    if (auto st = WriteFile(f); !st.ok()) return st;
+    written->push_back(f.path);
+  }
+  return Status::Ok();
+}
+
+Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progress) {
+  if (geteuid() != 0)
+    return Status::Invalid(
+        "catalogctl up runs as root: it creates one OS user per zone and runs each zone's "
+        "processes as that user");
+  auto deadline = Clock::now() + timeout;
+  auto secrets = LoadOrCreateSecrets(t);
+  if (!secrets.ok()) return secrets.status();
+  if (auto st = Prepare(t, *secrets); !st.ok()) return st;
+  progress("rendered " + t.var_dir + " from " + t.file);
+  if (!SupervisorRunning(t)) {
+    std::string out;
+    int rc = RunCapture({"/usr/bin/supervisord", "-c", t.SupervisorConf()}, &out);
+    if (rc != 0) return Status::Internal("supervisord did not start: " + out);
+    auto sd = Clock::now() + std::chrono::seconds(10);
+    while (!SupervisorRunning(t) && Clock::now() < sd) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!SupervisorRunning(t))
+      return Status::Internal("supervisord did not come up; see " + t.var_dir + "/supervisord.log");
+  } else {
+    SupervisorCtl(t, {"reread"});
+    SupervisorCtl(t, {"update"});
+  }
+  for (const auto& r : t.regions) {
+    std::vector<std::string> etcd, patroni, catalogd;
+    for (const auto& z : r.zones) {
+      etcd.push_back(EtcdProgram(z));
+      patroni.push_back(PatroniProgram(z));
+      for (int n = 1; n <= z.catalogd_instances; ++n) catalogd.push_back(CatalogdProgram(z, n));
+    }
+    int nz = static_cast<int>(r.zones.size());
+    if (auto st = StartPrograms(t, etcd); !st.ok()) return st;
+    auto st = WaitUntil("region " + r.name + ": etcd healthy", nz, deadline, progress, [&] {
+      int n = 0;
+      for (const auto& z : r.zones) n += EtcdHealthy(t, z);
+      return n;
+    });
+    if (!st.ok()) return st;
+    if (auto s2 = StartPrograms(t, patroni); !s2.ok()) return s2;
+    if (auto s2 = StartPrograms(t, {HaproxyProgram(r)}); !s2.ok()) return s2;
+    // Running members, one of them leader and (with more than one zone) one synchronous standby.
+    st = WaitUntil("region " + r.name + ": postgres running", nz, deadline, progress, [&] {
+      auto view = ClusterView(t, r);
+      if (!view.is_object()) return 0;
+      int running = 0;
+      bool leader = false, sync = nz == 1;
+      for (const auto& m : view.at("members").as_array()) {
+        std::string state(m.at("state").as_string()), role(m.at("role").as_string());
+        if (state == "running" || state == "streaming") ++running;
+        leader |= role == "leader";
+        sync |= role == "sync_standby";
+      }
+      return leader && sync ? running : std::min(running, nz - 1);
+    });
+    if (!st.ok()) return st;
+    if (auto s2 = BootstrapDatabase(t, r, *secrets, deadline); !s2.ok()) return s2;
+    progress("region " + r.name + ": role catalog and database techmoda ready");
+    if (auto s2 = StartPrograms(t, catalogd); !s2.ok()) return s2;
+    st = WaitUntil("region " + r.name + ": catalogd ready", static_cast<int>(catalogd.size()), deadline, progress, [&] {
+      int n = 0;
+      for (const auto& z : r.zones)
+        for (int i = 1; i <= z.catalogd_instances; ++i) n += CatalogdReady(z, t.CatalogdPort(i));
+      return n;
+    });
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+Status Down(const Topology& t, bool purge, const Progress& progress) {
+  std::string out;
+  RunCapture({"/usr/sbin/nft", "delete", "table", "inet", t.NftTable()}, &out);  // absent is fine
+  if (SupervisorRunning(t)) {
+    // Resume anything a drill froze, or it cannot stop.
+    for (const auto* z : t.AllZones())
+      if (auto uid = UidOf(z->os_user))
+        for (pid_t p : ProcessesOf(*uid)) kill(p, SIGCONT);
+    progress("stopping every process of " + t.name + " (catalogd, Patroni and PostgreSQL, etcd, HAProxy)");
+    SupervisorCtl(t, {"stop", "all"});
+    auto pid = std::stol(ReadFile(t.SupervisorPidFile()).value_or("0"));
+    SupervisorCtl(t, {"shutdown"});
+    auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (pid > 0 && IsProcessAlive(static_cast<pid_t>(pid)) && Clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  // Anything left of a zone (a postmaster whose Patroni was killed) belongs to the zone's user.
+  for (const auto* z : t.AllZones())
+    if (auto uid = UidOf(z->os_user)) {
+      auto left = ProcessesOf(*uid);
+      for (pid_t p : left) kill(p, SIGKILL);
+      if (!left.empty()) progress("killed " + std::to_string(left.size()) + " leftover process(es) of zone " + z->name);
+    }
+  if (purge) {
+    std::error_code ec;
+    fs::remove_all(t.var_dir, ec);
+    progress("removed " + t.var_dir);
+  }
+  return Status::Ok();
+}
+
+TopologyStatus ReadStatus(const Topology& t) {
+  TopologyStatus out;
+  out.name = t.name;
+  out.supervisor_running = SupervisorRunning(t);
+  auto programs = ProgramStates(t);
+  auto state_of = [&](const std::string& p) {
+    auto it = programs.find(p);
+    return it == programs.end() ? std::string("ABSENT") : it->second.first;
+  };
+  std::string rules;
+  RunCapture({"/usr/sbin/nft", "list", "table", "inet", t.NftTable()}, &rules);
+  for (const auto& r : t.regions) {
+    RegionStatus rs;
+    rs.name = r.name;
+    rs.address = r.address;
+    rs.haproxy = state_of(HaproxyProgram(r));
+    auto view = ClusterView(t, r);
+    std::map<std::string, json::object> members;
+    if (view.is_object())
+      for (const auto& m : view.at("members").as_array())
+        members[std::string(m.at("name").as_string())] = m.as_object();
+    for (const auto& z : r.zones) {
+      NodeStatus n;
+      n.region = r.name;
+      n.zone = z.name;
+      n.address = z.address;
+      n.patroni_process = state_of(PatroniProgram(z));
+      auto eh = GetJson(z.address, t.ports.etcd_client, "/health");
+      n.etcd = eh.status == 0 ? "down" : (EtcdHealthy(t, z) ? "healthy" : "unhealthy");
+      n.partitioned = rules.find("ip daddr " + z.address + " ") != std::string::npos ||
+                      rules.find("ip daddr " + z.address + "\n") != std::string::npos;
+      n.role = "down";
+      if (auto it = members.find(z.name); it != members.end()) {
+        const auto& m = it->second;
+        n.role = std::string(m.at("role").as_string());
+        n.state = std::string(m.at("state").as_string());
+        if (m.contains("timeline") && m.at("timeline").is_int64())
+          n.timeline = static_cast<int>(m.at("timeline").as_int64());
+        if (m.contains("lag") && m.at("lag").is_int64()) n.lag_bytes = m.at("lag").as_int64();
+      }
+      for (int i = 1; i <= z.catalogd_instances; ++i) {
+        CatalogdStatus c;
+        c.instance = Topology::InstanceName(z, i);
+        c.address = z.address + ":" + std::to_string(t.CatalogdPort(i));
+        c.process = state_of(CatalogdProgram(z, i));
+        c.ready = c.process == "RUNNING" && CatalogdReady(z, t.CatalogdPort(i));
+        n.catalogds.push_back(c);
+      }
+      bool pg_ok = n.role != "down" && (n.state == "running" || n.state == "streaming");
+      bool cd_ok = true;
+      for (const auto& c : n.catalogds) cd_ok &= c.ready;
+      n.health = !pg_ok && n.etcd != "healthy"
+                     ? "down"
+                     : (pg_ok && cd_ok && n.etcd == "healthy" && !n.partitioned ? "ok" : "degraded");
+      if (n.role == "leader") rs.leader = z.name;
+      if (n.role == "sync_standby") rs.sync_standby = z.name;
+      if (n.health != "ok") rs.problems.push_back("zone " + z.name + " is " + n.health);
+      rs.nodes.push_back(std::move(n));
+    }
+    if (rs.leader.empty()) rs.problems.push_back("no primary");
+    if (rs.sync_standby.empty() && r.zones.size() > 1) rs.problems.push_back("no synchronous standby: writes wait");
+    if (rs.haproxy != "RUNNING") rs.problems.push_back("HAProxy is " + rs.haproxy);
+    rs.healthy = rs.problems.empty();
+    out.regions.push_back(std::move(rs));
+  }
+  return out;
+}
+
+std::string FormatStatusTable(const TopologyStatus& s) {
+  std::string out = "topology " + s.name + ": " +
+                    (s.healthy() ? "healthy" : (s.supervisor_running ? "DEGRADED" : "DOWN (not running)")) + "\n";
+  char line[512];
+  std::snprintf(line, sizeof line, "%-7s %-6s %-11s %-10s %-13s %-10s %3s %10s  %-26s %-8s\n", "REGION", "ZONE",
+                "ADDRESS", "ETCD", "ROLE", "STATE", "TL", "LAG", "CATALOGD", "HEALTH");
+  out += line;
+  for (const auto& r : s.regions) {
+    for (const auto& n : r.nodes) {
+      std::string cds;
+      for (const auto& c : n.catalogds)
+        cds += (cds.empty() ? "" : ",") + c.instance +
+               (c.ready ? " ready" : " " + std::string(c.process == "RUNNING" ? "not-ready" : c.process));
+      std::string lag = n.role == "leader" ? "-" : (n.lag_bytes < 0 ? "?" : std::to_string(n.lag_bytes) + " B");
+      std::string health = n.health + (n.partitioned ? " (cut off)" : "");
+      std::snprintf(line, sizeof line, "%-7s %-6s %-11s %-10s %-13s %-10s %3s %10s  %-26s %-8s\n", r.name.c_str(),
+                    n.zone.c_str(), n.address.c_str(), n.etcd.c_str(), n.role.c_str(),
+                    n.state.empty() ? "-" : n.state.c_str(), n.timeline ? std::to_string(n.timeline).c_str() : "-",
+                    lag.c_str(), cds.c_str(), health.c_str());
+      out += line;
+    }
+    out += "region " + r.name + ": HAProxy " + r.address + " " + r.haproxy + "; primary " +
+           (r.leader.empty() ? "NONE" : r.leader) + ", synchronous standby " +
+           (r.sync_standby.empty() ? "NONE" : r.sync_standby);
+    for (const auto& p : r.problems) out += "\n  ! " + p;
+    out += "\n";
+  }
+  return out;
+}
+
+json::value StatusJson(const TopologyStatus& s) {
+  json::array regions;
+  for (const auto& r : s.regions) {
+    json::array nodes;
+    for (const auto& n : r.nodes) {
+      json::array cds;
+      for (const auto& c : n.catalogds)
+        cds.push_back({{"instance", c.instance}, {"address", c.address}, {"process", c.process}, {"ready", c.ready}});
+      nodes.push_back({{"zone", n.zone},
+                       {"address", n.address},
+                       {"etcd", n.etcd},
+                       {"role", n.role},
+                       {"state", n.state},
+                       {"timeline", n.timeline},
+                       {"lag_bytes", n.lag_bytes < 0 ? json::value(nullptr) : json::value(n.lag_bytes)},
+                       {"patroni_process", n.patroni_process},
+                       {"partitioned", n.partitioned},
+                       {"catalogd", cds},
+                       {"health", n.health}});
+    }
+    json::array problems;
+    for (const auto& p : r.problems) problems.push_back(json::string(p));
+    regions.push_back({{"name", r.name},
+                       {"haproxy", {{"address", r.address}, {"process", r.haproxy}}},
+                       {"primary", r.leader.empty() ? json::value(nullptr) : json::value(r.leader)},
+                       {"sync_standby", r.sync_standby.empty() ? json::value(nullptr) : json::value(r.sync_standby)},
+                       {"healthy", r.healthy},
+                       {"problems", problems},
+                       {"nodes", nodes}});
+  }
+  return {{"topology", s.name}, {"running", s.supervisor_running}, {"healthy", s.healthy()}, {"regions", regions}};
+}
+
+Status FaultKillZone(const Topology& t, const std::string& zone, std::string* report) {
+  auto z = ResolveZone(t, zone);
+  if (!z.ok()) return z.status();
+  auto uid = UidOf((*z)->os_user);
+  if (!uid) return Status::Invalid("zone " + (*z)->name + " has no OS user yet: is the topology up?");
+  auto pids = ProcessesOf(*uid);
+  for (pid_t p : pids) kill(p, SIGKILL);
+  *report = "zone " + (*z)->name + ": SIGKILL to " + std::to_string(pids.size()) + " process(es) of " + (*z)->os_user;
+  return Status::Ok();
+}
+
+Status FaultStopZone(const Topology& t, const std::string& zone, std::string* report) {
+  auto z = ResolveZone(t, zone);
+  if (!z.ok()) return z.status();
+  auto uid = UidOf((*z)->os_user);
+  if (!uid) return Status::Invalid("zone " + (*z)->name + " has no OS user yet: is the topology up?");
+  auto pids = ProcessesOf(*uid);
+  for (pid_t p : pids) kill(p, SIGSTOP);
+  *report = "zone " + (*z)->name + ": SIGSTOP to " + std::to_string(pids.size()) + " process(es) (resume: fault heal)";
+  return Status::Ok();
+}
+
+Status FaultPartitionZone(const Topology& t, const std::string& zone, std::string* report) {
+  auto zr = ResolveZone(t, zone);
+  if (!zr.ok()) return zr.status();
+  const Zone& z = **zr;
+  // Loopback traffic all leaves from 127.0.0.1, so addresses alone cannot tell zones apart: match
+  // the sending socket's owner (each zone's processes run as the zone's user). The zone may not
+  // send to the others, nor they to it; HAProxy and clients (other users) still reach everything.
+  std::string others_addr, others_uid;
+  for (const auto* o : t.AllZones()) {
+    if (o->name == z.name || o->region != z.region) continue;
+    auto uid = UidOf(o->os_user);
+    if (!uid) continue;
+    others_addr += (others_addr.empty() ? "" : ", ") + o->address;
+    others_uid += (others_uid.empty() ? "" : ", ") + std::to_string(*uid);
+  }
+  auto uid = UidOf(z.os_user);
+  if (!uid || others_addr.empty()) return Status::Invalid("zone " + z.name + " has no peers to be cut off from");
+  std::string table = t.NftTable();
+  std::string rules = "add table inet " + table + "\nadd chain inet " + table +
+                      " zones { type filter hook output priority 0; policy accept; }\n"
+                      "add rule inet " +
+                      table + " zones meta skuid " + std::to_string(*uid) + " ip daddr { " + others_addr +
+                      " } drop\n"
+                      "add rule inet " +
+                      table + " zones meta skuid { " + others_uid + " } ip daddr " + z.address + " drop\n";
+  std::string path = t.var_dir + "/partition-" + z.name + ".nft";
+  {
+    std::ofstream f(path, std::ios::trunc);
+    f << rules;
+  }
+  std::string out;
+  if (RunCapture({"/usr/sbin/nft", "-f", path}, &out) != 0) return Status::Internal("nft failed: " + out);
+  *report = "zone " + z.name + " (" + z.address + ", uid " + std::to_string(*uid) + ") cut off from " + others_addr +
+            " (nftables table inet " + table + ")";
+  return Status::Ok();
+}
+
+Status FaultKillPostgres(const Topology& t, const std::string& zone, std::string* report) {
+  auto z = ResolveZone(t, zone);
+  if (!z.ok()) return z.status();
+  auto pidfile = ReadFile((*z)->dir + "/pg/data/postmaster.pid");
+  if (!pidfile) return Status::Unavailable("zone " + (*z)->name + " has no running PostgreSQL");
+  pid_t pid = static_cast<pid_t>(std::atol(pidfile->c_str()));
+  if (pid <= 0 || kill(pid, SIGKILL) != 0)
+    return Status::Unavailable("zone " + (*z)->name + ": PostgreSQL is not running");
+  *report = "zone " + (*z)->name + ": SIGKILL to the postmaster (pid " + std::to_string(pid) + "); Patroni lives on";
+  return Status::Ok();
+}
+
+Status FaultHeal(const Topology& t, std::string* report) {
+  std::string out;
+  bool had_rules = RunCapture({"/usr/sbin/nft", "delete", "table", "inet", t.NftTable()}, &out) == 0;
+  int resumed = 0;
+  for (const auto* z : t.AllZones())
+    if (auto uid = UidOf(z->os_user))
+      for (pid_t p : ProcessesOf(*uid)) resumed += kill(p, SIGCONT) == 0;
+  // Programs that died (killed) are started again, in dependency order.
+  auto programs = ProgramStates(t);
+  std::vector<std::string> started;
+  for (int pass = 0; pass < 3; ++pass) {
+    std::vector<std::string> names;
+    for (const auto& r : t.regions)
+      for (const auto& z : r.zones) {
+        std::vector<std::string> candidates;
+        if (pass == 0) candidates = {EtcdProgram(z)};
+        if (pass == 1) candidates = {PatroniProgram(z)};
+        if (pass == 2)
+          for (int n = 1; n <= z.catalogd_instances; ++n) candidates.push_back(CatalogdProgram(z, n));
+        for (const auto& c : candidates) {
+          auto it = programs.find(c);
+          if (it != programs.end() && it->second.first != "RUNNING" && it->second.first != "STARTING")
+            names.push_back(c);
+        }
+      }
+    if (auto st = StartPrograms(t, names); !st.ok()) return st;
+    started.insert(started.end(), names.begin(), names.end());
+  }
+  *report = std::string(had_rules ? "partitions removed; " : "") + std::to_string(resumed) + " process(es) resumed; " +
+            std::to_string(started.size()) + " program(s) started";
+  for (const auto& s : started) *report += " " + s;
+  return Status::Ok();
+}
+
+Status Switchover(const Topology& t, const std::string& region, const std::string& candidate, std::string* report) {
+  const Region* r = region.empty() ? &t.regions.front() : t.FindRegion(region);
+  if (!r) return Status::Invalid("no region " + region);
+  auto view = ClusterView(t, *r);
+  if (!view.is_object()) return Status::Unavailable("no Patroni of region " + r->name + " answers");
+  std::string leader;
+  for (const auto& m : view.at("members").as_array())
+    if (m.at("role") == "leader") leader = std::string(m.at("name").as_string());
+  if (leader.empty()) return Status::Unavailable("region " + r->name + " has no leader to switch over from");
+  if (!candidate.empty() && !t.FindZone(candidate)) return Status::Invalid("no zone " + candidate);
+  auto secrets = LoadOrCreateSecrets(t);
+  if (!secrets.ok()) return secrets.status();
+  std::string cred = "patroni:" + secrets->patroni_api;
+  std::string b64(4 * ((cred.size() + 2) / 3) + 1, '\0');
+  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                            reinterpret_cast<const unsigned char*>(cred.data()), static_cast<int>(cred.size()));
+  b64.resize(static_cast<std::size_t>(len));
+  json::object body{{"leader", leader}};
+  if (!candidate.empty()) body["candidate"] = candidate;
+  const Zone* lz = t.FindZone(leader);
+  auto res = HttpCall(lz->address, static_cast<unsigned short>(t.ports.patroni), "POST", "/switchover",
+                      json::serialize(body), {{"Authorization", "Basic " + b64}}, std::chrono::seconds(60));
+  if (res.status != 200)
+    return Status::Unavailable("Patroni refused the switchover (" + std::to_string(res.status) + "): " + res.body +
+                               res.error);
+  *report = "switchover from " + leader + ": " + res.body;
+  return Status::Ok();
+}
+
+std::vector<std::string> LogFiles(const Topology& t, const std::string& zone, const std::string& program) {
+  std::vector<std::string> out;
+  for (const auto& r : t.regions) {
+    for (const auto& z : r.zones) {
+      if (!zone.empty() && zone != z.name) continue;
+      std::vector<std::pair<std::string, std::string>> files{{"etcd", z.dir + "/logs/etcd.log"},
+                                                             {"patroni", z.dir + "/logs/patroni.log"}};
+      for (int n = 1; n <= z.catalogd_instances; ++n)
+        files.emplace_back("catalogd", z.dir + "/logs/" + Topology::InstanceName(z, n) + ".log");
+      for (const auto& [p, f] : files)
+        if ((program.empty() || program == p) && fs::exists(f)) out.push_back(f);
+    }
+    if ((program.empty() || program == "haproxy") && zone.empty() && fs::exists(r.dir + "/logs/haproxy.log"))
+      out.push_back(r.dir + "/logs/haproxy.log");
+  }
+  return out;
+}
+
+}  // namespace techmoda::ctl

@@ -1,0 +1,82 @@
+// The topology's lifecycle on this machine: bring it up under supervisord, read its status, take
+// it down, and inject the faults the drills need (signals and nftables rules).
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "ctl/topology/render.h"
+#include "ctl/topology/topology.h"
+
+namespace techmoda::ctl {
+
+// Progress lines for long operations ("etcd: 3/3 healthy  2.1 s").
+using Progress = std::function<void(const std::string&)>;
+
+struct CatalogdStatus {
+  std::string instance;
+  std::string address;  // host:port
+  std::string process;  // supervisord's state
+  bool ready = false;
+};
+
+struct NodeStatus {
+  std::string region, zone, address;
+  std::string etcd;             // "healthy", "unhealthy", "down"
+  std::string role;             // "leader", "sync_standby", "replica", "down" (Patroni's view)
+  std::string state;            // Patroni's member state ("running", "streaming", "stopped", ...)
+  int timeline = 0;             // 0: unknown
+  long long lag_bytes = -1;     // -1: unknown (or the leader)
+  std::string patroni_process;  // supervisord's state of Patroni
+  bool partitioned = false;     // nftables rules cut it off
+  std::vector<CatalogdStatus> catalogds;
+  std::string health;  // "ok", "degraded", "down"
+};
+
+struct RegionStatus {
+  std::string name, address;
+  std::string leader;  // zone name, empty if none
+  std::string sync_standby;
+  std::string haproxy;  // supervisord's state
+  bool healthy = false;
+  std::vector<std::string> problems;
+  std::vector<NodeStatus> nodes;
+};
+
+struct TopologyStatus {
+  std::string name;
+  bool supervisor_running = false;
+  std::vector<RegionStatus> regions;
+  bool healthy() const;
+};
+
+// Renders, starts and waits until every region is healthy (or `timeout` passes).
+Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progress);
+// Stops every process (supervisord last) and removes the fault rules; --purge also removes data.
+Status Down(const Topology& t, bool purge, const Progress& progress);
+TopologyStatus ReadStatus(const Topology& t);
+std::string FormatStatusTable(const TopologyStatus& s);
+boost::json::value StatusJson(const TopologyStatus& s);
+// Writes the rendered files for real hosts into `out_dir`.
+Status RenderSystemd(const Topology& t, const std::string& out_dir, std::vector<std::string>* written);
+// Writes the local files (what `up` runs); `written` lists them.
+Status RenderLocal(const Topology& t, std::vector<std::string>* written);
+
+// Faults. `zone` may be "primary": the zone of the current leader of the (first) region.
+Status FaultKillZone(const Topology& t, const std::string& zone, std::string* report);
+Status FaultStopZone(const Topology& t, const std::string& zone, std::string* report);
+Status FaultPartitionZone(const Topology& t, const std::string& zone, std::string* report);
+Status FaultKillPostgres(const Topology& t, const std::string& zone, std::string* report);
+// Removes every partition, resumes stopped processes and starts the killed ones.
+Status FaultHeal(const Topology& t, std::string* report);
+
+// Planned switchover through Patroni's REST API; `candidate` may be empty (Patroni picks).
+Status Switchover(const Topology& t, const std::string& region, const std::string& candidate, std::string* report);
+
+// Paths of the log files of a zone/program selection (empty: all).
+std::vector<std::string> LogFiles(const Topology& t, const std::string& zone, const std::string& program);
+
+}  // namespace techmoda::ctl

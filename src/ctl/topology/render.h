@@ -1,0 +1,52 @@
+// Renders every configuration file of a topology from the one topology file: for this machine
+// (`local`: everything under ./var/<name>, run by supervisord) and for real hosts (`systemd`: one
+// folder per host with /etc and systemd units). Pure functions of (topology, secrets, target).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "ctl/topology/topology.h"
+
+namespace techmoda::ctl {
+
+// Generated once per topology, kept in <var>/secrets.yaml (mode 0600) and reused ever after.
+struct Secrets {
+  std::string superuser;    // PostgreSQL role postgres (Patroni's)
+  std::string replication;  // role replicator
+  std::string rewind;       // role rewinder (pg_rewind)
+  std::string catalog;      // role catalog: catalogd's (owns database techmoda; REPLICATION for its copy)
+  std::string patroni_api;  // user patroni on every Patroni REST API, for changes (switchover, restart)
+  std::string admin_token;  // catalogd API bearer tokens
+  std::string client_token;
+};
+
+// Reads the topology's secrets, generating and storing them (0600) the first time.
+Result<Secrets> LoadOrCreateSecrets(const Topology& t);
+
+struct RenderedFile {
+  std::string path;
+  std::string content;
+  int mode = 0600;
+  std::string owner;  // OS user; empty: root
+};
+
+enum class RenderTarget { kLocal, kSystemd };
+
+// Every file for the target. Local paths are absolute under t.var_dir; systemd paths are relative
+// to the output folder, one subfolder per host (<zone>/ and <region>-lb/).
+std::vector<RenderedFile> Render(const Topology& t, const Secrets& s, RenderTarget target);
+
+// The libpq conninfo catalogd uses: the region's HAProxy write port, role catalog.
+std::string CatalogConninfo(const Topology& t, const Region& r, const Secrets& s);
+// The superuser's, through the same port (for catalogctl's bootstrap of role and database).
+std::string SuperuserConninfo(const Topology& t, const Region& r, const Secrets& s);
+
+// Supervisor program names.
+std::string EtcdProgram(const Zone& z);
+std::string PatroniProgram(const Zone& z);
+std::string CatalogdProgram(const Zone& z, int n);
+std::string HaproxyProgram(const Region& r);
+
+}  // namespace techmoda::ctl

@@ -1,0 +1,199 @@
+#include "ctl/topology/topology.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <regex>
+#include <set>
+
+#include "common/process.h"
+
+namespace techmoda::ctl {
+
+const Zone* Topology::FindZone(const std::string& name) const {
+  for (const auto& r : regions)
+    for (const auto& z : r.zones)
+      if (z.name == name) return &z;
+  return nullptr;
+}
+
+const Region* Topology::FindRegion(const std::string& name) const {
+  for (const auto& r : regions)
+    if (r.name == name) return &r;
+  return nullptr;
+}
+
+std::vector<const Zone*> Topology::AllZones() const {
+  std::vector<const Zone*> out;
+  for (const auto& r : regions)
+    for (const auto& z : r.zones) out.push_back(&z);
+  return out;
+}
+
+std::string Topology::NftTable() const {
+  std::string t = "techmoda_";
+  for (char c : name) t += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return t;
+}
+
+namespace {
+
+// Reads an optional integer field within [lo, hi]; records a message naming `where` otherwise.
+void ReadInt(const YAML::Node& n, const char* key, int lo, int hi, const std::string& where, int* out,
+             std::vector<std::string>* errors) {
+  if (!n || !n[key]) return;
+  try {
+    int v = n[key].as<int>();
+    if (v < lo || v > hi) {
+      errors->push_back(where + "." + key + ": " + std::to_string(v) + " is outside " + std::to_string(lo) + ".." +
+                        std::to_string(hi));
+      return;
+    }
+    *out = v;
+  } catch (const YAML::Exception&) {
+    errors->push_back(where + "." + key + ": must be an integer");
+  }
+}
+
+void ReadString(const YAML::Node& n, const char* key, const std::string& where, std::string* out,
+                std::vector<std::string>* errors) {
+  if (!n || !n[key]) return;
+  if (!n[key].IsScalar()) {
+    errors->push_back(where + "." + key + ": must be a string");
+    return;
+  }
+  *out = n[key].as<std::string>();
+}
+
+// Rejects keys this version does not know, so a typo is not silently ignored.
+void CheckKeys(const YAML::Node& n, const std::set<std::string>& known, const std::string& where,
+               std::vector<std::string>* errors) {
+  if (!n || !n.IsMap()) return;
+  for (const auto& kv : n) {
+    auto k = kv.first.as<std::string>();
+    if (!known.count(k)) errors->push_back(where + ": unknown key '" + k + "'");
+  }
+}
+
+const std::regex kName("^[a-z][a-z0-9-]{0,19}$");
+
+}  // namespace
+
+Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& file, const std::string& var_root) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return Status::Invalid(file + ": not valid YAML: " + e.what());
+  }
+  if (!root.IsMap()) return Status::Invalid(file + ": expected a mapping with name and regions");
+  std::vector<std::string> errors;
+  CheckKeys(root, {"name", "regions", "ports", "patroni", "catalogd", "postgres_bin_dir"}, "topology", &errors);
+  Topology t;
+  t.file = file;
+  ReadString(root, "name", "topology", &t.name, &errors);
+  if (!std::regex_match(t.name, kName))
+    errors.push_back("topology.name: '" + t.name + "' must be 1-20 of a-z, 0-9 and '-', starting with a letter");
+  ReadString(root, "postgres_bin_dir", "topology", &t.postgres_bin_dir, &errors);
+
+  const auto& ports = root["ports"];
+  CheckKeys(ports,
+            {"etcd_client", "etcd_peer", "postgres", "patroni", "catalogd", "haproxy_primary", "haproxy_replicas",
+             "haproxy_api", "haproxy_stats"},
+            "ports", &errors);
+  ReadInt(ports, "etcd_client", 1, 65535, "ports", &t.ports.etcd_client, &errors);
+  ReadInt(ports, "etcd_peer", 1, 65535, "ports", &t.ports.etcd_peer, &errors);
+  ReadInt(ports, "postgres", 1, 65535, "ports", &t.ports.postgres, &errors);
+  ReadInt(ports, "patroni", 1, 65535, "ports", &t.ports.patroni, &errors);
+  ReadInt(ports, "catalogd", 1, 65000, "ports", &t.ports.catalogd, &errors);
+  ReadInt(ports, "haproxy_primary", 1, 65535, "ports", &t.ports.haproxy_primary, &errors);
+  ReadInt(ports, "haproxy_replicas", 1, 65535, "ports", &t.ports.haproxy_replicas, &errors);
+  ReadInt(ports, "haproxy_api", 1, 65535, "ports", &t.ports.haproxy_api, &errors);
+  ReadInt(ports, "haproxy_stats", 1, 65535, "ports", &t.ports.haproxy_stats, &errors);
+
+  const auto& pat = root["patroni"];
+  CheckKeys(pat, {"ttl", "loop_wait", "retry_timeout", "maximum_lag_on_failover"}, "patroni", &errors);
+  ReadInt(pat, "ttl", 10, 300, "patroni", &t.patroni.ttl, &errors);
+  ReadInt(pat, "loop_wait", 1, 60, "patroni", &t.patroni.loop_wait, &errors);
+  ReadInt(pat, "retry_timeout", 1, 120, "patroni", &t.patroni.retry_timeout, &errors);
+  // Patroni's own rule: the lock must outlive a loop plus a full retry, or a healthy leader loses it.
+  if (t.patroni.loop_wait + 2 * t.patroni.retry_timeout > t.patroni.ttl)
+    errors.push_back("patroni: loop_wait + 2 * retry_timeout must not exceed ttl (" +
+                     std::to_string(t.patroni.loop_wait) + " + 2 * " + std::to_string(t.patroni.retry_timeout) + " > " +
+                     std::to_string(t.patroni.ttl) + ")");
+
+  const auto& cd = root["catalogd"];
+  CheckKeys(cd, {"io_threads", "pool_size", "write_deadline_ms", "deploy_id"}, "catalogd", &errors);
+  ReadInt(cd, "io_threads", 1, 64, "catalogd", &t.catalogd.io_threads, &errors);
+  ReadInt(cd, "pool_size", 1, 256, "catalogd", &t.catalogd.pool_size, &errors);
+  ReadInt(cd, "write_deadline_ms", 100, 600000, "catalogd", &t.catalogd.write_deadline_ms, &errors);
+  ReadString(cd, "deploy_id", "catalogd", &t.catalogd.deploy_id, &errors);
+
+  std::error_code ec;
+  auto var = std::filesystem::absolute(var_root, ec).lexically_normal().string();
+  while (var.size() > 1 && var.back() == '/') var.pop_back();
+  t.var_dir = var + "/" + t.name;
+
+  const auto& regions = root["regions"];
+  if (!regions || !regions.IsSequence() || regions.size() == 0) errors.push_back("topology.regions: a non-empty list");
+  std::set<std::string> names{t.name};
+  std::set<int> ids;
+  for (std::size_t ri = 0; regions && regions.IsSequence() && ri < regions.size(); ++ri) {
+    const auto& rn = regions[ri];
+    std::string where = "regions[" + std::to_string(ri) + "]";
+    CheckKeys(rn, {"name", "id", "zones", "host"}, where, &errors);
+    Region r;
+    ReadString(rn, "name", where, &r.name, &errors);
+    ReadString(rn, "host", where, &r.address, &errors);
+    ReadInt(rn, "id", 1, 24, where, &r.id, &errors);
+    if (!std::regex_match(r.name, kName)) errors.push_back(where + ".name: '" + r.name + "' is not a valid name");
+    if (!names.insert(r.name).second) errors.push_back(where + ".name: '" + r.name + "' is used twice");
+    if (r.id == 0) errors.push_back(where + ".id: required (1..24); it picks the region's loopback addresses");
+    if (r.id && !ids.insert(r.id).second) errors.push_back(where + ".id: " + std::to_string(r.id) + " is used twice");
+    if (r.address.empty()) r.address = "127.0." + std::to_string(r.id * 10) + ".1";
+    r.dir = t.var_dir + "/" + r.name;
+    const auto& zones = rn["zones"];
+    if (!zones || !zones.IsSequence() || zones.size() < 1 || zones.size() > 9) {
+      errors.push_back(where + ".zones: a list of 1 to 9 zones");
+      continue;
+    }
+    for (std::size_t zi = 0; zi < zones.size(); ++zi) {
+      const auto& zn = zones[zi];
+      std::string zw = where + ".zones[" + std::to_string(zi) + "]";
+      Zone z;
+      z.region = r.name;
+      z.index = static_cast<int>(zi) + 1;
+      if (zn.IsScalar()) {
+        z.name = zn.as<std::string>();
+      } else {
+        CheckKeys(zn, {"name", "catalogd", "host"}, zw, &errors);
+        ReadString(zn, "name", zw, &z.name, &errors);
+        ReadInt(zn, "catalogd", 0, 8, zw, &z.catalogd_instances, &errors);
+        ReadString(zn, "host", zw, &z.address, &errors);
+      }
+      if (!std::regex_match(z.name, kName)) errors.push_back(zw + ".name: '" + z.name + "' is not a valid name");
+      if (!names.insert(z.name).second) errors.push_back(zw + ".name: '" + z.name + "' is used twice");
+      std::string octet = std::to_string(r.id * 10 + z.index);
+      if (z.address.empty()) z.address = "127.0." + octet + ".1";
+      z.os_user = "tm-z" + octet;
+      z.dir = t.var_dir + "/" + z.name;
+      r.zones.push_back(std::move(z));
+    }
+    t.regions.push_back(std::move(r));
+  }
+  if (!errors.empty()) {
+    std::string msg = file + ": " + std::to_string(errors.size()) + " problem(s):";
+    for (const auto& e : errors) msg += "\n  - " + e;
+    return Status::Invalid(msg);
+  }
+  return t;
+}
+
+Result<Topology> LoadTopology(const std::string& path, const std::string& var_root) {
+  auto text = ReadFile(path);
+  if (!text) return Status::Invalid("cannot read the topology file " + path);
+  std::error_code ec;
+  return ParseTopology(*text, std::filesystem::absolute(path, ec).lexically_normal().string(), var_root);
+}
+
+}  // namespace techmoda::ctl

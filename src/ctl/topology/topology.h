@@ -1,0 +1,85 @@
+// A topology file: regions, zones and the instances in each, and where everything of it lives on
+// this machine (addresses, OS users, folders). Parsed once; every renderer and command reads this.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace techmoda::ctl {
+
+struct Ports {
+  int etcd_client = 2379;
+  int etcd_peer = 2380;
+  int postgres = 5432;
+  int patroni = 8008;
+  int catalogd = 8080;  // the first instance of a zone; the next ones count up
+  int haproxy_primary = 5000;
+  int haproxy_replicas = 5001;
+  int haproxy_api = 8080;
+  int haproxy_stats = 8404;
+};
+
+// Patroni's leader-lock timings (see docs/runbooks/zone-failure.md for why these values).
+struct PatroniTimings {
+  int ttl = 20;
+  int loop_wait = 2;
+  int retry_timeout = 9;
+  long maximum_lag_on_failover = 1048576;
+};
+
+struct CatalogdSettings {
+  int io_threads = 1;
+  int pool_size = 8;
+  int write_deadline_ms = 30000;
+  std::string deploy_id = "v1";
+};
+
+struct Zone {
+  std::string name;
+  std::string region;   // its region's name
+  int index = 0;        // 1..9 within its region
+  std::string address;  // 127.0.<region id><index>.1 on one machine; `host:` in the file for real hosts
+  std::string os_user;  // every process of the zone runs as this user (tm-z<region id><index>)
+  int catalogd_instances = 1;
+  std::string dir;  // <var>/<zone>
+};
+
+struct Region {
+  std::string name;
+  int id = 0;           // 1..24
+  std::string address;  // the region's HAProxy: 127.0.<id>0.1 on one machine; `host:` for real hosts
+  std::vector<Zone> zones;
+  std::string dir;  // <var>/<region>
+};
+
+struct Topology {
+  std::string name;
+  std::string file;     // absolute path of the topology file
+  std::string var_dir;  // absolute: <var root>/<name>
+  std::vector<Region> regions;
+  Ports ports;
+  PatroniTimings patroni;
+  CatalogdSettings catalogd;
+  std::string postgres_bin_dir = "/usr/lib/postgresql/15/bin";
+
+  const Zone* FindZone(const std::string& name) const;
+  const Region* FindRegion(const std::string& name) const;
+  std::vector<const Zone*> AllZones() const;
+  // The catalogd instances of a zone: "<zone>-<n>" with n from 1.
+  static std::string InstanceName(const Zone& z, int n) { return z.name + "-" + std::to_string(n); }
+  int CatalogdPort(int n) const { return ports.catalogd + n - 1; }
+  std::string SecretsPath() const { return var_dir + "/secrets.yaml"; }
+  std::string SupervisorConf() const { return var_dir + "/supervisord.conf"; }
+  std::string SupervisorSocket() const { return var_dir + "/supervisor.sock"; }
+  std::string SupervisorPidFile() const { return var_dir + "/supervisord.pid"; }
+  // The nftables table holding this topology's fault rules.
+  std::string NftTable() const;
+};
+
+// Parses topology YAML; `file` is only for messages and Topology::file. Errors name the field.
+Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& file, const std::string& var_root);
+Result<Topology> LoadTopology(const std::string& path, const std::string& var_root);
+
+}  // namespace techmoda::ctl

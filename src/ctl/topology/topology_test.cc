@@ -1,0 +1,102 @@
+#include "ctl/topology/topology.h"
+
+#include <gtest/gtest.h>
+
+#include "ctl/topology/render.h"
+
+namespace techmoda::ctl {
+namespace {
+
+const char* kThreeZones = R"(
+name: drill
+regions:
+  - name: a
+    id: 7
+    zones: [a1, {name: a2, catalogd: 2}, a3]
+patroni: {ttl: 20, loop_wait: 2, retry_timeout: 9}
+)";
+
+TEST(Topology, DerivesAddressesUsersAndFolders) {
+  auto t = ParseTopology(kThreeZones, "drill.yaml", "/srv/var");
+  ASSERT_TRUE(t.ok()) << t.status().detail();
+  ASSERT_EQ(t->regions.size(), 1u);
+  const auto& r = t->regions[0];
+  EXPECT_EQ(r.address, "127.0.70.1");
+  ASSERT_EQ(r.zones.size(), 3u);
+  EXPECT_EQ(r.zones[1].address, "127.0.72.1");
+  EXPECT_EQ(r.zones[1].os_user, "tm-z72");
+  EXPECT_EQ(r.zones[1].catalogd_instances, 2);
+  EXPECT_EQ(r.zones[2].dir, "/srv/var/drill/a3");
+  EXPECT_EQ(t->NftTable(), "techmoda_drill");
+}
+
+TEST(Topology, NamesEveryProblemAtOnce) {
+  auto t = ParseTopology(R"(
+name: Bad Name
+regions:
+  - name: a
+    id: 30
+    zones: [a1, a1]
+patroni: {ttl: 10, loop_wait: 2, retry_timeout: 9}
+colour: blue
+)",
+                         "bad.yaml", "/var");
+  ASSERT_FALSE(t.ok());
+  const auto& d = t.status().detail();
+  EXPECT_NE(d.find("topology.name"), std::string::npos) << d;
+  EXPECT_NE(d.find("regions[0].id: 30 is outside 1..24"), std::string::npos) << d;
+  EXPECT_NE(d.find("'a1' is used twice"), std::string::npos) << d;
+  EXPECT_NE(d.find("loop_wait + 2 * retry_timeout must not exceed ttl"), std::string::npos) << d;
+  EXPECT_NE(d.find("unknown key 'colour'"), std::string::npos) << d;
+}
+
+TEST(Topology, RejectsWhatIsNotYaml) {
+  EXPECT_FALSE(ParseTopology("regions: [", "x.yaml", "/var").ok());
+  EXPECT_FALSE(ParseTopology("- a\n- b\n", "x.yaml", "/var").ok());
+  EXPECT_FALSE(ParseTopology("name: x\nregions: []\n", "x.yaml", "/var").ok());
+}
+
+TEST(Render, EveryZoneGetsItsOwnConfigurationAndNoSecretLeavesItsFile) {
+  auto t = ParseTopology(kThreeZones, "drill.yaml", "/srv/var");
+  ASSERT_TRUE(t.ok());
+  Secrets s{"su-secret", "repl-secret", "rew-secret", "cat-secret", "api-secret", "adm-token", "cli-token"};
+  auto files = Render(*t, s, RenderTarget::kLocal);
+  int patroni = 0;
+  for (const auto& f : files) {
+    EXPECT_EQ(f.mode & 077, f.path.ends_with(".service") ? 044 : 0) << f.path;
+    if (f.path.ends_with("patroni.yml")) {
+      ++patroni;
+      EXPECT_NE(f.content.find("synchronous_mode: true"), std::string::npos);
+      EXPECT_NE(f.content.find("\netcd:\n"), std::string::npos) << "the v2 store, not etcd3";
+      EXPECT_EQ(f.content.find("\netcd3:"), std::string::npos);
+      EXPECT_EQ(f.content.find("trust"), std::string::npos) << "no trust anywhere";
+      EXPECT_NE(f.content.find("scram-sha-256"), std::string::npos);
+      EXPECT_NE(f.content.find("ttl: 20"), std::string::npos);
+    }
+    if (f.path.ends_with("supervisord.conf")) {
+      EXPECT_EQ(f.content.find("autorestart=true"), std::string::npos) << "drills decide restarts";
+      EXPECT_NE(f.content.find("--enable-v2=true"), std::string::npos);
+      EXPECT_NE(f.content.find("--pre-vote"), std::string::npos);
+      EXPECT_EQ(f.content.find("secret"), std::string::npos) << "no password on a command line";
+    }
+    if (f.path.ends_with("haproxy.cfg")) {
+      EXPECT_NE(f.content.find("uri /primary"), std::string::npos);
+      EXPECT_NE(f.content.find("uri /replica"), std::string::npos);
+      EXPECT_NE(f.content.find("server a2-2 127.0.72.1:8081 check"), std::string::npos) << f.content;
+      EXPECT_EQ(f.content.find("secret"), std::string::npos);
+    }
+  }
+  EXPECT_EQ(patroni, 3);
+
+  auto real = Render(*t, s, RenderTarget::kSystemd);
+  int units = 0;
+  for (const auto& f : real) {
+    EXPECT_EQ(f.path[0] == '/', false) << "relative to the output folder: " << f.path;
+    units += f.path.ends_with(".service");
+    EXPECT_EQ(f.content.find("/srv/var"), std::string::npos) << "no local paths on a real host: " << f.path;
+  }
+  EXPECT_EQ(units, 9);
+}
+
+}  // namespace
+}  // namespace techmoda::ctl

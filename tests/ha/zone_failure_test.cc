@@ -1,0 +1,233 @@
+// Zone-failure drills on a real three-zone region (etcd, Patroni + PostgreSQL 15, HAProxy and
+// catalogd under supervisord, brought up by `catalogctl up`), under continuous mixed load: each
+// kills or cuts off part of the primary's zone, or switches over, and then rules on what clients saw
+// and what the database holds.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+#include "common/http_client.h"
+#include "common/pg.h"
+#include "ctl/topology/render.h"
+#include "ctl/topology/topology.h"
+#include "tests/ha/workload.h"
+#include "tests/system/harness.h"
+
+#ifndef CATALOGCTL_BIN
+#define CATALOGCTL_BIN "catalogctl"
+#endif
+
+namespace techmoda::test {
+namespace {
+
+namespace json = boost::json;
+
+// Runs catalogctl with arguments; returns its exit code and sets `out` to what it printed.
+int Ctl(const std::vector<std::string>& args, std::string* out = nullptr) {
+  std::string cmd = CATALOGCTL_BIN;
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += " 2>&1";
+  FILE* f = popen(cmd.c_str(), "r");
+  std::string text;
+  char buf[4096];
+  while (std::size_t n = fread(buf, 1, sizeof buf, f)) text.append(buf, n);
+  int rc = pclose(f);
+  if (out) *out = text;
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+// One region of three zones in the test's own folder, with its own loopback addresses.
+class Region {
+ public:
+  Region(const std::string& name, int id) {
+    dir_ = MakeTestDir("ha-" + name);
+    file_ = dir_ + "/topology.yaml";
+    std::ofstream(file_) << "name: " << name << "\nregions:\n  - name: r\n    id: " << id
+                         << "\n    zones: [z1, z2, z3]\npatroni: {ttl: 20, loop_wait: 2, retry_timeout: 9}\n";
+    auto t = ctl::LoadTopology(file_, dir_ + "/var");
+    if (!t.ok()) throw std::runtime_error(t.status().detail());
+    topology_ = *t;
+  }
+  ~Region() {
+    std::string out;
+    Ctl(Args({"down"}), &out);
+  }
+  std::vector<std::string> Args(std::vector<std::string> a) const {
+    a.insert(a.end(), {"--topology", file_, "--var-dir", dir_ + "/var"});
+    return a;
+  }
+  bool Up() {
+    std::string out;
+    int rc = Ctl(Args({"up", "--timeout", "240"}), &out);
+    std::printf("%s", out.c_str());
+    if (rc != 0) return false;
+    auto s = ctl::LoadOrCreateSecrets(topology_);
+    secrets_ = *s;
+    return true;
+  }
+  std::string Conninfo() const { return ctl::CatalogConninfo(topology_, topology_.regions[0], secrets_); }
+  std::string ApiHost() const { return topology_.regions[0].address; }
+  unsigned short ApiPort() const { return static_cast<unsigned short>(topology_.ports.haproxy_api); }
+  const ctl::Secrets& secrets() const { return secrets_; }
+  json::value Status() const {
+    std::string out;
+    Ctl(Args({"status", "--json"}), &out);
+    boost::system::error_code ec;
+    auto v = json::parse(out, ec);
+    return ec ? json::value() : v;
+  }
+  std::string Primary() const {
+    auto s = Status();
+    if (!s.is_object()) return "";
+    const auto& p = s.at("regions").at(0).at("primary");
+    return p.is_string() ? std::string(p.as_string()) : "";
+  }
+  bool WaitHealthy(std::chrono::seconds timeout) const {
+    return WaitFor(
+        [&] {
+          auto s = Status();
+          return s.is_object() && s.at("healthy").as_bool();
+        },
+        timeout);
+  }
+
+ private:
+  std::string dir_, file_;
+  ctl::Topology topology_;
+  ctl::Secrets secrets_;
+};
+
+struct Drill {
+  std::string name;
+  int region_id;
+  std::vector<std::string> fault;  // catalogctl fault ... / switchover ...
+  bool zone_loss;
+};
+
+std::vector<std::string> Column(pg::Connection& c, const std::string& sql, const std::vector<pg::Param>& params = {}) {
+  std::vector<std::string> out;
+  auto r = c.Exec(sql, params);
+  if (auto* rows = std::get_if<pg::Rows>(&r))
+    for (int i = 0; i < rows->size(); ++i) out.emplace_back(rows->Get(i, 0));
+  return out;
+}
+
+void RunDrill(const Drill& d) {
+  if (geteuid() != 0) GTEST_SKIP() << "zone drills run as root (one OS user per zone, nftables)";
+  Region region(d.name, d.region_id);
+  ASSERT_TRUE(region.Up()) << "catalogctl up failed";
+  std::string out;
+  ASSERT_EQ(Ctl(region.Args({"seed", "--products", "200"}), &out), 0) << out;
+
+  // Stock that will not run out: every order must succeed unless the system fails it.
+  auto conn = pg::Connect(region.Conninfo(), std::chrono::seconds(10));
+  ASSERT_TRUE(conn.ok()) << conn.status().detail();
+  auto skus = Column(**conn, "SELECT sku FROM inventory ORDER BY sku LIMIT 20");
+  auto products = Column(**conn, "SELECT id FROM products WHERE status = 'active' ORDER BY id");
+  ASSERT_EQ(skus.size(), 20u);
+  for (const auto& sku : skus) {
+    auto r = HttpCall(region.ApiHost(), region.ApiPort(), "PUT", "/v1/inventory/" + sku, R"({"on_hand": 100000})",
+                      {{"Authorization", "Bearer " + region.secrets().admin_token}});
+    ASSERT_EQ(r.status, 200) << r.body << r.error;
+  }
+  std::map<std::string, std::pair<long long, long long>> before;  // sku -> (on_hand, reserved)
+  for (const auto& sku : skus) {
+    auto r = (*conn)->Exec("SELECT on_hand, reserved FROM inventory WHERE sku = $1", {sku});
+    auto& rows = std::get<pg::Rows>(r);
+    before[sku] = {rows.GetInt(0, 0), rows.GetInt(0, 1)};
+  }
+  conn->reset();
+
+  std::string old_primary = region.Primary();
+  ASSERT_FALSE(old_primary.empty());
+  Workload load({region.ApiHost(), region.ApiPort(), region.secrets().client_token, products, skus});
+  load.Start();
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  double fault_s = load.Now();
+  ASSERT_EQ(Ctl(region.Args(d.fault), &out), 0) << out;
+  std::printf("[%s] %.1f s: %s", d.name.c_str(), fault_s, out.c_str());
+
+  // Run until orders have flowed again for 5 s (or 75 s at most), then stop the load.
+  WaitFor(
+      [&] {
+        auto h = load.History();
+        double first_ok_after = -1;
+        for (const auto& op : h)
+          if (op.kind == Op::Kind::kOrder && op.status == 201 && op.start_s > fault_s + 1 &&
+              (first_ok_after < 0 || op.end_s < first_ok_after))
+            first_ok_after = op.end_s;
+        return first_ok_after > 0 && load.Now() > first_ok_after + 5;
+      },
+      std::chrono::seconds(75));
+  load.Stop();
+  auto history = load.History();
+  std::string new_primary = region.Primary();
+
+  // The fault ends; the old primary's zone must rejoin by itself (pg_rewind or re-clone).
+  ASSERT_EQ(Ctl(region.Args({"fault", "heal"}), &out), 0) << out;
+  bool healthy = region.WaitHealthy(std::chrono::seconds(150));
+  Ctl(region.Args({"status"}), &out);
+  std::printf("%s", out.c_str());
+  EXPECT_TRUE(healthy) << "the region did not become healthy again after heal";
+
+  // Judge: every 201 order exists; stock conserved per sku; reads never failed.
+  auto figures = Measure(history, fault_s);
+  conn = pg::Connect(region.Conninfo(), std::chrono::seconds(10));
+  ASSERT_TRUE(conn.ok()) << conn.status().detail();
+  std::vector<std::string> acked;
+  for (const auto& op : history)
+    if (op.kind == Op::Kind::kOrder && op.status == 201) acked.push_back(op.order_id);
+  std::string ids = "{";
+  for (std::size_t i = 0; i < acked.size(); ++i) ids += (i ? "," : "") + acked[i];
+  ids += "}";
+  auto present =
+      Column(**conn, "SELECT count(*) FROM orders WHERE id = ANY($1::text[]) AND status = 'confirmed'", {ids});
+  long long lost = static_cast<long long>(acked.size()) - std::stoll(present.at(0));
+  auto in_db = std::stoll(Column(**conn, "SELECT count(*) FROM orders").at(0));
+  long long stock_violations = 0;
+  for (const auto& sku : skus) {
+    auto r = (*conn)->Exec(
+        "SELECT i.on_hand, i.reserved, coalesce((SELECT sum((l->>'quantity')::bigint) FROM orders o, "
+        "jsonb_array_elements(o.lines) l WHERE o.status = 'confirmed' AND l->>'sku' = $1), 0) "
+        "FROM inventory i WHERE i.sku = $1",
+        {sku});
+    auto& rows = std::get<pg::Rows>(r);
+    long long on_hand = rows.GetInt(0, 0), reserved = rows.GetInt(0, 1), ordered = rows.GetInt(0, 2);
+    if (on_hand != before[sku].first || reserved != before[sku].second + ordered) {
+      ++stock_violations;
+      ADD_FAILURE() << sku << ": on_hand " << before[sku].first << " -> " << on_hand << ", reserved "
+                    << before[sku].second << " -> " << reserved << " but orders hold " << ordered;
+    }
+  }
+  std::printf(
+      "[%s] fault at %.1f s; primary %s -> %s\n"
+      "[%s] write window %.1f s (leader-lock ttl 20 s); client-visible write errors %d of %d orders; lost %lld; "
+      "orders in the database %lld (acknowledged %zu); read failures %d of %d; slowest order %.1f s\n",
+      d.name.c_str(), fault_s, old_primary.c_str(), new_primary.c_str(), d.name.c_str(), figures.write_window_s,
+      figures.order_errors, figures.orders, lost, in_db, acked.size(), figures.read_failures, figures.reads,
+      figures.max_order_latency_s);
+  for (const auto& e : figures.error_samples) std::printf("[%s]   e.g. %s\n", d.name.c_str(), e.c_str());
+  ::testing::Test::RecordProperty("write_window_s", std::to_string(figures.write_window_s));
+
+  EXPECT_EQ(lost, 0) << "acknowledged orders missing";
+  EXPECT_EQ(stock_violations, 0);
+  EXPECT_EQ(figures.read_failures, 0) << "reads failed";
+  EXPECT_EQ(figures.order_errors, 0) << "clients saw write errors at the default write deadline";
+  EXPECT_GT(figures.orders_ok, 0);
+  if (d.zone_loss) {
+    EXPECT_NE(new_primary, old_primary) << "no failover happened";
+    EXPECT_LE(figures.write_window_s, 20 + 5) << "write window above the leader-lock ttl + 5 s";
+  }
+}
+
+TEST(ZoneFailure, KillPrimaryZone) { RunDrill({"killzone", 7, {"fault", "kill-zone", "primary"}, true}); }
+TEST(ZoneFailure, PartitionPrimaryZone) { RunDrill({"partition", 8, {"fault", "partition-zone", "primary"}, true}); }
+TEST(ZoneFailure, CrashPrimaryPostgres) { RunDrill({"crashpg", 9, {"fault", "kill-postgres", "primary"}, false}); }
+TEST(ZoneFailure, PlannedSwitchover) { RunDrill({"switchover", 6, {"switchover"}, false}); }
+
+}  // namespace
+}  // namespace techmoda::test
