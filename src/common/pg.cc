@@ -1,5 +1,8 @@
 #include "common/pg.h"
 
+#include <poll.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <variant>
 
@@ -48,6 +51,51 @@ Connection::Connection(ConnPtr c) : c_(std::move(c)) {
 std::variant<Rows, Error> Connection::ExecScript(std::string_view sql) {
   std::string query(sql);
   return Finish(ResultPtr(PQexec(c_.get(), query.c_str())));
+}
+
+std::variant<Rows, Error> Connection::ExecScriptUntil(std::string_view sql,
+                                                      std::chrono::steady_clock::time_point deadline,
+                                                      std::chrono::milliseconds grace) {
+  std::string query(sql);
+  if (!PQsendQuery(c_.get(), query.c_str())) return Finish(nullptr);
+  bool cancelled = false;
+  while (PQisBusy(c_.get())) {
+    auto now = std::chrono::steady_clock::now();
+    auto limit = cancelled ? deadline + grace : deadline;
+    if (now >= limit) {
+      if (!cancelled) {
+        cancelled = true;
+        if (PGcancel* k = PQgetCancel(c_.get())) {
+          char err[256];
+          PQcancel(k, err, sizeof err);
+          PQfreeCancel(k);
+        }
+        continue;
+      }
+      // Not even the cancel was answered: the server is gone or cut off. Whether the statement
+      // ran is unknown, and this connection is of no further use.
+      broken_ = true;
+      Error e;
+      e.connection_lost = true;
+      e.message = "no answer from the server before the deadline, even to a cancel";
+      return e;
+    }
+    pollfd p{PQsocket(c_.get()), POLLIN, 0};
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(limit - now).count() + 1;
+    if (poll(&p, 1, static_cast<int>(std::min<long long>(ms, 1000))) < 0 && errno != EINTR) break;
+    if (!PQconsumeInput(c_.get())) break;  // the connection failed; PQgetResult says so
+  }
+  // As PQexec: the last result, unless one was an error.
+  ResultPtr kept;
+  while (PGresult* r = PQgetResult(c_.get())) {
+    bool error = PQresultStatus(r) == PGRES_FATAL_ERROR;
+    if (kept && PQresultStatus(kept.get()) == PGRES_FATAL_ERROR && !error) {
+      PQclear(r);
+      continue;
+    }
+    kept.reset(r);
+  }
+  return Finish(std::move(kept));
 }
 
 std::variant<Rows, Error> Connection::Finish(ResultPtr r) {

@@ -89,6 +89,12 @@ class Connection {
   // Runs several statements separated by ';' (simple protocol, no parameters): for migrations only,
   // never with text that came from a request.
   std::variant<Rows, Error> ExecScript(std::string_view sql);
+  // ExecScript that gives up at `deadline`: it asks the server to cancel, waits `grace` for the
+  // answer (a cancelled COMMIT answers, committed locally), and then gives the connection up
+  // (connection_lost). For COMMIT, whose wait for a synchronous standby statement_timeout does
+  // not end.
+  std::variant<Rows, Error> ExecScriptUntil(std::string_view sql, std::chrono::steady_clock::time_point deadline,
+                                            std::chrono::milliseconds grace = std::chrono::seconds(2));
   bool IsAlive() const { return PQstatus(c_.get()) == CONNECTION_OK; }
   PGconn* raw() { return c_.get(); }
   // Marks the connection as unusable, so the pool drops it instead of reusing it.

@@ -124,9 +124,9 @@ int main(int argc, char** argv) {
   std::string fault_kind, fault_zone;
   auto* fault = app.add_subcommand("fault", "inject a fault for a drill (undo with `fault heal`)");
   add_topology(fault);
-  fault->add_option("kind", fault_kind, "kill-zone | stop-zone | partition-zone | kill-postgres | heal")
+  fault->add_option("kind", fault_kind, "kill-zone | stop-zone | partition-zone | kill-postgres | stop-postgres | heal")
       ->required()
-      ->check(CLI::IsMember({"kill-zone", "stop-zone", "partition-zone", "kill-postgres", "heal"}));
+      ->check(CLI::IsMember({"kill-zone", "stop-zone", "partition-zone", "kill-postgres", "stop-postgres", "heal"}));
   fault->add_option("zone", fault_zone, "the zone, or 'primary' for the current primary's zone (default)");
 
   std::string sw_region, sw_candidate;
@@ -208,6 +208,7 @@ int main(int argc, char** argv) {
     if (fault_kind == "stop-zone") s = ctl::FaultStopZone(*t, fault_zone, &report);
     if (fault_kind == "partition-zone") s = ctl::FaultPartitionZone(*t, fault_zone, &report);
     if (fault_kind == "kill-postgres") s = ctl::FaultKillPostgres(*t, fault_zone, &report);
+    if (fault_kind == "stop-postgres") s = ctl::FaultStopPostgres(*t, fault_zone, &report);
     if (fault_kind == "heal") s = ctl::FaultHeal(*t, &report);
     if (!s.ok()) return Fail("fault", s);
     std::printf("%s\n", report.c_str());

@@ -43,11 +43,12 @@ int Ctl(const std::vector<std::string>& args, std::string* out = nullptr) {
 // One region of three zones in the test's own folder, with its own loopback addresses.
 class Region {
  public:
-  Region(const std::string& name, int id) {
+  Region(const std::string& name, int id, const std::string& extra_yaml = "") {
     dir_ = MakeTestDir("ha-" + name);
     file_ = dir_ + "/topology.yaml";
     std::ofstream(file_) << "name: " << name << "\nregions:\n  - name: r\n    id: " << id
-                         << "\n    zones: [z1, z2, z3]\npatroni: {ttl: 20, loop_wait: 2, retry_timeout: 9}\n";
+                         << "\n    zones: [z1, z2, z3]\npatroni: {ttl: 20, loop_wait: 2, retry_timeout: 9}\n"
+                         << extra_yaml;
     auto t = ctl::LoadTopology(file_, dir_ + "/var");
     if (!t.ok()) throw std::runtime_error(t.status().detail());
     topology_ = *t;
@@ -228,6 +229,49 @@ TEST(ZoneFailure, KillPrimaryZone) { RunDrill({"killzone", 7, {"fault", "kill-zo
 TEST(ZoneFailure, PartitionPrimaryZone) { RunDrill({"partition", 8, {"fault", "partition-zone", "primary"}, true}); }
 TEST(ZoneFailure, CrashPrimaryPostgres) { RunDrill({"crashpg", 9, {"fault", "kill-postgres", "primary"}, false}); }
 TEST(ZoneFailure, PlannedSwitchover) { RunDrill({"switchover", 6, {"switchover"}, false}); }
+
+// With both standbys' PostgreSQL frozen, a commit cannot be confirmed: the primary stops waiting at the
+// write's deadline and keeps it only locally. catalogd must not acknowledge it, and must not call it
+// failed either: the same Idempotency-Key later learns what happened.
+TEST(ZoneFailure, CommitNotConfirmedByAStandbyIsNeverAcknowledged) {
+  if (geteuid() != 0) GTEST_SKIP() << "zone drills run as root";
+  Region region("unconfirmed", 5, "catalogd: {write_deadline_ms: 3000}\n");
+  ASSERT_TRUE(region.Up());
+  std::string out;
+  ASSERT_EQ(Ctl(region.Args({"seed", "--products", "20"}), &out), 0) << out;
+  auto conn = pg::Connect(region.Conninfo(), std::chrono::seconds(10));
+  ASSERT_TRUE(conn.ok());
+  auto sku = Column(**conn, "SELECT sku FROM inventory ORDER BY sku LIMIT 1").at(0);
+  conn->reset();
+  auto put = HttpCall(region.ApiHost(), region.ApiPort(), "PUT", "/v1/inventory/" + sku, R"({"on_hand": 10})",
+                      {{"Authorization", "Bearer " + region.secrets().admin_token}});
+  ASSERT_EQ(put.status, 200) << put.body;
+
+  std::string primary = region.Primary();
+  for (const char* z : {"z1", "z2", "z3"})
+    if (z != primary) {
+      ASSERT_EQ(Ctl(region.Args({"fault", "stop-postgres", z}), &out), 0) << out;
+    }
+  std::string body = R"({"customer_id": "c-1", "lines": [{"sku": ")" + sku + R"(", "quantity": 1}]})";
+  HttpHeaders h{{"Authorization", "Bearer " + region.secrets().client_token}, {"Idempotency-Key", "unconfirmed-1"}};
+  auto first = HttpCall(region.ApiHost(), region.ApiPort(), "POST", "/v1/orders", body, h);
+  EXPECT_EQ(first.status, 503) << first.body;
+  EXPECT_NE(first.body.find("outcome is unknown"), std::string::npos) << first.body;
+
+  ASSERT_EQ(Ctl(region.Args({"fault", "heal"}), &out), 0) << out;
+  HttpResult again;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        again = HttpCall(region.ApiHost(), region.ApiPort(), "POST", "/v1/orders", body, h);
+        return again.status == 201;
+      },
+      std::chrono::seconds(60)))
+      << again.status << " " << again.body;
+  conn = pg::Connect(region.Conninfo(), std::chrono::seconds(10));
+  ASSERT_TRUE(conn.ok());
+  EXPECT_EQ(Column(**conn, "SELECT count(*) FROM orders").at(0), "1") << "one key, one order";
+  EXPECT_EQ(Column(**conn, "SELECT reserved FROM inventory WHERE sku = $1", {sku}).at(0), "1");
+}
 
 }  // namespace
 }  // namespace techmoda::test

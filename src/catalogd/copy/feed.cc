@@ -211,9 +211,16 @@ Status Feed::Session() {
   std::vector<Change> pending;
   bool in_txn = false;
   auto last_status = Clock::now();
-  auto send_status = [&](bool now) {
-    if (!now && Clock::now() - last_status < options_.status_interval) return true;
-    std::string msg = StatusUpdate(copy_.applied(), UnixMicros(), false);
+  // Periodic updates confirm ("flushed") what is applied here, but no further than a physical
+  // standby has flushed (confirm_bound_): a slot must advance, and must never acknowledge a commit.
+  // Answers to the server's pings confirm nothing and say how far this copy has written: a server
+  // shutting down waits for each walsender's client to reach its end, and learns it from these.
+  auto send_status = [&](bool ping_answer) {
+    if (!ping_answer && Clock::now() - last_status < options_.status_interval) return true;
+    Lsn applied = copy_.applied();
+    std::string msg = ping_answer ? StatusUpdate(applied, 0, applied, UnixMicros(), false)
+                                  : StatusUpdate(applied, std::min<Lsn>(applied, confirm_bound_.load()), applied,
+                                                 UnixMicros(), false);
     last_status = Clock::now();
     return PQputCopyData(c, msg.data(), static_cast<int>(msg.size())) == 1 && PQflush(c) == 0;
   };
@@ -237,7 +244,7 @@ Status Feed::Session() {
     if (frame->kind == Frame::Kind::kKeepalive) {
       // Everything before wal_end has been sent; between transactions nothing is pending.
       if (!in_txn) copy_.Advance(frame->wal_end);
-      if (!send_status(true)) return Status::Unavailable("sending status: " + ErrorText(c));
+      if (!send_status(frame->reply_requested)) return Status::Unavailable("sending status: " + ErrorText(c));
       continue;
     }
     auto msg = ParseMessage(frame->payload);
@@ -332,14 +339,19 @@ void Feed::RunProbe() {
       auto c = pg::Connect(options_.conninfo, std::chrono::seconds(2), {kSessionSettings[1]});
       if (c.ok()) conn = std::move(c).value();
     }
-    if (conn && copy_.ready()) {
+    if (conn) {
+      // Physical standbys' walsenders are the ones not attached to a database.
       auto r = conn->Exec(
           "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_flush_lsn() "
-          "END)::text");
+          "END)::text, CASE WHEN current_setting('synchronous_standby_names') = '' THEN NULL ELSE "
+          "coalesce((SELECT max(r.flush_lsn) FROM pg_stat_replication r JOIN pg_stat_activity a ON a.pid = r.pid "
+          "WHERE a.datname IS NULL), '0/0')::text END");
       if (auto* rows = std::get_if<pg::Rows>(&r); rows && !rows->IsNull(0, 0)) {
+        auto bound = rows->IsNull(0, 1) ? std::optional<Lsn>(kNoBound) : ParseLsn(rows->Get(0, 1));
+        if (bound) confirm_bound_.store(*bound);
         auto lsn = ParseLsn(rows->Get(0, 0));
         // Current as of t0 once everything the server had flushed then is applied here.
-        if (lsn && copy_.WaitFor(*lsn, t0 + std::chrono::seconds(2))) copy_.MarkCurrent(t0);
+        if (copy_.ready() && lsn && copy_.WaitFor(*lsn, t0 + std::chrono::seconds(2))) copy_.MarkCurrent(t0);
       } else {
         conn->MarkBroken();
       }

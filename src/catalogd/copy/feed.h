@@ -49,6 +49,13 @@ class Feed {
 
   CatalogCopy& copy_;
   FeedOptions options_;
+  // The highest position this feed may confirm to the server: what a physical standby has flushed.
+  // With synchronous replication a confirming logical walsender can count as a synchronous standby
+  // (Patroni's strict mode sets synchronous_standby_names to '*' when no standby is left), and a
+  // copy in memory must never be what makes a commit acknowledged. kNoBound: the server uses no
+  // synchronous replication, confirm what is applied.
+  static constexpr std::uint64_t kNoBound = ~std::uint64_t{0};
+  std::atomic<std::uint64_t> confirm_bound_{0};
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> sessions_{0};
   mutable std::mutex state_mu_;

@@ -130,14 +130,14 @@ Result<Frame> ParseFrame(std::string_view bytes) {
   return f;
 }
 
-std::string StatusUpdate(Lsn lsn, std::int64_t now_unix_micros, bool reply_requested) {
+std::string StatusUpdate(Lsn written, Lsn flushed, Lsn applied, std::int64_t now_unix_micros, bool reply_requested) {
   std::string out(1, 'r');
   auto put = [&out](std::uint64_t v) {
     for (int i = 7; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xff);
   };
-  put(lsn);  // written
-  put(lsn);  // flushed
-  put(lsn);  // applied
+  put(written);
+  put(flushed);
+  put(applied);
   put(static_cast<std::uint64_t>(now_unix_micros - kPgEpochOffsetMicros));
   out += static_cast<char>(reply_requested ? 1 : 0);
   return out;

@@ -33,8 +33,12 @@ struct Frame {
 };
 Result<Frame> ParseFrame(std::string_view bytes);
 
-// The standby status update a client sends: written, flushed and applied up to `lsn`.
-std::string StatusUpdate(Lsn lsn, std::int64_t now_unix_micros, bool reply_requested);
+// The standby status update a client sends: written, flushed and applied up to the positions given
+// (0 for "flushed" means none: the server then confirms nothing for this client).
+std::string StatusUpdate(Lsn written, Lsn flushed, Lsn applied, std::int64_t now_unix_micros, bool reply_requested);
+inline std::string StatusUpdate(Lsn lsn, std::int64_t now_unix_micros, bool reply_requested) {
+  return StatusUpdate(lsn, lsn, lsn, now_unix_micros, reply_requested);
+}
 
 struct Column {
   enum class Kind { kNull, kUnchangedToast, kText } kind = Kind::kNull;

@@ -218,7 +218,7 @@ Result<std::pair<bool, std::string>> PgStore::SettleUnknownCommit(const WriteCon
                    : std::move(begin);
       if (auto* rows = std::get_if<pg::Rows>(&r)) {
         bool committed = rows->Get(0, 0) == "t";
-        auto end = c.ExecScript("COMMIT; SELECT pg_current_wal_flush_lsn()::text");
+        auto end = c.ExecScriptUntil("COMMIT; SELECT pg_current_wal_flush_lsn()::text", ctx.deadline);
         if (auto* lsn = std::get_if<pg::Rows>(&end); lsn && !c.TakeUnreplicatedCommit())
           return std::make_pair(committed, std::string(lsn->Get(0, 0)));
         c.MarkBroken();  // not confirmed by a standby: ask again, perhaps elsewhere
@@ -322,7 +322,8 @@ Result<WriteAnswer> PgStore::RunWrite(const WriteContext& ctx, const Body& body)
     }
     // COMMIT and the LSN read travel in one round trip.
     c.TakeUnreplicatedCommit();
-    auto commit = c.ExecScript("COMMIT; SELECT pg_current_wal_flush_lsn()::text");
+    // statement_timeout does not end COMMIT's wait for the synchronous standby: the deadline does.
+    auto commit = c.ExecScriptUntil("COMMIT; SELECT pg_current_wal_flush_lsn()::text", ctx.deadline);
     bool unreplicated = c.TakeUnreplicatedCommit();
     if (unreplicated) c.MarkBroken();
     if (std::holds_alternative<pg::Error>(commit) || unreplicated) {
@@ -331,7 +332,8 @@ Result<WriteAnswer> PgStore::RunWrite(const WriteContext& ctx, const Body& body)
         retries_.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
-      if (unreplicated || e->connection_lost) {
+      // A cancel (the deadline) may have landed after the commit, on the LSN read: unknown too.
+      if (unreplicated || e->connection_lost || e->sqlstate == pg::kQueryCanceled) {
         // The commit may have happened, or happened only on this server and not on its
         // synchronous standby. Refuse to guess: learn it from the change log, durably.
         log::Warn("store.commit_outcome_unknown",

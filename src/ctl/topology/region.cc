@@ -276,7 +276,10 @@ Status BootstrapDatabase(const Topology& t, const Region& r, const Secrets& s, C
           "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'catalog') THEN "
           "CREATE ROLE catalog LOGIN REPLICATION; END IF; END $$; "
           "ALTER ROLE catalog WITH LOGIN REPLICATION PASSWORD '" +
-          s.catalog + "'");
+          s.catalog +
+          "'; "
+          // To see how far the physical standbys have flushed (the copy confirms no further).
+          "GRANT pg_read_all_stats TO catalog");
       if (auto* e = std::get_if<pg::Error>(&role)) return Status::Internal("creating role catalog: " + e->message);
       auto has = conn.Exec("SELECT 1 FROM pg_database WHERE datname = 'techmoda'");
       if (auto* rows = std::get_if<pg::Rows>(&has); rows && rows->size() == 0) {
@@ -571,6 +574,23 @@ Status FaultStopZone(const Topology& t, const std::string& zone, std::string* re
   return Status::Ok();
 }
 
+Status FaultStopPostgres(const Topology& t, const std::string& zone, std::string* report) {
+  auto z = ResolveZone(t, zone);
+  if (!z.ok()) return z.status();
+  auto uid = UidOf((*z)->os_user);
+  if (!uid) return Status::Invalid("zone " + (*z)->name + " has no OS user yet: is the topology up?");
+  std::string postgres = t.postgres_bin_dir + "/postgres";
+  int n = 0;
+  for (pid_t p : ProcessesOf(*uid)) {
+    std::error_code ec;
+    if (fs::read_symlink("/proc/" + std::to_string(p) + "/exe", ec).string() == postgres) n += kill(p, SIGSTOP) == 0;
+  }
+  if (n == 0) return Status::Unavailable("zone " + (*z)->name + " has no running PostgreSQL");
+  *report = "zone " + (*z)->name + ": SIGSTOP to " + std::to_string(n) +
+            " PostgreSQL process(es); etcd, Patroni and catalogd go on (resume: fault heal)";
+  return Status::Ok();
+}
+
 Status FaultPartitionZone(const Topology& t, const std::string& zone, std::string* report) {
   auto zr = ResolveZone(t, zone);
   if (!zr.ok()) return zr.status();
@@ -676,10 +696,26 @@ Status Switchover(const Topology& t, const std::string& region, const std::strin
   const Zone* lz = t.FindZone(leader);
   auto res = HttpCall(lz->address, static_cast<unsigned short>(t.ports.patroni), "POST", "/switchover",
                       json::serialize(body), {{"Authorization", "Basic " + b64}}, std::chrono::seconds(60));
-  if (res.status != 200)
+  // Patroni answers once it sees the switchover done; when that takes longer than it waits (the old
+  // primary's shutdown can), it says "Switchover status unknown": then watch for the new leader.
+  bool unknown = res.status == 503 && res.body.find("status unknown") != std::string::npos;
+  if (res.status != 200 && !unknown)
     return Status::Unavailable("Patroni refused the switchover (" + std::to_string(res.status) + "): " + res.body +
                                res.error);
-  *report = "switchover from " + leader + ": " + res.body;
+  std::string now_leader;
+  auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (Clock::now() < deadline) {
+    auto v = ClusterView(t, *r);
+    if (v.is_object())
+      for (const auto& m : v.at("members").as_array())
+        if (m.at("role") == "leader" && m.at("state") == "running") now_leader = std::string(m.at("name").as_string());
+    if (!now_leader.empty() && now_leader != leader) break;
+    now_leader.clear();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  if (now_leader.empty())
+    return Status::Unavailable("the switchover from " + leader + " did not finish within 60 s: " + res.body);
+  *report = "switchover from " + leader + " to " + now_leader + " done";
   return Status::Ok();
 }
 

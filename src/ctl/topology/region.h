@@ -69,6 +69,8 @@ Status RenderLocal(const Topology& t, std::vector<std::string>* written);
 Status FaultKillZone(const Topology& t, const std::string& zone, std::string* report);
 Status FaultStopZone(const Topology& t, const std::string& zone, std::string* report);
 Status FaultPartitionZone(const Topology& t, const std::string& zone, std::string* report);
+// Freezes a zone's PostgreSQL alone (a hung disk, say): its Patroni, etcd and catalogd go on.
+Status FaultStopPostgres(const Topology& t, const std::string& zone, std::string* report);
 Status FaultKillPostgres(const Topology& t, const std::string& zone, std::string* report);
 // Removes every partition, resumes stopped processes and starts the killed ones.
 Status FaultHeal(const Topology& t, std::string* report);
