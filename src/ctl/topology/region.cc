@@ -552,41 +552,47 @@ json::value StatusJson(const TopologyStatus& s) {
   return {{"topology", s.name}, {"running", s.supervisor_running}, {"healthy", s.healthy()}, {"regions", regions}};
 }
 
-Status FaultKillZone(const Topology& t, const std::string& zone, std::string* report) {
+namespace {
+// The zone `zone` names and every process of its OS user: the zone's processes, exactly.
+Result<std::pair<const Zone*, std::vector<pid_t>>> ZoneProcesses(const Topology& t, const std::string& zone) {
   auto z = ResolveZone(t, zone);
   if (!z.ok()) return z.status();
   auto uid = UidOf((*z)->os_user);
   if (!uid) return Status::Invalid("zone " + (*z)->name + " has no OS user yet: is the topology up?");
-  auto pids = ProcessesOf(*uid);
+  return std::make_pair(*z, ProcessesOf(*uid));
+}
+}  // namespace
+
+Status FaultKillZone(const Topology& t, const std::string& zone, std::string* report) {
+  auto zp = ZoneProcesses(t, zone);
+  if (!zp.ok()) return zp.status();
+  auto& [z, pids] = *zp;
   for (pid_t p : pids) kill(p, SIGKILL);
-  *report = "zone " + (*z)->name + ": SIGKILL to " + std::to_string(pids.size()) + " process(es) of " + (*z)->os_user;
+  *report = "zone " + z->name + ": SIGKILL to " + std::to_string(pids.size()) + " process(es) of " + z->os_user;
   return Status::Ok();
 }
 
 Status FaultStopZone(const Topology& t, const std::string& zone, std::string* report) {
-  auto z = ResolveZone(t, zone);
-  if (!z.ok()) return z.status();
-  auto uid = UidOf((*z)->os_user);
-  if (!uid) return Status::Invalid("zone " + (*z)->name + " has no OS user yet: is the topology up?");
-  auto pids = ProcessesOf(*uid);
+  auto zp = ZoneProcesses(t, zone);
+  if (!zp.ok()) return zp.status();
+  auto& [z, pids] = *zp;
   for (pid_t p : pids) kill(p, SIGSTOP);
-  *report = "zone " + (*z)->name + ": SIGSTOP to " + std::to_string(pids.size()) + " process(es) (resume: fault heal)";
+  *report = "zone " + z->name + ": SIGSTOP to " + std::to_string(pids.size()) + " process(es) (resume: fault heal)";
   return Status::Ok();
 }
 
 Status FaultStopPostgres(const Topology& t, const std::string& zone, std::string* report) {
-  auto z = ResolveZone(t, zone);
-  if (!z.ok()) return z.status();
-  auto uid = UidOf((*z)->os_user);
-  if (!uid) return Status::Invalid("zone " + (*z)->name + " has no OS user yet: is the topology up?");
+  auto zp = ZoneProcesses(t, zone);
+  if (!zp.ok()) return zp.status();
+  auto& [z, pids] = *zp;
   std::string postgres = t.postgres_bin_dir + "/postgres";
   int n = 0;
-  for (pid_t p : ProcessesOf(*uid)) {
+  for (pid_t p : pids) {
     std::error_code ec;
     if (fs::read_symlink("/proc/" + std::to_string(p) + "/exe", ec).string() == postgres) n += kill(p, SIGSTOP) == 0;
   }
-  if (n == 0) return Status::Unavailable("zone " + (*z)->name + " has no running PostgreSQL");
-  *report = "zone " + (*z)->name + ": SIGSTOP to " + std::to_string(n) +
+  if (n == 0) return Status::Unavailable("zone " + z->name + " has no running PostgreSQL");
+  *report = "zone " + z->name + ": SIGSTOP to " + std::to_string(n) +
             " PostgreSQL process(es); etcd, Patroni and catalogd go on (resume: fault heal)";
   return Status::Ok();
 }
