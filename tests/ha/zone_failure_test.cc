@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "common/http_client.h"
 #include "common/pg.h"
@@ -72,6 +74,15 @@ class Region {
   }
   std::string Conninfo() const { return ctl::CatalogConninfo(topology_, topology_.regions[0], secrets_); }
   std::string ApiHost() const { return topology_.regions[0].address; }
+  // The zone whose Patroni answers GET /primary with 200 right now ("" if none): HAProxy's view.
+  std::string PrimaryByHealthCheck() const {
+    for (const auto& z : topology_.regions[0].zones)
+      if (HttpCall(z.address, static_cast<unsigned short>(topology_.ports.patroni), "GET", "/primary", "", {},
+                   std::chrono::milliseconds(300))
+              .status == 200)
+        return z.name;
+    return "";
+  }
   unsigned short ApiPort() const { return static_cast<unsigned short>(topology_.ports.haproxy_api); }
   const ctl::Secrets& secrets() const { return secrets_; }
   json::value Status() const {
@@ -148,8 +159,26 @@ void RunDrill(const Drill& d) {
   Workload load({region.ApiHost(), region.ApiPort(), region.secrets().client_token, products, skus});
   load.Start();
   std::this_thread::sleep_for(std::chrono::seconds(5));
+  // The engine's own recovery, measured in the same run as what clients see: from the fault until a
+  // Patroni answers /primary again (another zone's, or the same one after it stopped answering).
+  std::atomic<bool> watching{true};
+  double recovered_s = -1;
+  std::thread watcher([&] {
+    bool gap = false;
+    while (watching && recovered_s < 0) {
+      std::string p = region.PrimaryByHealthCheck();
+      if (p.empty()) gap = true;
+      if (!p.empty() && (p != old_primary || gap)) recovered_s = load.Now();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
   double fault_s = load.Now();
-  ASSERT_EQ(Ctl(region.Args(d.fault), &out), 0) << out;
+  int fault_rc = Ctl(region.Args(d.fault), &out);
+  if (fault_rc != 0) {
+    watching = false;
+    watcher.join();
+  }
+  ASSERT_EQ(fault_rc, 0) << out;
   std::printf("[%s] %.1f s: %s", d.name.c_str(), fault_s, out.c_str());
 
   // Run until orders have flowed again for 5 s (or 75 s at most), then stop the load.
@@ -165,6 +194,8 @@ void RunDrill(const Drill& d) {
       },
       std::chrono::seconds(75));
   load.Stop();
+  watching = false;
+  watcher.join();
   auto history = load.History();
   std::string new_primary = region.Primary();
 
@@ -204,6 +235,10 @@ void RunDrill(const Drill& d) {
                     << before[sku].second << " -> " << reserved << " but orders hold " << ordered;
     }
   }
+  std::printf(
+      "[%s] a primary answered Patroni's health check again %.1f s after the fault (the engine's own "
+      "recovery, this run)\n",
+      d.name.c_str(), recovered_s < 0 ? -1.0 : recovered_s - fault_s);
   std::printf(
       "[%s] fault at %.1f s; primary %s -> %s\n"
       "[%s] write window %.1f s (leader-lock ttl 20 s); client-visible write errors %d of %d orders; lost %lld; "

@@ -259,7 +259,15 @@ Status Prepare(const Topology& t, const Secrets& s) {
     chmod((z->dir + "/etcd").c_str(), 0700);
   }
   for (const auto& r : t.regions) fs::create_directories(r.dir + "/logs");
-  for (const auto& f : Render(t, s, RenderTarget::kLocal))
+  // A zone whose etcd has no data while others of its region have some is a replaced member (see
+  // docs/runbooks/zone-failure.md): it joins the existing cluster instead of founding a new one.
+  Topology rendered = t;
+  for (auto& r : rendered.regions) {
+    int with_data = 0;
+    for (const auto& z : r.zones) with_data += fs::exists(z.dir + "/etcd/member");
+    for (auto& z : r.zones) z.etcd_join_existing = with_data > 0 && !fs::exists(z.dir + "/etcd/member");
+  }
+  for (const auto& f : Render(rendered, s, RenderTarget::kLocal))
     if (auto st = WriteFile(f); !st.ok()) return st;
   return Status::Ok();
 }
@@ -493,7 +501,7 @@ std::string FormatStatusTable(const TopologyStatus& s) {
   std::string out = "topology " + s.name + ": " +
                     (s.healthy() ? "healthy" : (s.supervisor_running ? "DEGRADED" : "DOWN (not running)")) + "\n";
   char line[512];
-  std::snprintf(line, sizeof line, "%-7s %-6s %-11s %-10s %-13s %-10s %3s %10s  %-26s %-8s\n", "REGION", "ZONE",
+  std::snprintf(line, sizeof line, "%-7s %-6s %-11s %-10s %-13s %-16s %3s %10s  %-26s %-8s\n", "REGION", "ZONE",
                 "ADDRESS", "ETCD", "ROLE", "STATE", "TL", "LAG", "CATALOGD", "HEALTH");
   out += line;
   for (const auto& r : s.regions) {
@@ -504,7 +512,7 @@ std::string FormatStatusTable(const TopologyStatus& s) {
                (c.ready ? " ready" : " " + std::string(c.process == "RUNNING" ? "not-ready" : c.process));
       std::string lag = n.role == "leader" ? "-" : (n.lag_bytes < 0 ? "?" : std::to_string(n.lag_bytes) + " B");
       std::string health = n.health + (n.partitioned ? " (cut off)" : "");
-      std::snprintf(line, sizeof line, "%-7s %-6s %-11s %-10s %-13s %-10s %3s %10s  %-26s %-8s\n", r.name.c_str(),
+      std::snprintf(line, sizeof line, "%-7s %-6s %-11s %-10s %-13s %-16s %3s %10s  %-26s %-8s\n", r.name.c_str(),
                     n.zone.c_str(), n.address.c_str(), n.etcd.c_str(), n.role.c_str(),
                     n.state.empty() ? "-" : n.state.c_str(), n.timeline ? std::to_string(n.timeline).c_str() : "-",
                     lag.c_str(), cds.c_str(), health.c_str());

@@ -86,8 +86,8 @@ std::vector<std::string> EtcdArgs(const Topology& t, const Region& r, const Zone
   std::string peer = "http://" + z.address + ":" + std::to_string(t.ports.etcd_peer);
   return {"/usr/bin/etcd", "--name", z.name, "--data-dir", l.zone_dir + "/etcd", "--listen-client-urls", client,
           "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-          "--initial-cluster", EtcdCluster(t, r), "--initial-cluster-state", "new", "--initial-cluster-token",
-          t.name + "-" + r.name,
+          "--initial-cluster", EtcdCluster(t, r), "--initial-cluster-state", z.etcd_join_existing ? "existing" : "new",
+          "--initial-cluster-token", t.name + "-" + r.name,
           // Patroni 3.0.2's etcd3 store split-brains after a healed partition (shared/ha-facts.md):
           // Patroni uses the v2 API, which etcd 3.4 serves only when asked.
           "--enable-v2=true",

@@ -43,7 +43,8 @@ struct Zone {
   std::string address;  // 127.0.<region id><index>.1 on one machine; `host:` in the file for real hosts
   std::string os_user;  // every process of the zone runs as this user (tm-z<region id><index>)
   int catalogd_instances = 1;
-  std::string dir;  // <var>/<zone>
+  std::string dir;                  // <var>/<zone>
+  bool etcd_join_existing = false;  // a replaced member: join the region's etcd cluster, do not found it
 };
 
 struct Region {

@@ -88,6 +88,18 @@ TEST(Render, EveryZoneGetsItsOwnConfigurationAndNoSecretLeavesItsFile) {
   }
   EXPECT_EQ(patroni, 3);
 
+  // A replaced etcd member joins the existing cluster; the others keep founding it.
+  auto replaced = *t;
+  replaced.regions[0].zones[1].etcd_join_existing = true;
+  for (const auto& f : Render(replaced, s, RenderTarget::kLocal))
+    if (f.path.ends_with("supervisord.conf")) {
+      EXPECT_NE(f.content.find("--name a2 "), std::string::npos);
+      auto a2 = f.content.substr(f.content.find("--name a2 "));
+      EXPECT_LT(a2.find("--initial-cluster-state existing"), a2.find('\n'));
+      auto a1 = f.content.substr(f.content.find("--name a1 "));
+      EXPECT_LT(a1.find("--initial-cluster-state new"), a1.find('\n'));
+    }
+
   auto real = Render(*t, s, RenderTarget::kSystemd);
   int units = 0;
   for (const auto& f : real) {
