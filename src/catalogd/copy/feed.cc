@@ -159,7 +159,7 @@ void Feed::RunFeed() {
     SetState("reconnecting: " + s.detail());
     if (failures == 1 || failures % 20 == 0)
       log::Warn("copy.feed_interrupted", {{"reason", s.detail()}, {"attempts", failures}});
-    auto delay = std::chrono::milliseconds(std::min(1000, 100 << std::min(failures - 1, 4)));
+    auto delay = std::chrono::milliseconds(std::min(250, 50 << std::min(failures - 1, 3)));
     for (auto until = Clock::now() + delay; Clock::now() < until && !stop_.load();)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (s.code() == Code::kOk) failures = 0;

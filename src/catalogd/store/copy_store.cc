@@ -24,6 +24,9 @@ Result<Stock> CopyStore::GetStock(const std::string& sku) {
 
 Result<WriteAnswer> CopyStore::Visible(Result<WriteAnswer> r, const WriteContext& ctx) {
   if (!r.ok() || !copy_.ready()) return r;
+  // Only a streaming feed brings the write soon; while it reloads (after a failover, say) waiting
+  // would only delay the answer. The token still gives read-your-writes wherever it is sent.
+  if (feed_ && feed_->state() != "streaming") return r;
   if (auto lsn = copy::ParseLsn(r->consistency_token))
     copy_.WaitFor(*lsn, std::min(ctx.deadline, Clock::now() + options_.write_visible_wait));
   return r;
