@@ -74,6 +74,8 @@ class Region {
   }
   std::string Conninfo() const { return ctl::CatalogConninfo(topology_, topology_.regions[0], secrets_); }
   std::string ApiHost() const { return topology_.regions[0].address; }
+  const std::vector<ctl::Zone>& Zones() const { return topology_.regions[0].zones; }
+  unsigned short CatalogdPort() const { return static_cast<unsigned short>(topology_.CatalogdPort(1)); }
   // The zone whose Patroni answers GET /primary with 200 right now ("" if none): HAProxy's view.
   std::string PrimaryByHealthCheck() const {
     for (const auto& z : topology_.regions[0].zones)
@@ -221,6 +223,7 @@ void RunDrill(const Drill& d) {
   long long lost = static_cast<long long>(acked.size()) - std::stoll(present.at(0));
   auto in_db = std::stoll(Column(**conn, "SELECT count(*) FROM orders").at(0));
   long long stock_violations = 0;
+  std::map<std::string, long long> reserved_in_db;
   for (const auto& sku : skus) {
     auto r = (*conn)->Exec(
         "SELECT i.on_hand, i.reserved, coalesce((SELECT sum((l->>'quantity')::bigint) FROM orders o, "
@@ -229,11 +232,31 @@ void RunDrill(const Drill& d) {
         {sku});
     auto& rows = std::get<pg::Rows>(r);
     long long on_hand = rows.GetInt(0, 0), reserved = rows.GetInt(0, 1), ordered = rows.GetInt(0, 2);
+    reserved_in_db[sku] = reserved;
     if (on_hand != before[sku].first || reserved != before[sku].second + ordered) {
       ++stock_violations;
       ADD_FAILURE() << sku << ": on_hand " << before[sku].first << " -> " << on_hand << ", reserved "
                     << before[sku].second << " -> " << reserved << " but orders hold " << ordered;
     }
+  }
+  // Every catalogd's in-memory copy converges on the database after the failover (nothing it
+  // applied before the fault survives unless the new primary has it).
+  for (const auto& z : region.Zones()) {
+    std::string last;
+    bool same = WaitFor(
+        [&] {
+          for (const auto& sku : skus) {
+            auto r = HttpCall(z.address, region.CatalogdPort(), "GET", "/v1/inventory/" + sku);
+            auto j = r.Json();
+            if (r.status != 200 || !j.is_object() || j.at("reserved").as_int64() != reserved_in_db[sku]) {
+              last = sku + ": " + std::to_string(r.status) + " " + r.body;
+              return false;
+            }
+          }
+          return true;
+        },
+        std::chrono::seconds(15));
+    EXPECT_TRUE(same) << "zone " << z.name << "'s copy differs from the database: " << last;
   }
   if (recovered_s >= 0)
     std::printf(

@@ -446,13 +446,13 @@ std::size_t CatalogCopy::Snapshot::products() const { return index_->products.si
 CatalogCopy::CatalogCopy() : index_(std::make_unique<Index>()) {}
 CatalogCopy::~CatalogCopy() = default;
 
-std::size_t CatalogCopy::Install(Snapshot snapshot, Lsn lsn) {
+std::size_t CatalogCopy::Install(Snapshot snapshot, Lsn lsn, bool new_history) {
   Index& fresh = *snapshot.index_;
   // Lists grew by doubling while loading; give the spare capacity back (up to half of them).
   for (auto& [word, postings] : fresh.words) postings.shrink_to_fit();
   for (auto& [category, postings] : fresh.categories) postings.shrink_to_fit();
   std::size_t kept = 0;
-  {
+  if (!new_history) {
     // Only this thread (the feed) changes index_, so it may read it without the lock. Carry over
     // every row held at a higher version than the snapshot has; walk both in id order.
     auto o = index_->products.begin();
@@ -478,6 +478,7 @@ std::size_t CatalogCopy::Install(Snapshot snapshot, Lsn lsn) {
     index_ = std::move(snapshot.index_);
   }
   kept_newer_.fetch_add(kept, std::memory_order_relaxed);
+  if (new_history) applied_.store(lsn);
   Advance(lsn);
   MarkCurrent(std::chrono::steady_clock::now());
   ready_.store(true, std::memory_order_release);

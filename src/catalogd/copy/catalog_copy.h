@@ -106,9 +106,12 @@ class CatalogCopy {
   };
 
   // Installs a snapshot taken at `lsn`. A row the copy holds at a higher version than the snapshot
-  // (a failover to a server that lacks the latest commits) is kept: the copy never goes back.
-  // Returns how many rows were kept that way.
-  std::size_t Install(Snapshot snapshot, Lsn lsn);
+  // is kept: on the same history the copy never goes back. Returns how many rows were kept that way.
+  // With `new_history` (the server's timeline changed: a failover or switchover), the snapshot
+  // replaces everything and the applied position may go back: whatever the copy holds beyond it
+  // was never acknowledged (synchronous replication promotes only a standby with every
+  // acknowledged commit), and keeping it would serve rows the database does not have.
+  std::size_t Install(Snapshot snapshot, Lsn lsn, bool new_history = false);
   // Applies one committed transaction, atomically for readers. Rows older than those held are
   // ignored. `commit_unix_micros` feeds the propagation histogram.
   void Apply(const std::vector<Change>& changes, Lsn end_lsn);

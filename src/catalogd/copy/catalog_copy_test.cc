@@ -121,7 +121,7 @@ TEST_F(CopyTest, NeverGoesBackwardsForARow) {
   EXPECT_EQ(copy.Get("a1")->version, 5);
   EXPECT_EQ(copy.GetStock("a1-a")->on_hand, 10);
   EXPECT_EQ(copy.rows_kept_newer(), 2u);
-  // A snapshot from a server that lacks the newest commit (a failover) keeps the newer row.
+  // A snapshot from a server of the same history that lacks the newest commit keeps the newer row.
   CatalogCopy::Snapshot s;
   s.AddProduct(MakeProduct("a1", "men/shirts", 1000, 1));
   s.AddProduct(MakeProduct("a9", "men/shirts", 1000, 1));
@@ -134,6 +134,24 @@ TEST_F(CopyTest, NeverGoesBackwardsForARow) {
   ProductQuery q;
   q.text = "linen";
   EXPECT_EQ(Ids(*copy.List(q)), (std::vector<std::string>{"a1", "a9"}));
+}
+
+TEST_F(CopyTest, ANewHistoryReplacesEverythingItHolds) {
+  // The copy applied a commit the old primary never got confirmed (it died): after the failover
+  // the new primary's snapshot is the truth, even where it is older and behind.
+  Change phantom{Change::Kind::kPutProduct, "a1"};
+  phantom.product = MakeProduct("a1", "men/shirts", 1111, 7);
+  copy.Apply({phantom}, 500);
+  CatalogCopy::Snapshot s;
+  s.AddProduct(MakeProduct("a1", "men/shirts", 1000, 6));
+  EXPECT_EQ(copy.Install(std::move(s), 400, /*new_history=*/true), 0u);
+  EXPECT_EQ(copy.Get("a1")->version, 6);
+  EXPECT_EQ(copy.applied(), 400u);
+  // The new history's next version of the row is applied, not refused as older than the phantom.
+  Change next{Change::Kind::kPutProduct, "a1"};
+  next.product = MakeProduct("a1", "men/shirts", 1200, 7);
+  copy.Apply({next}, 450);
+  EXPECT_EQ(boost::json::parse(*copy.Get("a1")->json).at("price").at("amount").as_int64(), 1200);
 }
 
 TEST_F(CopyTest, WaitsForAPosition) {

@@ -173,6 +173,13 @@ Status Feed::Session() {
   if (!repl.ok()) return repl.status();
   PGconn* c = (*repl)->raw();
 
+  // Which history the server is on: a failover or switchover starts a new timeline.
+  pg::ResultPtr ident(PQexec(c, "IDENTIFY_SYSTEM"));
+  if (PQresultStatus(ident.get()) != PGRES_TUPLES_OK)
+    return Status::Unavailable("identifying the server: " + ErrorText(c));
+  std::string history = std::string(PQgetvalue(ident.get(), 0, 0)) + "/" + PQgetvalue(ident.get(), 0, 1);
+  bool new_history = !history_.empty() && history != history_;
+
   // A temporary slot disappears with this connection, so a catalogd that dies leaves nothing behind.
   std::string slot = "catalogd_copy_" + RandomHex(8);
   SetState("loading a snapshot");
@@ -188,7 +195,10 @@ Status Feed::Session() {
   auto snap = LoadSnapshot(options_.conninfo, snapshot_name, stop_);
   if (!snap.ok()) return snap.status();
   std::size_t products = snap->products();
-  std::size_t kept = copy_.Install(std::move(snap).value(), *start);
+  std::size_t kept = copy_.Install(std::move(snap).value(), *start, new_history);
+  if (new_history)
+    log::Info("copy.new_history", {{"from", history_}, {"to", history}, {"note", "the snapshot replaced the copy"}});
+  history_ = history;
 #ifdef __GLIBC__
   malloc_trim(0);  // hand back what loading used and freed (row buffers, the old copy), not only keep it
 #endif

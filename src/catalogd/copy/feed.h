@@ -58,6 +58,7 @@ class Feed {
   std::atomic<std::uint64_t> confirm_bound_{0};
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> sessions_{0};
+  std::string history_;  // "<system id>/<timeline>" of the last session's server (feed thread only)
   mutable std::mutex state_mu_;
   std::string state_ = "starting";
   std::thread feed_thread_;
