@@ -408,7 +408,7 @@ Status Down(const Topology& t, bool purge, const Progress& progress) {
         for (pid_t p : ProcessesOf(*uid)) kill(p, SIGCONT);
     progress("stopping every process of " + t.name + " (catalogd, Patroni and PostgreSQL, etcd, HAProxy)");
     SupervisorCtl(t, {"stop", "all"});
-    auto pid = std::stol(ReadFile(t.SupervisorPidFile()).value_or("0"));
+    auto pid = std::atol(ReadFile(t.SupervisorPidFile()).value_or("0").c_str());
     SupervisorCtl(t, {"shutdown"});
     auto deadline = Clock::now() + std::chrono::seconds(60);
     while (pid > 0 && IsProcessAlive(static_cast<pid_t>(pid)) && Clock::now() < deadline)
