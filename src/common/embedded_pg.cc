@@ -19,39 +19,6 @@ namespace fs = std::filesystem;
 namespace techmoda {
 namespace {
 
-// PostgreSQL running as `who` must be able to reach its folder: every ancestor needs search
-// permission for that user. Say so plainly instead of letting postgres fail obscurely.
-Status CheckTraversable(const fs::path& dir, const RunAs& who) {
-  if (who.user.empty()) return Status::Ok();
-  for (fs::path p = dir; !p.empty(); p = p.parent_path()) {
-    struct stat st {};
-    if (stat(p.c_str(), &st) == 0) {
-      bool ok = (st.st_uid == who.uid && (st.st_mode & S_IXUSR)) || (st.st_gid == who.gid && (st.st_mode & S_IXGRP)) ||
-                (st.st_mode & S_IXOTH);
-      if (!ok && geteuid() == 0) {
-        // A checkout under /root (mode 0700) is common. Grant this one user search permission on
-        // this one folder (no listing, no reading), rather than widening the folder for everyone.
-        SpawnOptions acl;
-        acl.argv = {"/usr/bin/setfacl", "-m", "u:" + who.user + ":x", p.string()};
-        acl.die_with_parent = false;
-        auto rc = RunToCompletion(acl, std::chrono::seconds(10));
-        ok = rc.ok() && *rc == 0;
-        if (ok)
-          log::Warn("embedded_pg.acl_granted",
-                    {{"folder", p.string()}, {"user", who.user}, {"permission", "search (x)"}});
-      }
-      if (!ok)
-        return Status::Internal("the embedded PostgreSQL runs as user '" + who.user + "', which cannot enter " +
-                                p.string() +
-                                "; choose --data-dir in a folder it can reach, or grant it search "
-                                "permission (setfacl -m u:" +
-                                who.user + ":x " + p.string() + ")");
-    }
-    if (p == p.root_path()) break;
-  }
-  return Status::Ok();
-}
-
 std::string TailOfFile(const std::string& path, std::size_t bytes) {
   auto s = ReadFile(path);
   if (!s) return "";
@@ -122,7 +89,9 @@ Status EmbeddedPostgres::Start() {
   std::error_code ec;
   fs::create_directories(options_.root, ec);
   if (ec) return Status::Internal("cannot create " + options_.root + ": " + ec.message());
-  if (auto s = CheckTraversable(options_.root, *who); !s.ok()) return s;
+  if (auto s = EnsureTraversable(options_.root, *who); !s.ok())
+    return Status::Internal("the embedded PostgreSQL cannot reach its folder: " + s.detail() +
+                            "; or choose --data-dir in a folder it can reach");
   fs::create_directories(socket_dir_, ec);
   // Trust on the local socket is safe only because nobody else can enter this folder.
   fs::permissions(socket_dir_, fs::perms::owner_all, ec);

@@ -5,6 +5,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +15,8 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include "common/log.h"
 
 namespace techmoda {
 
@@ -110,6 +113,30 @@ bool IsProcessAlive(pid_t pid) {
   if (!stat) return false;
   auto close = stat->rfind(')');
   return close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] != 'Z';
+}
+
+Status EnsureTraversable(const std::string& dir, const RunAs& who) {
+  if (who.user.empty()) return Status::Ok();
+  for (std::filesystem::path p = dir; !p.empty(); p = p.parent_path()) {
+    struct stat st {};
+    if (stat(p.c_str(), &st) == 0) {
+      bool ok = (st.st_uid == who.uid && (st.st_mode & S_IXUSR)) || (st.st_gid == who.gid && (st.st_mode & S_IXGRP)) ||
+                (st.st_mode & S_IXOTH);
+      if (!ok && geteuid() == 0) {
+        SpawnOptions acl;
+        acl.argv = {"/usr/bin/setfacl", "-m", "u:" + who.user + ":x", p.string()};
+        acl.die_with_parent = false;
+        auto rc = RunToCompletion(acl, std::chrono::seconds(10));
+        ok = rc.ok() && *rc == 0;
+        if (ok) log::Warn("acl_granted", {{"folder", p.string()}, {"user", who.user}, {"permission", "search (x)"}});
+      }
+      if (!ok)
+        return Status::Internal("user '" + who.user + "' cannot enter " + p.string() +
+                                "; grant it search permission (setfacl -m u:" + who.user + ":x " + p.string() + ")");
+    }
+    if (p == p.root_path()) break;
+  }
+  return Status::Ok();
 }
 
 Status ChownTree(const std::string& path, uid_t uid, gid_t gid) {

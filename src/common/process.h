@@ -44,6 +44,11 @@ bool StopChild(pid_t pid, int sig, std::chrono::milliseconds timeout);
 // True when `pid` names a live process (not a zombie we have yet to reap).
 bool IsProcessAlive(pid_t pid);
 
+// Makes sure `who` can reach `dir`: every ancestor needs search permission for that user. As root,
+// grants just that (an ACL entry u:<user>:x, no listing, no reading) on a folder that lacks it, such
+// as a checkout under /root (mode 0700); otherwise says which folder and how to fix it.
+Status EnsureTraversable(const std::string& dir, const RunAs& who);
+
 // Recursively changes the owner of `path` (like chown -R).
 Status ChownTree(const std::string& path, uid_t uid, gid_t gid);
 

@@ -253,6 +253,12 @@ Status Prepare(const Topology& t, const Secrets& s) {
     for (int n = 1; n <= z->catalogd_instances; ++n)
       fs::create_directories(z->dir + "/" + Topology::InstanceName(*z, n));
     struct passwd* pw = getpwnam(z->os_user.c_str());
+    // The zone's user must reach its folder and catalogd's binary (a checkout under /root is 0700).
+    RunAs who{z->os_user, pw->pw_uid, pw->pw_gid};
+    std::error_code ec;
+    std::string bin = fs::read_symlink("/proc/self/exe", ec).parent_path().string();
+    for (const auto& d : {t.var_dir, bin})
+      if (auto st = EnsureTraversable(d, who); !st.ok()) return st;
     if (auto st = ChownTree(z->dir, pw->pw_uid, pw->pw_gid); !st.ok()) return st;
     chmod(z->dir.c_str(), 0700);
     chmod((z->dir + "/pg").c_str(), 0700);
