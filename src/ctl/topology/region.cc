@@ -130,12 +130,16 @@ HttpResult GetJson(const std::string& host, int port, const std::string& target)
   return HttpCall(host, static_cast<unsigned short>(port), "GET", target, "", {}, std::chrono::milliseconds(1500));
 }
 
-bool EtcdHealthy(const Topology& t, const Zone& z) {
+// "healthy", "unhealthy" (answers, but not healthy) or "down" (no answer), from one /health call.
+std::string EtcdHealth(const Topology& t, const Zone& z) {
   auto r = GetJson(z.address, t.ports.etcd_client, "/health");
-  if (r.status != 200) return false;
+  if (r.status == 0) return "down";
   auto j = r.Json();
-  return j.is_object() && j.as_object().contains("health") && j.at("health") == "true";
+  bool ok = r.status == 200 && j.is_object() && j.as_object().contains("health") && j.at("health") == "true";
+  return ok ? "healthy" : "unhealthy";
 }
+
+bool EtcdHealthy(const Topology& t, const Zone& z) { return EtcdHealth(t, z) == "healthy"; }
 
 bool CatalogdReady(const Zone& z, int port) { return GetJson(z.address, port, "/readyz").status == 200; }
 
@@ -462,8 +466,7 @@ TopologyStatus ReadStatus(const Topology& t) {
       n.zone = z.name;
       n.address = z.address;
       n.patroni_process = state_of(PatroniProgram(z));
-      auto eh = GetJson(z.address, t.ports.etcd_client, "/health");
-      n.etcd = eh.status == 0 ? "down" : (EtcdHealthy(t, z) ? "healthy" : "unhealthy");
+      n.etcd = EtcdHealth(t, z);
       n.partitioned = rules.find("ip daddr " + z.address + " ") != std::string::npos ||
                       rules.find("ip daddr " + z.address + "\n") != std::string::npos;
       n.role = "down";
