@@ -135,21 +135,24 @@ struct Precondition {
 // kOverloaded, kInternal.
 class Store {
  public:
+  // Reads that reach the database give up at their deadline (kUnavailable); it bounds the wait for
+  // a connection and is the statement_timeout of their query.
+  using Deadline = std::chrono::steady_clock::time_point;
   virtual ~Store() = default;
 
-  virtual Result<ProductDoc> GetProduct(const std::string& id) = 0;
-  virtual Result<ProductPage> ListProducts(const ProductQuery& q) = 0;
+  virtual Result<ProductDoc> GetProduct(const std::string& id, Deadline deadline) = 0;
+  virtual Result<ProductPage> ListProducts(const ProductQuery& q, Deadline deadline) = 0;
   virtual Result<WriteAnswer> CreateProduct(const WriteContext& ctx, const ProductInput& p) = 0;
   virtual Result<WriteAnswer> ReplaceProduct(const WriteContext& ctx, const ProductInput& p,
                                              const Precondition& pre) = 0;
   virtual Result<WriteAnswer> ArchiveProduct(const WriteContext& ctx, const std::string& id) = 0;
 
-  virtual Result<Stock> GetStock(const std::string& sku) = 0;
+  virtual Result<Stock> GetStock(const std::string& sku, Deadline deadline) = 0;
   virtual Result<WriteAnswer> SetStock(const WriteContext& ctx, const std::string& sku, std::int64_t on_hand) = 0;
   virtual Result<WriteAnswer> AdjustStock(const WriteContext& ctx, const std::string& sku, std::int64_t delta) = 0;
 
   virtual Result<WriteAnswer> CreateOrder(const WriteContext& ctx, const OrderInput& o) = 0;
-  virtual Result<Order> GetOrder(const std::string& id) = 0;
+  virtual Result<Order> GetOrder(const std::string& id, Deadline deadline) = 0;
   virtual Result<WriteAnswer> CancelOrder(const WriteContext& ctx, const std::string& id) = 0;
 
   // Waits until the data this store reads is at least as fresh as `token` (an LSN), up to

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "catalogd/admission/rate_limit.h"
 #include "common/json_util.h"
 
 namespace techmoda {
@@ -116,6 +117,17 @@ Result<CatalogdConfig> LoadCatalogdConfig(int argc, char** argv, int* exit_code)
       FromYaml(y, "read_copy", &cfg.read_copy);
       FromYaml(y, "copy_lag_ms", &cfg.copy_lag_ms);
       FromYaml(y, "tokens_file", &cfg.tokens_file);
+      FromYaml(y, "admission", &cfg.admission);
+      FromYaml(y, "admission_target_delay_ms", &cfg.admission_target_delay_ms);
+      FromYaml(y, "admission_initial_limit", &cfg.admission_initial_limit);
+      FromYaml(y, "admission_max_limit", &cfg.admission_max_limit);
+      FromYaml(y, "rate_limit_anonymous", &cfg.rate_limit_anonymous);
+      FromYaml(y, "rate_limit_client", &cfg.rate_limit_client);
+      FromYaml(y, "rate_limit_admin", &cfg.rate_limit_admin);
+      FromYaml(y, "trust_forwarded_for", &cfg.trust_forwarded_for);
+      FromYaml(y, "cache_max_age_s", &cfg.cache_max_age_s);
+      FromYaml(y, "stale_while_revalidate_s", &cfg.stale_while_revalidate_s);
+      FromYaml(y, "stale_if_error_s", &cfg.stale_if_error_s);
     } catch (const YAML::Exception& e) {
       return Status::Invalid("--config " + cfg.config_file + ": " + e.what());
     }
@@ -193,6 +205,51 @@ Result<CatalogdConfig> LoadCatalogdConfig(int argc, char** argv, int* exit_code)
       ->envname("CATALOGD_COPY_LAG_MS")
       ->check(CLI::Range(0, 600000))
       ->capture_default_str();
+  app.add_option("--admission", cfg.admission,
+                 "admission control: an adaptive concurrency limit and priority shedding (true/false)")
+      ->envname("CATALOGD_ADMISSION")
+      ->capture_default_str();
+  app.add_option("--admission-target-delay-ms", cfg.admission_target_delay_ms,
+                 "queueing delay of the network threads above which listings, then reads, are shed")
+      ->envname("CATALOGD_ADMISSION_TARGET_DELAY_MS")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  app.add_option("--admission-initial-limit", cfg.admission_initial_limit,
+                 "starting concurrency limit of database-bound requests (it adapts to latency)")
+      ->envname("CATALOGD_ADMISSION_INITIAL_LIMIT")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--admission-max-limit", cfg.admission_max_limit, "the most the concurrency limit may grow to")
+      ->envname("CATALOGD_ADMISSION_MAX_LIMIT")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--rate-limit-anonymous", cfg.rate_limit_anonymous,
+                 "per client address without a token: RATE/BURST (requests per second / bucket size), or off")
+      ->envname("CATALOGD_RATE_LIMIT_ANONYMOUS")
+      ->capture_default_str();
+  app.add_option("--rate-limit-client", cfg.rate_limit_client, "per client token: RATE/BURST, or off")
+      ->envname("CATALOGD_RATE_LIMIT_CLIENT")
+      ->capture_default_str();
+  app.add_option("--rate-limit-admin", cfg.rate_limit_admin, "per admin token: RATE/BURST, or off")
+      ->envname("CATALOGD_RATE_LIMIT_ADMIN")
+      ->capture_default_str();
+  app.add_option("--trust-forwarded-for", cfg.trust_forwarded_for,
+                 "behind a proxy that appends X-Forwarded-For, rate-limit anonymous clients by the address it saw")
+      ->envname("CATALOGD_TRUST_FORWARDED_FOR")
+      ->capture_default_str();
+  app.add_option("--cache-max-age", cfg.cache_max_age_s, "Cache-Control max-age of product and listing reads")
+      ->envname("CATALOGD_CACHE_MAX_AGE")
+      ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
+  app.add_option("--stale-while-revalidate", cfg.stale_while_revalidate_s,
+                 "Cache-Control stale-while-revalidate of reads, seconds")
+      ->envname("CATALOGD_STALE_WHILE_REVALIDATE")
+      ->check(CLI::Range(0, 86400 * 7))
+      ->capture_default_str();
+  app.add_option("--stale-if-error", cfg.stale_if_error_s, "Cache-Control stale-if-error of reads, seconds")
+      ->envname("CATALOGD_STALE_IF_ERROR")
+      ->check(CLI::Range(0, 86400 * 30))
+      ->capture_default_str();
   app.add_option("--tokens-file", cfg.tokens_file, "YAML file with a `tokens:` list of {token, role}")
       ->envname("CATALOGD_TOKENS_FILE");
   try {
@@ -204,6 +261,13 @@ Result<CatalogdConfig> LoadCatalogdConfig(int argc, char** argv, int* exit_code)
   std::string host;
   unsigned short port;
   if (auto s = SplitHostPort(cfg.listen, &host, &port); !s.ok()) return s;
+  for (const auto& [flag, value] :
+       {std::pair<const char*, std::string>{"--rate-limit-anonymous", cfg.rate_limit_anonymous},
+        {"--rate-limit-client", cfg.rate_limit_client},
+        {"--rate-limit-admin", cfg.rate_limit_admin}})
+    if (auto r = admission::ParseRateLimit(value); !r.ok()) return Status::Invalid(flag + (": " + r.status().detail()));
+  if (cfg.admission_initial_limit > cfg.admission_max_limit)
+    return Status::Invalid("--admission-initial-limit may not exceed --admission-max-limit");
 
   if (!cfg.config_file.empty())
     if (auto s = LoadTokensFile(cfg.config_file, &cfg.tokens); !s.ok()) return s;

@@ -27,9 +27,21 @@ struct CatalogdConfig {
   int write_deadline_ms = 30000;
   std::string log_level = "info";
   bool access_log = true;
-  bool read_copy = true;    // serve reads from the in-memory copy fed by logical decoding
-  int copy_lag_ms = 0;      // drills: apply each transaction this long after its commit
-  std::string tokens_file;  // YAML with a `tokens:` list
+  bool read_copy = true;  // serve reads from the in-memory copy fed by logical decoding
+  int copy_lag_ms = 0;    // drills: apply each transaction this long after its commit
+  // Admission control and rate limits (see docs/runbooks/surge.md).
+  bool admission = true;
+  int admission_target_delay_ms = 10;
+  int admission_initial_limit = 32;
+  int admission_max_limit = 512;
+  std::string rate_limit_anonymous = "2000/4000";  // per client address: RATE/BURST, or off
+  std::string rate_limit_client = "1000/2000";     // per token
+  std::string rate_limit_admin = "off";
+  bool trust_forwarded_for = false;
+  int cache_max_age_s = 5;
+  int stale_while_revalidate_s = 30;
+  int stale_if_error_s = 86400;
+  std::string tokens_file;                                 // YAML with a `tokens:` list
   std::vector<std::pair<std::string, http::Role>> tokens;  // never logged
 };
 

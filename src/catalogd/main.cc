@@ -1,5 +1,6 @@
 // catalogd: builds the store pool, metrics, token registry and server, and passes them in.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -8,6 +9,8 @@
 #include <optional>
 #include <thread>
 
+#include "catalogd/admission/admission.h"
+#include "catalogd/admission/rate_limit.h"
 #include "catalogd/config.h"
 #include "catalogd/copy/feed.h"
 #include "catalogd/http/handlers.h"
@@ -108,14 +111,45 @@ int main(int argc, char** argv) {
   http::ApiOptions api_opt;
   api_opt.deploy_id = cfg->deploy_id;
   api_opt.default_deadline = std::chrono::milliseconds(cfg->write_deadline_ms);
+  api_opt.trust_forwarded_for = cfg->trust_forwarded_for;
+  api_opt.cache_max_age_s = cfg->cache_max_age_s;
+  api_opt.stale_while_revalidate_s = cfg->stale_while_revalidate_s;
+  api_opt.stale_if_error_s = cfg->stale_if_error_s;
   http::Api api(store, tokens, metrics, api_opt);
+  // Admission control and rate limits (the values were checked when the configuration was read).
+  admission::AdmissionOptions adm_opt;
+  adm_opt.enabled = cfg->admission;
+  adm_opt.target_delay = std::chrono::milliseconds(cfg->admission_target_delay_ms);
+  adm_opt.limit.initial_limit = cfg->admission_initial_limit;
+  adm_opt.limit.max_limit = cfg->admission_max_limit;
+  admission::Admission admission(adm_opt);
+  admission::RateLimiter rate_limiter({*admission::ParseRateLimit(cfg->rate_limit_anonymous),
+                                       *admission::ParseRateLimit(cfg->rate_limit_client),
+                                       *admission::ParseRateLimit(cfg->rate_limit_admin)});
+  api.SetRateLimiter(&rate_limiter);
+  api.AddMetricsSource([&admission](std::string& out) { admission.RenderMetrics(out); });
+  api.AddMetricsSource([&rate_limiter](std::string& out) { rate_limiter.RenderMetrics(out); });
+  // CPU used, against the network threads that can use it: the autoscaler's second signal.
+  const int io_threads = cfg->io_threads > 0 ? cfg->io_threads : static_cast<int>(std::thread::hardware_concurrency());
+  api.AddMetricsSource([io_threads](std::string& out) {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    out +=
+        "# HELP process_cpu_seconds_total User and system CPU time spent in seconds.\n"
+        "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total " +
+        std::to_string(cpu) +
+        "\n# HELP catalogd_io_threads Network threads of this instance.\n# TYPE catalogd_io_threads gauge\n"
+        "catalogd_io_threads " +
+        std::to_string(io_threads) + "\n";
+  });
   srv_opt.io_threads = cfg->io_threads;
   srv_opt.worker_threads = std::max(4, cfg->pool_size + 4);
   srv_opt.max_in_flight = cfg->max_in_flight;
   srv_opt.read_timeout = std::chrono::seconds(cfg->read_timeout_s);
   srv_opt.drain_timeout = std::chrono::seconds(cfg->drain_timeout_s);
   srv_opt.access_log = cfg->access_log;
-  http::Server server(api, metrics, srv_opt);
+  http::Server server(api, metrics, admission, srv_opt);
   if (auto s = server.Listen(); !s.ok()) return Fail(s);
   if (cfg->instance.empty()) {
     // Default instance name: HOSTNAME:PORT, with the port actually bound (--listen may say :0).

@@ -1,5 +1,5 @@
 // catalogctl: the control-plane tool. `seed` loads a sample catalog; `up | down | status | logs |
-// fault | switchover | render` run a topology (regions, zones) of Patroni, etcd, HAProxy and
+// fault | switchover | autoscale | render` run a topology (regions, zones) of Patroni, etcd, HAProxy and
 // catalogd processes on this machine, or render it for real hosts.
 #include <unistd.h>
 
@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "common/embedded_pg.h"
+#include "common/log.h"
+#include "ctl/autoscale/autoscale.h"
 #include "ctl/commands/seed.h"
 #include "ctl/topology/region.h"
 
@@ -135,6 +137,21 @@ int main(int argc, char** argv) {
   sw->add_option("--region", sw_region, "the region (default: the first)");
   sw->add_option("--to", sw_candidate, "the zone to promote (default: Patroni's choice, the synchronous standby)");
 
+  int autoscale_duration = 0;
+  bool autoscale_dry_run = false;
+  std::string autoscale_metrics;
+  auto* autoscale = app.add_subcommand(
+      "autoscale",
+      "add and remove catalogd instances per zone from measured load (between each zone's catalogd and "
+      "catalogd_max), registering them in HAProxy; runs beside an `up` topology until stopped");
+  add_topology(autoscale);
+  autoscale->add_option("--duration", autoscale_duration, "stop after this many seconds (0: run until SIGTERM)")
+      ->check(CLI::Range(0, 86400 * 365))
+      ->capture_default_str();
+  autoscale->add_flag("--dry-run", autoscale_dry_run, "decide and log, change nothing");
+  autoscale->add_option("--metrics-listen", autoscale_metrics,
+                        "HOST:PORT to serve the autoscaler's own /metrics (instances, load, actions)");
+
   std::string render_target = "local", render_out = "./rendered";
   auto* render = app.add_subcommand("render", "write the configuration files (and systemd units) from the topology");
   add_topology(render);
@@ -219,6 +236,16 @@ int main(int argc, char** argv) {
     auto s = ctl::Switchover(*t, sw_region, sw_candidate, &report);
     if (!s.ok()) return Fail("switchover", s);
     std::printf("%s\n", report.c_str());
+    return 0;
+  }
+  if (*autoscale) {
+    ctl::autoscale::LoopOptions o;
+    o.duration = std::chrono::seconds(autoscale_duration);
+    o.dry_run = autoscale_dry_run;
+    o.metrics_listen = autoscale_metrics;
+    log::Init(log::Level::kInfo, {{"service", "autoscaler"}, {"topology", t->name}});
+    auto s = ctl::autoscale::RunAutoscaler(*t, o);
+    if (!s.ok()) return Fail("autoscale", s);
     return 0;
   }
   if (*render) {

@@ -14,8 +14,8 @@ namespace {
 
 class EmptyStore final : public Store {
  public:
-  Result<ProductDoc> GetProduct(const std::string&) override { return Status::NotFound("none"); }
-  Result<ProductPage> ListProducts(const ProductQuery&) override { return ProductPage{}; }
+  Result<ProductDoc> GetProduct(const std::string&, Deadline) override { return Status::NotFound("none"); }
+  Result<ProductPage> ListProducts(const ProductQuery&, Deadline) override { return ProductPage{}; }
   Result<WriteAnswer> CreateProduct(const WriteContext&, const ProductInput&) override { return Answer(201); }
   Result<WriteAnswer> ReplaceProduct(const WriteContext&, const ProductInput&, const Precondition&) override {
     return Status::NotFound("none");
@@ -23,7 +23,7 @@ class EmptyStore final : public Store {
   Result<WriteAnswer> ArchiveProduct(const WriteContext&, const std::string&) override {
     return Status::NotFound("none");
   }
-  Result<Stock> GetStock(const std::string&) override { return Status::NotFound("none"); }
+  Result<Stock> GetStock(const std::string&, Deadline) override { return Status::NotFound("none"); }
   Result<WriteAnswer> SetStock(const WriteContext&, const std::string&, std::int64_t) override {
     return Status::NotFound("none");
   }
@@ -31,7 +31,7 @@ class EmptyStore final : public Store {
     return Status::NotFound("none");
   }
   Result<WriteAnswer> CreateOrder(const WriteContext&, const OrderInput&) override { return Answer(201); }
-  Result<Order> GetOrder(const std::string&) override { return Status::NotFound("none"); }
+  Result<Order> GetOrder(const std::string&, Deadline) override { return Status::NotFound("none"); }
   Result<WriteAnswer> CancelOrder(const WriteContext&, const std::string&) override { return Status::NotFound("none"); }
   Status WaitForToken(const std::string&, std::chrono::steady_clock::time_point) override { return Status::Ok(); }
   Status CheckReady() override { return Status::Ok(); }

@@ -16,104 +16,14 @@
 #include "common/pg.h"
 #include "ctl/topology/render.h"
 #include "ctl/topology/topology.h"
+#include "tests/ha/region_fixture.h"
 #include "tests/ha/workload.h"
 #include "tests/system/harness.h"
-
-#ifndef CATALOGCTL_BIN
-#define CATALOGCTL_BIN "catalogctl"
-#endif
 
 namespace techmoda::test {
 namespace {
 
 namespace json = boost::json;
-
-// Runs catalogctl with arguments; returns its exit code and sets `out` to what it printed.
-int Ctl(const std::vector<std::string>& args, std::string* out = nullptr) {
-  std::string cmd = CATALOGCTL_BIN;
-  for (const auto& a : args) cmd += " '" + a + "'";
-  cmd += " 2>&1";
-  FILE* f = popen(cmd.c_str(), "r");
-  std::string text;
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, f)) text.append(buf, n);
-  int rc = pclose(f);
-  if (out) *out = text;
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-}
-
-// One region of three zones in the test's own folder, with its own loopback addresses.
-class Region {
- public:
-  Region(const std::string& name, int id, const std::string& extra_yaml = "") {
-    dir_ = MakeTestDir("ha-" + name);
-    file_ = dir_ + "/topology.yaml";
-    std::ofstream(file_) << "name: " << name << "\nregions:\n  - name: r\n    id: " << id
-                         << "\n    zones: [z1, z2, z3]\npatroni: {ttl: 20, loop_wait: 2, retry_timeout: 9}\n"
-                         << extra_yaml;
-    auto t = ctl::LoadTopology(file_, dir_ + "/var");
-    if (!t.ok()) throw std::runtime_error(t.status().detail());
-    topology_ = *t;
-  }
-  ~Region() {
-    std::string out;
-    Ctl(Args({"down"}), &out);
-  }
-  std::vector<std::string> Args(std::vector<std::string> a) const {
-    a.insert(a.end(), {"--topology", file_, "--var-dir", dir_ + "/var"});
-    return a;
-  }
-  bool Up() {
-    std::string out;
-    int rc = Ctl(Args({"up", "--timeout", "240"}), &out);
-    std::printf("%s", out.c_str());
-    if (rc != 0) return false;
-    auto s = ctl::LoadOrCreateSecrets(topology_);
-    secrets_ = *s;
-    return true;
-  }
-  std::string Conninfo() const { return ctl::CatalogConninfo(topology_, topology_.regions[0], secrets_); }
-  std::string ApiHost() const { return topology_.regions[0].address; }
-  const std::vector<ctl::Zone>& Zones() const { return topology_.regions[0].zones; }
-  unsigned short CatalogdPort() const { return static_cast<unsigned short>(topology_.CatalogdPort(1)); }
-  // The zone whose Patroni answers GET /primary with 200 right now ("" if none): HAProxy's view.
-  std::string PrimaryByHealthCheck() const {
-    for (const auto& z : topology_.regions[0].zones)
-      if (HttpCall(z.address, static_cast<unsigned short>(topology_.ports.patroni), "GET", "/primary", "", {},
-                   std::chrono::milliseconds(300))
-              .status == 200)
-        return z.name;
-    return "";
-  }
-  unsigned short ApiPort() const { return static_cast<unsigned short>(topology_.ports.haproxy_api); }
-  const ctl::Secrets& secrets() const { return secrets_; }
-  json::value Status() const {
-    std::string out;
-    Ctl(Args({"status", "--json"}), &out);
-    boost::system::error_code ec;
-    auto v = json::parse(out, ec);
-    return ec ? json::value() : v;
-  }
-  std::string Primary() const {
-    auto s = Status();
-    if (!s.is_object()) return "";
-    const auto& p = s.at("regions").at(0).at("primary");
-    return p.is_string() ? std::string(p.as_string()) : "";
-  }
-  bool WaitHealthy(std::chrono::seconds timeout) const {
-    return WaitFor(
-        [&] {
-          auto s = Status();
-          return s.is_object() && s.at("healthy").as_bool();
-        },
-        timeout);
-  }
-
- private:
-  std::string dir_, file_;
-  ctl::Topology topology_;
-  ctl::Secrets secrets_;
-};
 
 struct Drill {
   std::string name;

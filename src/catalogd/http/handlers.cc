@@ -29,6 +29,18 @@ std::string Header(const Request& req, const std::string& name) {
 
 bool HasHeader(const Request& req, const std::string& name) { return req.headers.count(name) > 0; }
 
+bool IsOperationsRoute(Route r) {
+  return r == Route::kHealthz || r == Route::kReadyz || r == Route::kMetrics || r == Route::kOpenApi;
+}
+
+// Request-Timeout: a whole number of seconds, at least 1 (nullopt for anything else).
+std::optional<long long> ParseRequestTimeout(const std::string& t) {
+  bool digits =
+      !t.empty() && t.size() <= 6 && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits || std::stoll(t) < 1) return std::nullopt;
+  return std::stoll(t);
+}
+
 Response Json(int status, std::string body) {
   Response r;
   r.status = status;
@@ -63,6 +75,34 @@ std::string Api::RequestIdFor(const Request& req) {
   std::string given = Header(req, "x-request-id");
   if (model::IsValidIdempotencyKey(given)) return given;  // same rule: 1..200 printable ASCII
   return UniqueHex(12);
+}
+
+Clock::time_point Api::DeadlineOf(const Request& req) const {
+  auto deadline = req.received + options_.default_deadline;
+  if (auto t = ParseRequestTimeout(Header(req, "request-timeout")))
+    deadline = std::min(deadline, req.received + std::chrono::seconds(*t));
+  return deadline;
+}
+
+std::string Api::ClientKey(const Request& req, const Identity& who) const {
+  if (!who.scope.empty()) return "token:" + who.scope;
+  std::string address = req.peer_address;
+  if (options_.trust_forwarded_for && HasHeader(req, "x-forwarded-for")) {
+    // The proxy appends the address it saw; anything before it the client may have written.
+    std::string xff = Header(req, "x-forwarded-for");
+    auto comma = xff.rfind(',');
+    address = xff.substr(comma == std::string::npos ? 0 : comma + 1);
+    address.erase(0, address.find_first_not_of(' '));
+  }
+  return "addr:" + address;
+}
+
+void Api::MarkCacheable(Response& r, int max_age_s) const {
+  r.headers.emplace_back("Cache-Control", "public, max-age=" + std::to_string(max_age_s) + ", stale-while-revalidate=" +
+                                              std::to_string(options_.stale_while_revalidate_s) +
+                                              ", stale-if-error=" + std::to_string(options_.stale_if_error_s));
+  // A read with a consistency token must not be answered from a cache filled by one without.
+  r.headers.emplace_back("Vary", "X-Consistency-Token");
 }
 
 void Api::Stamp(Response& r, const std::string& request_id) const {
@@ -114,6 +154,13 @@ Served Api::Serve(const Request& req) {
       } else if (!req.body.empty() && !IsJsonMediaType(Header(req, "content-type"))) {
         out.response =
             Problem(415, "unsupported-media-type", "a request body must be sent as application/json", out.request_id);
+      } else if (auto wait = rate_limiter_ && !IsOperationsRoute(m.route)
+                                 ? rate_limiter_->Take(who.role, ClientKey(req, who))
+                                 : std::nullopt) {
+        out.response = Problem(429, "too-many-requests",
+                               "this client is over its request rate; retry after the given delay", out.request_id);
+        for (auto& [name, value] : out.response.headers)
+          if (name == "Retry-After") value = std::to_string(*wait);
       } else {
         out.response = Handle(req, m, who, out.request_id, std::string(url->path()), query);
       }
@@ -173,6 +220,7 @@ Response Api::MetricsText() {
         "failure.\n# TYPE catalogd_db_transaction_retries_total counter\n";
     out += "catalogd_db_transaction_retries_total " + std::to_string(store_.TransactionRetries()) + "\n";
     store_.RenderMetrics(out);
+    for (const auto& source : metrics_sources_) source(out);
   });
   return r;
 }
@@ -193,10 +241,17 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
       break;
   }
 
+  if (HasHeader(req, "request-timeout") && !ParseRequestTimeout(Header(req, "request-timeout")))
+    return Problem(400, "invalid-request", "Request-Timeout must be a whole number of seconds, at least 1", rid);
+  const Clock::time_point deadline = DeadlineOf(req);
+  if (Clock::now() >= deadline)
+    return Problem(503, "deadline-exceeded", "the request's deadline passed before it could be handled", rid);
+
   // Reads that carry a consistency token are answered from data at least that fresh.
   if (!info.is_write && HasHeader(req, "x-consistency-token")) {
     metrics_.CountConsistencyWait();
-    Status fresh = store_.WaitForToken(Header(req, "x-consistency-token"), Clock::now() + options_.consistency_wait);
+    Status fresh = store_.WaitForToken(Header(req, "x-consistency-token"),
+                                       std::min(deadline, Clock::now() + options_.consistency_wait));
     if (!fresh.ok()) return ProblemFromStatus(fresh, rid);
   }
 
@@ -207,15 +262,6 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
     ctx.write_id = UniqueHex(16);
     ctx.deploy_id = options_.deploy_id;
     ctx.idempotency_scope = who.scope;
-    auto deadline = req.received + options_.default_deadline;
-    if (HasHeader(req, "request-timeout")) {
-      std::string t = Header(req, "request-timeout");
-      bool digits =
-          !t.empty() && t.size() <= 6 && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
-      if (!digits || std::stoll(t) < 1)
-        return Problem(400, "invalid-request", "Request-Timeout must be a whole number of seconds, at least 1", rid);
-      deadline = std::min(deadline, req.received + std::chrono::seconds(std::stoll(t)));
-    }
     ctx.deadline = deadline;
     if (HasHeader(req, "idempotency-key")) {
       std::string key = Header(req, "idempotency-key");
@@ -242,7 +288,7 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
 
   switch (m.route) {
     case Route::kGetProduct: {
-      auto p = store_.GetProduct(m.param);
+      auto p = store_.GetProduct(m.param, deadline);
       if (!p.ok()) return ProblemFromStatus(p.status(), rid);
       std::string etag = model::EtagOf(p->version);
       if (HasHeader(req, "if-none-match") &&
@@ -251,17 +297,19 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
         r.status = 304;
         r.content_type.clear();
         r.headers.emplace_back("ETag", etag);
+        MarkCacheable(r, options_.cache_max_age_s);
         return r;
       }
       Response r = Json(200, *p->json);
       r.headers.emplace_back("ETag", etag);
+      MarkCacheable(r, options_.cache_max_age_s);
       MarkIfStale(r);
       return r;
     }
     case Route::kListProducts: {
       auto q = model::ParseProductQuery(query);
       if (!q.ok()) return ProblemFromStatus(q.status(), rid);
-      auto page = store_.ListProducts(*q);
+      auto page = store_.ListProducts(*q, deadline);
       if (!page.ok()) return ProblemFromStatus(page.status(), rid);
       // The page is the products' stored answers joined, never serialised again.
       std::size_t size = 64;
@@ -280,6 +328,7 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
         body += "null";
       body += '}';
       Response r = Json(200, std::move(body));
+      MarkCacheable(r, options_.cache_max_age_s);
       MarkIfStale(r);
       return r;
     }
@@ -299,9 +348,10 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
     case Route::kArchiveProduct:
       return AnswerWrite(store_.ArchiveProduct(ctx, m.param), rid);
     case Route::kGetStock: {
-      auto s = store_.GetStock(m.param);
+      auto s = store_.GetStock(m.param, deadline);
       if (!s.ok()) return ProblemFromStatus(s.status(), rid);
       Response r = Json(200, json::serialize(model::ToJson(*s)));
+      MarkCacheable(r, options_.stock_max_age_s);
       MarkIfStale(r);
       return r;
     }
@@ -321,9 +371,12 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
       return AnswerWrite(store_.CreateOrder(ctx, *o), rid);
     }
     case Route::kGetOrder: {
-      auto o = store_.GetOrder(m.param);
+      auto o = store_.GetOrder(m.param, deadline);
       if (!o.ok()) return ProblemFromStatus(o.status(), rid);
-      return Json(200, json::serialize(model::ToJson(*o)));
+      Response r = Json(200, json::serialize(model::ToJson(*o)));
+      // An order is the customer's own: no shared cache may keep it.
+      r.headers.emplace_back("Cache-Control", "private, no-store");
+      return r;
     }
     case Route::kCancelOrder:
       return AnswerWrite(store_.CancelOrder(ctx, m.param), rid);

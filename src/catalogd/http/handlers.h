@@ -4,9 +4,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
+#include "catalogd/admission/rate_limit.h"
 #include "catalogd/http/auth.h"
 #include "catalogd/http/problem.h"
 #include "catalogd/http/router.h"
@@ -21,6 +24,7 @@ struct Request {
   std::map<std::string, std::string> headers;  // lower-case names; repeated fields joined by ", "
   std::string body;
   std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
+  std::string peer_address;  // the connection's remote address; empty in tests
 };
 
 struct ApiOptions {
@@ -30,6 +34,15 @@ struct ApiOptions {
   std::chrono::milliseconds consistency_wait{2000};
   // Reads from data older than this carry Warning: 110 and X-Data-Age-Ms.
   std::chrono::milliseconds freshness_bound{5000};
+  // Behind a trusted proxy (HAProxy adds X-Forwarded-For), rate-limit anonymous clients by the
+  // address the proxy saw rather than the proxy's own.
+  bool trust_forwarded_for = false;
+  // Cache-Control of product, listing and stock reads, for a CDN in front: fresh for max_age, then
+  // served stale while revalidating, and served stale when the origin fails.
+  int cache_max_age_s = 5;
+  int stock_max_age_s = 1;
+  int stale_while_revalidate_s = 30;
+  int stale_if_error_s = 86400;
 };
 
 struct Served {
@@ -49,6 +62,16 @@ class Api {
   // True when Serve would answer `req` from memory without blocking (a product, listing or stock
   // read with no consistency token to wait for), so the network thread may call it directly.
   bool AnswersWithoutBlocking(const Request& req);
+
+  // The request's deadline: its arrival plus the default deadline, or sooner when it sends a valid
+  // Request-Timeout (an invalid one is answered 400 by Serve).
+  std::chrono::steady_clock::time_point DeadlineOf(const Request& req) const;
+
+  // Per-client rate limits; none when never set. Requires: called before the first Serve; the
+  // limiter outlives the Api.
+  void SetRateLimiter(admission::RateLimiter* limiter) { rate_limiter_ = limiter; }
+  // Adds series to /metrics (admission control, rate limits). Requires: before the first Serve.
+  void AddMetricsSource(std::function<void(std::string&)> source) { metrics_sources_.push_back(std::move(source)); }
 
   // Names this instance in X-Served-By. Requires: called before the first Serve.
   void SetServedBy(std::string served_by) { options_.served_by = std::move(served_by); }
@@ -70,12 +93,18 @@ class Api {
   // Adds the stale-read headers when the store's data is older than the freshness bound.
   void MarkIfStale(Response& r);
   Response AnswerWrite(const Result<WriteAnswer>& r, const std::string& instance);
+  // Adds Cache-Control and Vary to a cacheable read.
+  void MarkCacheable(Response& r, int max_age_s) const;
+  // The key of a client's rate-limit bucket: its token's digest, else its address.
+  std::string ClientKey(const Request& req, const Identity& who) const;
 
   Store& store_;
   const TokenRegistry& tokens_;
   metrics::Metrics& metrics_;
   ApiOptions options_;
   std::atomic<bool> draining_{false};
+  admission::RateLimiter* rate_limiter_ = nullptr;
+  std::vector<std::function<void(std::string&)>> metrics_sources_;
 };
 
 }  // namespace techmoda::http

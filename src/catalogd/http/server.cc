@@ -1,5 +1,7 @@
 #include "catalogd/http/server.h"
 
+#include <time.h>
+
 #include <array>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -20,6 +22,7 @@ namespace techmoda::http {
 struct Server::Impl {
   Api& api;
   metrics::Metrics& metrics;
+  admission::Admission& admission;
   ServerOptions options;
   // One io_context per network thread: a connection lives on one thread from accept to close, so
   // no handler ever waits on a lock or wakes another thread to run.
@@ -30,10 +33,20 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
   std::thread drainer;
+  // One probe timer per network thread: how late it fires is the queueing delay there.
+  std::vector<std::unique_ptr<net::steady_timer>> probes;
+  // Per network thread, touched only by that thread: its CPU time and the wall time at the last
+  // busy measurement.
+  struct BusyMark {
+    double cpu_s = -1;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::vector<BusyMark> busy_marks;
 
-  Impl(Api& a, metrics::Metrics& m, ServerOptions o)
+  Impl(Api& a, metrics::Metrics& m, admission::Admission& adm, ServerOptions o)
       : api(a),
         metrics(m),
+        admission(adm),
         options(std::move(o)),
         contexts(MakeContexts(options.io_threads)),
         workers(options.worker_threads),
@@ -46,6 +59,7 @@ struct Server::Impl {
   }
 
   void DoAccept();
+  void StartProbe(std::size_t i, int tick);
 };
 
 namespace {
@@ -109,6 +123,9 @@ class Session : public std::enable_shared_from_this<Session> {
     std::size_t header_bytes = 0;
     Request req = FromBeast(msg, &header_bytes);
     req.received = started;
+    beast::error_code peer_ec;
+    auto peer = stream_.socket().remote_endpoint(peer_ec);
+    if (!peer_ec) req.peer_address = peer.address().to_string();
     if (req.target.size() > kMaxTargetBytes) {
       std::string id = Api::RequestIdFor(req);
       return Reject(Problem(414, "uri-too-long", "the request target exceeds 8 KiB", id), id, started);
@@ -117,28 +134,53 @@ class Session : public std::enable_shared_from_this<Session> {
       std::string id = Api::RequestIdFor(req);
       return Reject(Problem(431, "header-fields-too-large", "the header block exceeds 16 KiB", id), id, started);
     }
-    // Admit: over the in-flight budget, answer now rather than queue until the client gives up.
-    if (srv_.in_flight.load() >= srv_.options.max_in_flight) {
-      srv_.metrics.CountShed();
-      std::string id = Api::RequestIdFor(req);
-      Response r = Problem(503, "overloaded", "the service is over capacity; retry after the given delay", id);
-      srv_.api.Stamp(r, id);
-      return Write(std::move(r), Route::kNone, id, req.method, started, false);
+    // Admit: over the hard in-flight cap, answer now rather than queue until the client gives up.
+    auto priority = admission::Classify(req.method, req.target);
+    if (srv_.in_flight.load() >= srv_.options.max_in_flight && priority) {
+      srv_.admission.CountRefusedAtCap(*priority);
+      return Shed(req, started, false);
     }
     srv_.in_flight.fetch_add(1);
     srv_.metrics.AddInFlight(1);
     if (srv_.api.AnswersWithoutBlocking(req)) {
       // Reads from memory are answered here, on the network thread: no hop to the workers and back.
+      // Their overload signal is how late this thread runs (see Admission).
+      if (priority && !srv_.admission.AdmitNow(*priority)) return Shed(req, started, true);
       Served served = srv_.api.Serve(req);
       return Write(std::move(served.response), served.route, served.request_id, req.method, started, true);
     }
-    net::post(srv_.workers, [self = shared_from_this(), req = std::move(req), started]() mutable {
-      Served served = self->srv_.api.Serve(req);
+    auto shared = std::make_shared<Request>(std::move(req));
+    if (!priority) return ServeOnWorker(shared, started, false);
+    srv_.admission.Acquire(
+        *priority, srv_.api.DeadlineOf(*shared), [self = shared_from_this(), shared, started](bool admitted) {
+          if (admitted) return self->ServeOnWorker(shared, started, true);
+          net::post(self->stream_.get_executor(), [self, shared, started] { self->Shed(*shared, started, true); });
+        });
+  }
+
+  // Runs the request on the worker pool and writes the answer from this connection's thread.
+  // `admitted`: it holds an admission slot, given back when the handler returns.
+  void ServeOnWorker(const std::shared_ptr<Request>& req, std::chrono::steady_clock::time_point started,
+                     bool admitted) {
+    net::post(srv_.workers, [self = shared_from_this(), req, started, admitted] {
+      auto begun = std::chrono::steady_clock::now();
+      Served served = self->srv_.api.Serve(*req);
+      if (admitted)
+        self->srv_.admission.Finish(std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count());
       net::post(self->stream_.get_executor(),
-                [self, served = std::move(served), method = req.method, started]() mutable {
+                [self, served = std::move(served), method = req->method, started]() mutable {
                   self->Write(std::move(served.response), served.route, served.request_id, method, started, true);
                 });
     });
+  }
+
+  // 503 now: cheaper than any answer, so that refusing work frees capacity for the work kept.
+  // `counted`: the request is in the in-flight count (Write takes it out).
+  void Shed(const Request& req, std::chrono::steady_clock::time_point started, bool counted) {
+    std::string id = Api::RequestIdFor(req);
+    Response r = Problem(503, "overloaded", "the service is over capacity; retry after the given delay", id);
+    srv_.api.Stamp(r, id);
+    Write(std::move(r), Route::kNone, id, req.method, started, counted);
   }
 
   static std::string RandomRequestId() { return Api::RequestIdFor(Request{}); }
@@ -228,9 +270,36 @@ void Server::Impl::DoAccept() {
   });
 }
 
-Server::Server(Api& api, metrics::Metrics& metrics, ServerOptions options) {
+void Server::Impl::StartProbe(std::size_t i, int tick) {
+  constexpr auto kPeriod = std::chrono::milliseconds(5);
+  auto expected = std::chrono::steady_clock::now() + kPeriod;
+  probes[i]->expires_at(expected);
+  probes[i]->async_wait([this, i, tick, expected](beast::error_code ec) {
+    // The probes keep running while draining: queued requests must still time out.
+    if (ec) return;
+    auto now = std::chrono::steady_clock::now();
+    admission.ObserveNetworkDelay(std::chrono::duration<double>(now - expected).count());
+    if (tick % 10 == 9) {
+      // How much of the last 50 ms this thread spent working: the utilisation of in-memory serving.
+      timespec ts{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+      double cpu = ts.tv_sec + ts.tv_nsec / 1e9;
+      BusyMark& mark = busy_marks[i];
+      if (mark.cpu_s >= 0)
+        admission.ObserveNetworkBusy((cpu - mark.cpu_s) / std::chrono::duration<double>(now - mark.at).count());
+      mark = {cpu, now};
+    }
+    if (i == 0) {
+      admission.ExpireWaiters(now);
+      if (tick % 10 == 9) admission.AdjustShedding();  // every 50 ms
+    }
+    StartProbe(i, tick + 1);
+  });
+}
+
+Server::Server(Api& api, metrics::Metrics& metrics, admission::Admission& admission, ServerOptions options) {
   if (options.io_threads <= 0) options.io_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  impl_ = std::make_unique<Impl>(api, metrics, std::move(options));
+  impl_ = std::make_unique<Impl>(api, metrics, admission, std::move(options));
 }
 
 Server::~Server() {
@@ -261,6 +330,11 @@ void Server::Run() {
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
   for (auto& c : impl_->contexts) guards.push_back(net::make_work_guard(*c));
   impl_->DoAccept();
+  impl_->busy_marks.resize(impl_->contexts.size());
+  for (std::size_t i = 0; i < impl_->contexts.size(); ++i) {
+    impl_->probes.push_back(std::make_unique<net::steady_timer>(*impl_->contexts[i]));
+    impl_->StartProbe(i, 0);
+  }
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < impl_->contexts.size(); ++i)
     threads.emplace_back([this, i] { impl_->contexts[i]->run(); });

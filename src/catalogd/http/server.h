@@ -1,4 +1,4 @@
-// The network edge: Accept -> (Beast) Parse -> Admit (limits, overload) -> Api -> Respond.
+// The network edge: Accept -> (Beast) Parse -> Admit (limits, admission control) -> Api -> Respond.
 #pragma once
 
 #include <atomic>
@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "catalogd/admission/admission.h"
 #include "catalogd/http/handlers.h"
 #include "catalogd/metrics/metrics.h"
 #include "common/status.h"
@@ -22,7 +23,7 @@ struct ServerOptions {
   unsigned short port = 8080;
   int io_threads = 0;                      // 0: one per core
   int worker_threads = 16;                 // handlers that wait on the database run here
-  int max_in_flight = 1024;                // above this, answer 503 at once instead of queueing
+  int max_in_flight = 1024;                // a hard cap: above this, answer 503 at once
   std::chrono::seconds read_timeout{30};   // a whole request, or an idle keep-alive gap
   std::chrono::seconds drain_timeout{20};  // graceful stop: how long in-flight work may finish
   bool access_log = true;
@@ -31,7 +32,8 @@ struct ServerOptions {
 // Not copyable. Listen, then Run (blocks) on one thread; Stop from any thread.
 class Server {
  public:
-  Server(Api& api, metrics::Metrics& metrics, ServerOptions options);
+  // `admission` decides which requests start, wait or are refused; it outlives the server.
+  Server(Api& api, metrics::Metrics& metrics, admission::Admission& admission, ServerOptions options);
   ~Server();
 
   // Binds and listens. Fails with a message when the address is taken or invalid.

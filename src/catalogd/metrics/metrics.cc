@@ -67,11 +67,6 @@ std::string Metrics::Render(const std::function<void(std::string&)>& extra) cons
                 static_cast<long long>(in_flight_.load(std::memory_order_relaxed)));
   out += buf;
   std::snprintf(buf, sizeof buf,
-                "# HELP catalogd_shed_total Requests refused by admission control (503).\n"
-                "# TYPE catalogd_shed_total counter\ncatalogd_shed_total %llu\n",
-                static_cast<unsigned long long>(shed_.load(std::memory_order_relaxed)));
-  out += buf;
-  std::snprintf(buf, sizeof buf,
                 "# HELP catalogd_consistency_waits_total Reads that carried a consistency token.\n"
                 "# TYPE catalogd_consistency_waits_total counter\ncatalogd_consistency_waits_total %llu\n",
                 static_cast<unsigned long long>(consistency_waits_.load(std::memory_order_relaxed)));

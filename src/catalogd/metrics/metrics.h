@@ -40,7 +40,6 @@ class Metrics {
   void ObserveRequest(http::Route route, int status, double seconds);
   void AddInFlight(int delta) { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
   std::int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
-  void CountShed() { shed_.fetch_add(1, std::memory_order_relaxed); }
   void CountConsistencyWait() { consistency_waits_.fetch_add(1, std::memory_order_relaxed); }
   void CountStaleRead() { stale_reads_.fetch_add(1, std::memory_order_relaxed); }
   void ObservePropagation(double seconds) { propagation_.Observe(seconds); }
@@ -55,7 +54,6 @@ class Metrics {
   };
   std::array<PerRoute, http::kRouteCount> routes_{};
   std::atomic<std::int64_t> in_flight_{0};
-  std::atomic<std::uint64_t> shed_{0};
   std::atomic<std::uint64_t> consistency_waits_{0};
   std::atomic<std::uint64_t> stale_reads_{0};
   Histogram propagation_{kPropagationBuckets};

@@ -10,16 +10,16 @@ using Clock = std::chrono::steady_clock;
 CopyStore::CopyStore(Store& db, copy::CatalogCopy& copy, const copy::Feed* feed, CopyStoreOptions options)
     : db_(db), copy_(copy), feed_(feed), options_(options) {}
 
-Result<ProductDoc> CopyStore::GetProduct(const std::string& id) {
-  return copy_.ready() ? copy_.Get(id) : db_.GetProduct(id);
+Result<ProductDoc> CopyStore::GetProduct(const std::string& id, Deadline deadline) {
+  return copy_.ready() ? copy_.Get(id) : db_.GetProduct(id, deadline);
 }
 
-Result<ProductPage> CopyStore::ListProducts(const ProductQuery& q) {
-  return copy_.ready() ? copy_.List(q) : db_.ListProducts(q);
+Result<ProductPage> CopyStore::ListProducts(const ProductQuery& q, Deadline deadline) {
+  return copy_.ready() ? copy_.List(q) : db_.ListProducts(q, deadline);
 }
 
-Result<Stock> CopyStore::GetStock(const std::string& sku) {
-  return copy_.ready() ? copy_.GetStock(sku) : db_.GetStock(sku);
+Result<Stock> CopyStore::GetStock(const std::string& sku, Deadline deadline) {
+  return copy_.ready() ? copy_.GetStock(sku) : db_.GetStock(sku, deadline);
 }
 
 Result<WriteAnswer> CopyStore::Visible(Result<WriteAnswer> r, const WriteContext& ctx) {

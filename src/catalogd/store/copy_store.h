@@ -23,16 +23,16 @@ class CopyStore final : public Store {
  public:
   CopyStore(Store& db, copy::CatalogCopy& copy, const copy::Feed* feed, CopyStoreOptions options = {});
 
-  Result<ProductDoc> GetProduct(const std::string& id) override;
-  Result<ProductPage> ListProducts(const ProductQuery& q) override;
+  Result<ProductDoc> GetProduct(const std::string& id, Deadline deadline) override;
+  Result<ProductPage> ListProducts(const ProductQuery& q, Deadline deadline) override;
   Result<WriteAnswer> CreateProduct(const WriteContext& ctx, const ProductInput& p) override;
   Result<WriteAnswer> ReplaceProduct(const WriteContext& ctx, const ProductInput& p, const Precondition& pre) override;
   Result<WriteAnswer> ArchiveProduct(const WriteContext& ctx, const std::string& id) override;
-  Result<Stock> GetStock(const std::string& sku) override;
+  Result<Stock> GetStock(const std::string& sku, Deadline deadline) override;
   Result<WriteAnswer> SetStock(const WriteContext& ctx, const std::string& sku, std::int64_t on_hand) override;
   Result<WriteAnswer> AdjustStock(const WriteContext& ctx, const std::string& sku, std::int64_t delta) override;
   Result<WriteAnswer> CreateOrder(const WriteContext& ctx, const OrderInput& o) override;
-  Result<Order> GetOrder(const std::string& id) override { return db_.GetOrder(id); }
+  Result<Order> GetOrder(const std::string& id, Deadline deadline) override { return db_.GetOrder(id, deadline); }
   Result<WriteAnswer> CancelOrder(const WriteContext& ctx, const std::string& id) override;
   Status WaitForToken(const std::string& token, std::chrono::steady_clock::time_point deadline) override;
   Status CheckReady() override;

@@ -56,6 +56,23 @@ Status FromPgError(const pg::Error& e, std::string_view what) {
   if (auto* e = std::get_if<pg::Error>(&rows_var##_r)) return FromPgError(*e, what); \
   pg::Rows& rows_var = std::get<pg::Rows>(rows_var##_r)
 
+// Runs one read under the request's deadline: it bounds the wait for a connection and is the
+// query's statement_timeout (set for the session around it; writes set their own, per transaction).
+Result<pg::Rows> ReadWithin(pg::Pool& pool, Clock::time_point deadline, std::string_view what, const std::string& sql,
+                            const std::vector<Param>& params) {
+  auto lease = pool.Acquire(deadline);
+  if (!lease.ok()) return lease.status();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  if (ms <= 0) return Status::Unavailable("the request's deadline passed");
+  pg::Connection& c = **lease;
+  auto set = c.ExecScript("SET statement_timeout = " + std::to_string(ms));
+  if (auto* e = std::get_if<pg::Error>(&set)) return FromPgError(*e, what);
+  auto rows = c.Exec(sql, params);
+  c.ExecScript("SET statement_timeout = 0");
+  if (auto* e = std::get_if<pg::Error>(&rows)) return FromPgError(*e, what);
+  return std::move(std::get<pg::Rows>(rows));
+}
+
 std::string PgArray(const std::vector<std::string>& items) {
   std::string out = "{";
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -364,18 +381,18 @@ ProductDoc DocOf(const Product& p) {
 }
 }  // namespace
 
-Result<ProductDoc> PgStore::GetProduct(const std::string& id) {
-  auto lease = pool_->Acquire(Clock::now() + std::chrono::seconds(5));
-  if (!lease.ok()) return lease.status();
-  EXEC_OR_RETURN(rows, **lease, "reading a product",
-                 std::string("SELECT ") + kProductColumns + " FROM products WHERE id = $1", {id});
+Result<ProductDoc> PgStore::GetProduct(const std::string& id, Deadline deadline) {
+  auto read = ReadWithin(*pool_, deadline, "reading a product",
+                         std::string("SELECT ") + kProductColumns + " FROM products WHERE id = $1", {id});
+  if (!read.ok()) return read.status();
+  pg::Rows& rows = *read;
   if (rows.size() == 0) return Status::NotFound("no product " + id);
   auto p = ProductFromRow(rows, 0);
   if (!p.ok()) return p.status();
   return DocOf(*p);
 }
 
-Result<ProductPage> PgStore::ListProducts(const ProductQuery& q) {
+Result<ProductPage> PgStore::ListProducts(const ProductQuery& q, Deadline deadline) {
   std::string sql = std::string("SELECT ") + kProductColumns + " FROM products WHERE status = $1";
   std::vector<Param> params{q.status};
   auto add = [&](const std::string& clause, std::string value) {
@@ -393,9 +410,9 @@ Result<ProductPage> PgStore::ListProducts(const ProductQuery& q) {
   // LIMIT is a parameter too, so that the statement texts (each prepared once) stay few.
   params.emplace_back(std::to_string(q.limit + 1));
   sql += " ORDER BY id LIMIT $" + std::to_string(params.size());
-  auto lease = pool_->Acquire(Clock::now() + std::chrono::seconds(5));
-  if (!lease.ok()) return lease.status();
-  EXEC_OR_RETURN(rows, **lease, "listing products", sql, params);
+  auto read = ReadWithin(*pool_, deadline, "listing products", sql, params);
+  if (!read.ok()) return read.status();
+  pg::Rows& rows = *read;
   ProductPage page;
   for (int i = 0; i < std::min(rows.size(), q.limit); ++i) {
     auto p = ProductFromRow(rows, i);
@@ -489,10 +506,11 @@ Result<WriteAnswer> PgStore::ArchiveProduct(const WriteContext& ctx, const std::
   });
 }
 
-Result<Stock> PgStore::GetStock(const std::string& sku) {
-  auto lease = pool_->Acquire(Clock::now() + std::chrono::seconds(5));
-  if (!lease.ok()) return lease.status();
-  EXEC_OR_RETURN(rows, **lease, "reading stock", "SELECT on_hand, reserved FROM inventory WHERE sku = $1", {sku});
+Result<Stock> PgStore::GetStock(const std::string& sku, Deadline deadline) {
+  auto read =
+      ReadWithin(*pool_, deadline, "reading stock", "SELECT on_hand, reserved FROM inventory WHERE sku = $1", {sku});
+  if (!read.ok()) return read.status();
+  pg::Rows& rows = *read;
   if (rows.size() == 0) return Status::NotFound("no sku " + sku);
   return Stock{sku, rows.GetInt(0, 0), rows.GetInt(0, 1)};
 }
@@ -600,11 +618,11 @@ Result<WriteAnswer> PgStore::CreateOrder(const WriteContext& ctx, const OrderInp
   });
 }
 
-Result<Order> PgStore::GetOrder(const std::string& id) {
-  auto lease = pool_->Acquire(Clock::now() + std::chrono::seconds(5));
-  if (!lease.ok()) return lease.status();
-  EXEC_OR_RETURN(rows, **lease, "reading an order",
-                 std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id = $1", {id});
+Result<Order> PgStore::GetOrder(const std::string& id, Deadline deadline) {
+  auto read = ReadWithin(*pool_, deadline, "reading an order",
+                         std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id = $1", {id});
+  if (!read.ok()) return read.status();
+  pg::Rows& rows = *read;
   if (rows.size() == 0) return Status::NotFound("no order " + id);
   return OrderFromRow(rows, 0);
 }

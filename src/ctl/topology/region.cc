@@ -68,7 +68,8 @@ bool SupervisorRunning(const Topology& t) {
   }
 }
 
-// Program name -> (state, pid) from `supervisorctl status`.
+}  // namespace
+
 std::map<std::string, std::pair<std::string, pid_t>> ProgramStates(const Topology& t) {
   std::map<std::string, std::pair<std::string, pid_t>> out;
   if (!SupervisorRunning(t)) return out;
@@ -97,6 +98,20 @@ Status StartPrograms(const Topology& t, const std::vector<std::string>& names) {
       return Status::Unavailable("supervisord could not start " + n + ": " + out);
   return Status::Ok();
 }
+
+Status StopPrograms(const Topology& t, const std::vector<std::string>& names) {
+  if (names.empty()) return Status::Ok();
+  std::vector<std::string> args{"stop"};
+  args.insert(args.end(), names.begin(), names.end());
+  int rc = 0;
+  std::string out = SupervisorCtl(t, args, &rc);
+  for (const auto& n : names)
+    if (out.find(n + ": ERROR") != std::string::npos && out.find("not running") == std::string::npos)
+      return Status::Unavailable("supervisord could not stop " + n + ": " + out);
+  return Status::Ok();
+}
+
+namespace {
 
 // Waits until `ready` holds, printing `what` with a count every second. `ready` returns how many
 // of `total` are ready.
@@ -141,7 +156,11 @@ std::string EtcdHealth(const Topology& t, const Zone& z) {
 
 bool EtcdHealthy(const Topology& t, const Zone& z) { return EtcdHealth(t, z) == "healthy"; }
 
+}  // namespace
+
 bool CatalogdReady(const Zone& z, int port) { return GetJson(z.address, port, "/readyz").status == 200; }
+
+namespace {
 
 // Patroni's /cluster as most members see it. A member cut off from etcd keeps showing its last view
 // (itself as leader, say), so the view counts that the most members share: the one whose leader

@@ -2,8 +2,10 @@
 // it down, and inject the faults the drills need (signals and nftables rules).
 #pragma once
 
+#include <sys/types.h>
 #include <boost/json/value.hpp>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -77,6 +79,15 @@ Status FaultHeal(const Topology& t, std::string* report);
 
 // Planned switchover through Patroni's REST API; `candidate` may be empty (Patroni picks).
 Status Switchover(const Topology& t, const std::string& region, const std::string& candidate, std::string* report);
+
+// supervisord's programs: name -> (state, pid) from `supervisorctl status`; empty when
+// supervisord is not running.
+std::map<std::string, std::pair<std::string, pid_t>> ProgramStates(const Topology& t);
+// Starts or stops programs by name; an error names the program and supervisord's answer.
+Status StartPrograms(const Topology& t, const std::vector<std::string>& names);
+Status StopPrograms(const Topology& t, const std::vector<std::string>& names);
+// True when the catalogd on the zone's address and `port` answers /readyz with 200.
+bool CatalogdReady(const Zone& z, int port);
 
 // Paths of the log files of a zone/program selection (empty: all).
 std::vector<std::string> LogFiles(const Topology& t, const std::string& zone, const std::string& program);

@@ -267,6 +267,8 @@ std::string CatalogdYaml(const Topology& t, const Region& r, const Zone& z, int 
          std::to_string(t.catalogd.write_deadline_ms) +
          "\n"
          "access_log: false\n"
+         "# HAProxy appends the client's address to X-Forwarded-For: rate-limit by it, not by HAProxy's.\n"
+         "trust_forwarded_for: true\n"
          "tokens_file: " +
          l.conf_dir + "/tokens.yaml\n";
 }
@@ -282,9 +284,11 @@ std::string HaproxyCfg(const Topology& t, const Region& r, const std::string& st
   for (const auto& z : r.zones) {
     std::string check = " check addr " + z.address + " port " + port(t.ports.patroni) + "\n";
     pg_servers += "  server " + z.name + " " + z.address + ":" + port(t.ports.postgres) + check;
-    for (int n = 1; n <= z.catalogd_instances; ++n)
-      api_servers +=
-          "  server " + Topology::InstanceName(z, n) + " " + z.address + ":" + port(t.CatalogdPort(n)) + " check\n";
+    // Instances above the zone's minimum start in maintenance; the autoscaler enables them through
+    // the runtime API (stats socket) when it starts them, and disables them before it stops them.
+    for (int n = 1; n <= z.catalogd_max; ++n)
+      api_servers += "  server " + Topology::InstanceName(z, n) + " " + z.address + ":" + port(t.CatalogdPort(n)) +
+                     " check" + (n > z.catalogd_instances ? " disabled" : "") + "\n";
   }
   std::string a = r.address + ":";
   return "# Rendered by catalogctl from " + t.file + " (topology " + t.name + ", region " + r.name +
@@ -346,6 +350,7 @@ std::string HaproxyCfg(const Topology& t, const Region& r, const std::string& st
          "  mode http\n"
          "  balance leastconn\n"
          "  timeout server 60s\n"
+         "  option forwardfor\n"
          "  option httpchk\n"
          "  http-check send meth GET uri /healthz\n"
          "  http-check expect status 200\n"
@@ -410,7 +415,7 @@ std::string SupervisorConf(const Topology& t) {
       out += SupervisorProgram(EtcdProgram(z), Join(EtcdArgs(t, r, z, l)), z.os_user, l.log_dir + "/etcd.log", 10, 10);
       out += SupervisorProgram(PatroniProgram(z), "/usr/bin/patroni " + z.dir + "/patroni.yml", z.os_user,
                                l.log_dir + "/patroni.log", 20, 40);
-      for (int n = 1; n <= z.catalogd_instances; ++n)
+      for (int n = 1; n <= z.catalogd_max; ++n)
         out +=
             SupervisorProgram(CatalogdProgram(z, n),
                               l.bin_dir + "/catalogd --config " + z.dir + "/" + Topology::InstanceName(z, n) + ".yaml",
@@ -445,7 +450,7 @@ std::vector<RenderedFile> Render(const Topology& t, const Secrets& s, RenderTarg
       files.push_back(
           {at(z.dir + "/patroni.yml", "/etc/techmoda/patroni.yml"), PatroniYaml(t, r, z, s, l), 0600, owner});
       files.push_back({at(z.dir + "/tokens.yaml", "/etc/techmoda/tokens.yaml"), TokensYaml(s), 0600, owner});
-      for (int n = 1; n <= z.catalogd_instances; ++n)
+      for (int n = 1; n <= z.catalogd_max; ++n)
         files.push_back({at(z.dir + "/" + Topology::InstanceName(z, n) + ".yaml",
                             "/etc/techmoda/" + Topology::InstanceName(z, n) + ".yaml"),
                          CatalogdYaml(t, r, z, n, s, l), 0600, owner});

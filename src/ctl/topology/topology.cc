@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <regex>
 #include <set>
+#include <sstream>
+#include <type_traits>
 
 #include "common/process.h"
 
@@ -38,21 +40,39 @@ std::string Topology::NftTable() const {
 
 namespace {
 
-// Reads an optional integer field within [lo, hi]; records a message naming `where` otherwise.
-void ReadInt(const YAML::Node& n, const char* key, int lo, int hi, const std::string& where, int* out,
-             std::vector<std::string>* errors) {
+std::string NumberText(int v) { return std::to_string(v); }
+std::string NumberText(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
+
+// Reads an optional number field within [lo, hi]; records a message naming `where` otherwise.
+template <typename T>
+void ReadNumber(const YAML::Node& n, const char* key, T lo, T hi, const std::string& where, T* out,
+                std::vector<std::string>* errors) {
   if (!n || !n[key]) return;
   try {
-    int v = n[key].as<int>();
-    if (v < lo || v > hi) {
-      errors->push_back(where + "." + key + ": " + std::to_string(v) + " is outside " + std::to_string(lo) + ".." +
-                        std::to_string(hi));
+    T v = n[key].as<T>();
+    if (!(v >= lo && v <= hi)) {
+      errors->push_back(where + "." + key + ": " + NumberText(v) + " is outside " + NumberText(lo) + ".." +
+                        NumberText(hi));
       return;
     }
     *out = v;
   } catch (const YAML::Exception&) {
-    errors->push_back(where + "." + key + ": must be an integer");
+    errors->push_back(where + "." + key + (std::is_integral_v<T> ? ": must be an integer" : ": must be a number"));
   }
+}
+
+void ReadInt(const YAML::Node& n, const char* key, int lo, int hi, const std::string& where, int* out,
+             std::vector<std::string>* errors) {
+  ReadNumber<int>(n, key, lo, hi, where, out, errors);
+}
+
+void ReadDouble(const YAML::Node& n, const char* key, double lo, double hi, const std::string& where, double* out,
+                std::vector<std::string>* errors) {
+  ReadNumber<double>(n, key, lo, hi, where, out, errors);
 }
 
 void ReadString(const YAML::Node& n, const char* key, const std::string& where, std::string* out,
@@ -88,7 +108,8 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
   }
   if (!root.IsMap()) return Status::Invalid(file + ": expected a mapping with name and regions");
   std::vector<std::string> errors;
-  CheckKeys(root, {"name", "regions", "ports", "patroni", "catalogd", "postgres_bin_dir"}, "topology", &errors);
+  CheckKeys(root, {"name", "regions", "ports", "patroni", "catalogd", "autoscale", "postgres_bin_dir"}, "topology",
+            &errors);
   Topology t;
   t.file = file;
   ReadString(root, "name", "topology", &t.name, &errors);
@@ -129,6 +150,23 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
   ReadInt(cd, "write_deadline_ms", 100, 600000, "catalogd", &t.catalogd.write_deadline_ms, &errors);
   ReadString(cd, "deploy_id", "catalogd", &t.catalogd.deploy_id, &errors);
 
+  const auto& as = root["autoscale"];
+  CheckKeys(as,
+            {"interval_ms", "up_load", "up_samples", "down_load", "down_samples", "up_cooldown_s", "down_cooldown_s",
+             "target_p99_ms"},
+            "autoscale", &errors);
+  ReadInt(as, "interval_ms", 100, 60000, "autoscale", &t.autoscale.interval_ms, &errors);
+  ReadDouble(as, "up_load", 0.001, 10, "autoscale", &t.autoscale.up_load, &errors);
+  ReadInt(as, "up_samples", 1, 1000, "autoscale", &t.autoscale.up_samples, &errors);
+  ReadDouble(as, "down_load", 0, 10, "autoscale", &t.autoscale.down_load, &errors);
+  ReadInt(as, "down_samples", 1, 10000, "autoscale", &t.autoscale.down_samples, &errors);
+  ReadInt(as, "up_cooldown_s", 0, 3600, "autoscale", &t.autoscale.up_cooldown_s, &errors);
+  ReadInt(as, "down_cooldown_s", 0, 86400, "autoscale", &t.autoscale.down_cooldown_s, &errors);
+  ReadInt(as, "target_p99_ms", 1, 60000, "autoscale", &t.autoscale.target_p99_ms, &errors);
+  // Hysteresis: between the two thresholds the autoscaler holds.
+  if (t.autoscale.down_load >= t.autoscale.up_load)
+    errors.push_back("autoscale: down_load must be below up_load, or instances would be added and removed in turn");
+
   std::error_code ec;
   auto var = std::filesystem::absolute(var_root, ec).lexically_normal().string();
   while (var.size() > 1 && var.back() == '/') var.pop_back();
@@ -166,9 +204,14 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
       if (zn.IsScalar()) {
         z.name = zn.as<std::string>();
       } else {
-        CheckKeys(zn, {"name", "catalogd", "host"}, zw, &errors);
+        CheckKeys(zn, {"name", "catalogd", "catalogd_max", "host"}, zw, &errors);
         ReadString(zn, "name", zw, &z.name, &errors);
         ReadInt(zn, "catalogd", 0, 8, zw, &z.catalogd_instances, &errors);
+        z.catalogd_max = z.catalogd_instances;
+        ReadInt(zn, "catalogd_max", 0, 8, zw, &z.catalogd_max, &errors);
+        if (z.catalogd_max < z.catalogd_instances)
+          errors.push_back(zw + ".catalogd_max: " + std::to_string(z.catalogd_max) + " is below catalogd (" +
+                           std::to_string(z.catalogd_instances) + ")");
         ReadString(zn, "host", zw, &z.address, &errors);
       }
       if (!std::regex_match(z.name, kName)) errors.push_back(zw + ".name: '" + z.name + "' is not a valid name");

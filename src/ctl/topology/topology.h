@@ -36,13 +36,28 @@ struct CatalogdSettings {
   std::string deploy_id = "v1";
 };
 
+// The autoscaler's policy (`autoscale:` in the file; docs/runbooks/surge.md explains each value).
+// A zone's load is the largest of: its instances' mean catalogd_utilisation, their mean CPU per
+// network thread, and their p99 latency over target_p99_ms.
+struct AutoscalePolicy {
+  int interval_ms = 1000;    // one observation and decision per zone per interval
+  double up_load = 0.75;     // add an instance when the load stays above this...
+  int up_samples = 2;        // ...for this many intervals in a row
+  double down_load = 0.30;   // remove one when the load stays below this...
+  int down_samples = 30;     // ...for this many intervals
+  int up_cooldown_s = 5;     // no other change this soon after an addition
+  int down_cooldown_s = 60;  // nor after a removal (and no removal this soon after an addition)
+  int target_p99_ms = 100;
+};
+
 struct Zone {
   std::string name;
-  std::string region;   // its region's name
-  int index = 0;        // 1..9 within its region
-  std::string address;  // 127.0.<region id><index>.1 on one machine; `host:` in the file for real hosts
-  std::string os_user;  // every process of the zone runs as this user (tm-z<region id><index>)
-  int catalogd_instances = 1;
+  std::string region;               // its region's name
+  int index = 0;                    // 1..9 within its region
+  std::string address;              // 127.0.<region id><index>.1 on one machine; `host:` in the file for real hosts
+  std::string os_user;              // every process of the zone runs as this user (tm-z<region id><index>)
+  int catalogd_instances = 1;       // how many run from `catalogctl up` on: the autoscaler's minimum
+  int catalogd_max = 1;             // the autoscaler's maximum (`catalogd_max:`, default the minimum)
   std::string dir;                  // <var>/<zone>
   bool etcd_join_existing = false;  // a replaced member: join the region's etcd cluster, do not found it
 };
@@ -63,6 +78,7 @@ struct Topology {
   Ports ports;
   PatroniTimings patroni;
   CatalogdSettings catalogd;
+  AutoscalePolicy autoscale;
   std::string postgres_bin_dir = "/usr/lib/postgresql/15/bin";
 
   const Zone* FindZone(const std::string& name) const;

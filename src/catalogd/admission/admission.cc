@@ -1,0 +1,207 @@
+#include "catalogd/admission/admission.h"
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+namespace techmoda::admission {
+
+std::string_view PriorityLabel(Priority p) {
+  switch (p) {
+    case Priority::kCritical:
+      return "critical";
+    case Priority::kNormal:
+      return "normal";
+    case Priority::kSheddable:
+      return "sheddable";
+  }
+  return "normal";
+}
+
+std::optional<Priority> Classify(std::string_view method, std::string_view target) {
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/v1/openapi.json") return std::nullopt;
+  if (method == "POST" && (path == "/v1/orders" || (path.rfind("/v1/orders/", 0) == 0 && path.size() > 18 &&
+                                                    path.substr(path.size() - 7) == "/cancel")))
+    return Priority::kCritical;
+  if ((method == "GET" || method == "HEAD") && (path == "/v1/products" || path == "/v1/products/"))
+    return Priority::kSheddable;
+  return Priority::kNormal;
+}
+
+Admission::Admission(AdmissionOptions options) : options_(options), limit_(options.limit) {}
+
+bool Admission::HasSlot(Priority p) const { return in_flight_ < options_.share[static_cast<int>(p)] * limit_.limit(); }
+
+bool Admission::MoreImportantWaiting(Priority p) const {
+  for (int i = 0; i <= static_cast<int>(p); ++i)
+    if (!queues_[i].empty()) return true;
+  return false;
+}
+
+void Admission::Acquire(Priority p, Clock::time_point deadline, Grant grant, Clock::time_point now) {
+  int cls = static_cast<int>(p);
+  enum { kStart, kRefuse, kWait } outcome;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!options_.enabled || (HasSlot(p) && !MoreImportantWaiting(p))) {
+      ++in_flight_;
+      outcome = kStart;
+    } else if (static_cast<int>(queues_[cls].size()) < options_.queue_capacity[cls] &&
+               options_.queue_timeout[cls].count() > 0 && deadline > now) {
+      queues_[cls].push_back(Waiter{std::move(grant), std::min(deadline, now + options_.queue_timeout[cls])});
+      outcome = kWait;
+    } else {
+      outcome = kRefuse;
+    }
+  }
+  if (outcome == kStart) return grant(true);
+  if (outcome == kRefuse) {
+    shed_full_[cls].fetch_add(1, std::memory_order_relaxed);
+    grant(false);
+  }
+}
+
+void Admission::Finish(double rtt_seconds) {
+  std::vector<Grant> granted;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    limit_.OnSample(rtt_seconds, in_flight_);
+    --in_flight_;
+    // Hand freed slots to waiters, the most important class first.
+    for (int cls = 0; cls < kPriorityCount; ++cls) {
+      while (!queues_[cls].empty() && HasSlot(static_cast<Priority>(cls))) {
+        granted.push_back(std::move(queues_[cls].front().grant));
+        queues_[cls].pop_front();
+        ++in_flight_;
+      }
+    }
+  }
+  for (auto& g : granted) g(true);
+}
+
+void Admission::ExpireWaiters(Clock::time_point now) {
+  std::vector<Grant> refused;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int cls = 0; cls < kPriorityCount; ++cls) {
+      auto& q = queues_[cls];
+      // Waiters of one class expire roughly in arrival order, but a short client deadline may
+      // end one early, so look at all of them.
+      for (auto it = q.begin(); it != q.end();) {
+        if (it->expires <= now) {
+          refused.push_back(std::move(it->grant));
+          it = q.erase(it);
+          shed_timeout_[cls].fetch_add(1, std::memory_order_relaxed);
+        } else {
+          ++it;
+        }
+      }
+    }
+  }
+  for (auto& g : refused) g(false);
+}
+
+bool Admission::AdmitNow(Priority p, double draw) {
+  if (!options_.enabled || p == Priority::kCritical) return true;
+  double level = shed_level_.load(std::memory_order_relaxed);
+  double shed_probability = p == Priority::kSheddable ? std::clamp(level, 0.0, 1.0) : std::clamp(level - 1.0, 0.0, 1.0);
+  if (draw >= shed_probability) return true;
+  shed_delay_[static_cast<int>(p)].fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
+bool Admission::AdmitNow(Priority p) {
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  return AdmitNow(p, std::uniform_real_distribution<double>(0.0, 1.0)(rng));
+}
+
+namespace {
+// Raises `slot` to `value` if it is larger (lock-free).
+void RaiseTo(std::atomic<double>& slot, double value) {
+  double seen = slot.load(std::memory_order_relaxed);
+  while (value > seen && !slot.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
+  }
+}
+}  // namespace
+
+void Admission::ObserveNetworkDelay(double seconds) { RaiseTo(worst_delay_, seconds); }
+
+void Admission::ObserveNetworkBusy(double fraction) { RaiseTo(busiest_, std::clamp(fraction, 0.0, 1.0)); }
+
+void Admission::AdjustShedding() {
+  double busiest = busiest_.exchange(0, std::memory_order_relaxed);
+  double average = busy_average_.load(std::memory_order_relaxed);
+  busy_average_.store(average + 0.05 * (busiest - average), std::memory_order_relaxed);  // ~1 s at 50 ms
+  double worst = worst_delay_.exchange(0, std::memory_order_relaxed);
+  last_worst_delay_.store(worst, std::memory_order_relaxed);
+  double target = std::chrono::duration<double>(options_.target_delay).count();
+  double level = shed_level_.load(std::memory_order_relaxed);
+  // Raise quickly, in proportion to the overshoot, and lower slowly: shedding that stops too soon
+  // lets the backlog build again. Between half the target and the target, hold.
+  if (worst > target)
+    level += std::min(0.25, 0.05 * worst / target);
+  else if (worst < target / 2)
+    level -= 0.02;
+  shed_level_.store(std::clamp(level, 0.0, 2.0), std::memory_order_relaxed);
+}
+
+AdmissionSnapshot Admission::Snapshot() const {
+  AdmissionSnapshot s;
+  s.enabled = options_.enabled;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s.limit = limit_.limit();
+    s.in_flight = in_flight_;
+    for (int i = 0; i < kPriorityCount; ++i) s.queued[i] = static_cast<int>(queues_[i].size());
+  }
+  for (int i = 0; i < kPriorityCount; ++i) {
+    s.shed_full[i] = shed_full_[i].load(std::memory_order_relaxed);
+    s.shed_timeout[i] = shed_timeout_[i].load(std::memory_order_relaxed);
+    s.shed_delay[i] = shed_delay_[i].load(std::memory_order_relaxed);
+  }
+  s.shed_level = shed_level_.load(std::memory_order_relaxed);
+  s.network_delay_s = last_worst_delay_.load(std::memory_order_relaxed);
+  s.network_busy = busy_average_.load(std::memory_order_relaxed);
+  s.utilisation = std::max(s.limit > 0 ? s.in_flight / s.limit : 0.0, s.network_busy);
+  if (s.shed_level > 0) s.utilisation = std::max(s.utilisation, 1.0);
+  return s;
+}
+
+void Admission::RenderMetrics(std::string& out) const {
+  AdmissionSnapshot s = Snapshot();
+  auto line = [&out](const std::string& text) { out += text + "\n"; };
+  line("# HELP catalogd_admission_limit Adaptive concurrency limit of database-bound requests.");
+  line("# TYPE catalogd_admission_limit gauge");
+  line("catalogd_admission_limit " + std::to_string(s.limit));
+  line("# HELP catalogd_admission_in_flight Database-bound requests running under the limit.");
+  line("# TYPE catalogd_admission_in_flight gauge");
+  line("catalogd_admission_in_flight " + std::to_string(s.in_flight));
+  line("# HELP catalogd_admission_queued Requests waiting for a slot, by priority.");
+  line("# TYPE catalogd_admission_queued gauge");
+  for (int i = 0; i < kPriorityCount; ++i)
+    line("catalogd_admission_queued{priority=\"" + std::string(PriorityLabel(static_cast<Priority>(i))) + "\"} " +
+         std::to_string(s.queued[i]));
+  line("# HELP catalogd_shed_total Requests refused by admission control (503), by priority and reason.");
+  line("# TYPE catalogd_shed_total counter");
+  for (int i = 0; i < kPriorityCount; ++i) {
+    std::string p(PriorityLabel(static_cast<Priority>(i)));
+    line("catalogd_shed_total{priority=\"" + p + "\",reason=\"limit\"} " + std::to_string(s.shed_full[i]));
+    line("catalogd_shed_total{priority=\"" + p + "\",reason=\"queue_timeout\"} " + std::to_string(s.shed_timeout[i]));
+    line("catalogd_shed_total{priority=\"" + p + "\",reason=\"network_delay\"} " + std::to_string(s.shed_delay[i]));
+  }
+  line("# HELP catalogd_shed_level Shedding of reads from memory: 0 none, 1 every listing, 2 every listing and read.");
+  line("# TYPE catalogd_shed_level gauge");
+  line("catalogd_shed_level " + std::to_string(s.shed_level));
+  line("# HELP catalogd_network_delay_seconds Worst lateness of a network thread in the last 50 ms.");
+  line("# TYPE catalogd_network_delay_seconds gauge");
+  line("catalogd_network_delay_seconds " + std::to_string(s.network_delay_s));
+  line("# HELP catalogd_network_busy Working share of the busiest network thread, averaged over about 1 s.");
+  line("# TYPE catalogd_network_busy gauge");
+  line("catalogd_network_busy " + std::to_string(s.network_busy));
+  line("# HELP catalogd_utilisation Load against capacity (1 = at the limit); the autoscaler's signal.");
+  line("# TYPE catalogd_utilisation gauge");
+  line("catalogd_utilisation " + std::to_string(s.utilisation));
+}
+
+}  // namespace techmoda::admission

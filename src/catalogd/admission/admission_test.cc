@@ -1,0 +1,183 @@
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "catalogd/admission/admission.h"
+#include "catalogd/admission/limiter.h"
+#include "catalogd/admission/rate_limit.h"
+
+namespace techmoda::admission {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// A fixed limit of `n`, so that the tests decide every slot themselves.
+AdmissionOptions FixedLimit(double n) {
+  AdmissionOptions o;
+  o.limit.initial_limit = n;
+  o.limit.min_limit = n;
+  o.limit.max_limit = n;
+  return o;
+}
+
+// Records what the admission decided for each request, in order.
+struct Outcomes {
+  std::vector<std::string> log;
+  Admission::Grant For(const std::string& name) {
+    return [this, name](bool admitted) { log.push_back(name + (admitted ? ":start" : ":refused")); };
+  }
+};
+
+TEST(Classify, OrdersAreCriticalListingsSheddableHealthExempt) {
+  EXPECT_EQ(Classify("POST", "/v1/orders"), Priority::kCritical);
+  EXPECT_EQ(Classify("POST", "/v1/orders/o-123/cancel"), Priority::kCritical);
+  EXPECT_EQ(Classify("GET", "/v1/products?q=linen&limit=10"), Priority::kSheddable);
+  EXPECT_EQ(Classify("GET", "/v1/products"), Priority::kSheddable);
+  EXPECT_EQ(Classify("GET", "/v1/products/tm-1"), Priority::kNormal);
+  EXPECT_EQ(Classify("GET", "/v1/inventory/tm-1-M"), Priority::kNormal);
+  EXPECT_EQ(Classify("GET", "/v1/orders/o-1"), Priority::kNormal);
+  EXPECT_EQ(Classify("PUT", "/v1/products/tm-1"), Priority::kNormal);
+  EXPECT_EQ(Classify("GET", "/healthz"), std::nullopt);
+  EXPECT_EQ(Classify("GET", "/readyz"), std::nullopt);
+  EXPECT_EQ(Classify("GET", "/metrics"), std::nullopt);
+}
+
+TEST(GradientLimit, GrowsWhileLatencyHoldsAndShrinksWhenItRises) {
+  GradientLimit limit({.initial_limit = 20, .min_limit = 4, .max_limit = 200});
+  for (int i = 0; i < 200; ++i) limit.OnSample(0.010, static_cast<int>(limit.limit()));
+  double grown = limit.limit();
+  EXPECT_GT(grown, 40);
+  for (int i = 0; i < 100; ++i) limit.OnSample(0.050, static_cast<int>(limit.limit()));
+  EXPECT_LT(limit.limit(), grown / 2);
+  EXPECT_GE(limit.limit(), 4);
+}
+
+TEST(GradientLimit, IdleTrafficDoesNotMoveTheLimit) {
+  GradientLimit limit({.initial_limit = 20});
+  for (int i = 0; i < 500; ++i) limit.OnSample(0.010, 2);  // far below the limit: no evidence
+  EXPECT_DOUBLE_EQ(limit.limit(), 20);
+}
+
+TEST(Admission, ListingsAreRefusedBeforeOrdersWhenTheLimitIsReached) {
+  Admission adm(FixedLimit(4));
+  Outcomes out;
+  auto now = Clock::now();
+  auto deadline = now + std::chrono::seconds(30);
+  adm.Acquire(Priority::kNormal, deadline, out.For("read1"), now);
+  adm.Acquire(Priority::kNormal, deadline, out.For("read2"), now);
+  // Two of four slots are busy: listings may use half the limit, so this one waits...
+  adm.Acquire(Priority::kSheddable, deadline, out.For("list"), now);
+  // ...while an order still starts at once.
+  adm.Acquire(Priority::kCritical, deadline, out.For("order"), now);
+  EXPECT_EQ(out.log, (std::vector<std::string>{"read1:start", "read2:start", "order:start"}));
+  adm.ExpireWaiters(now + milliseconds(25));  // past the listing queue's 20 ms
+  EXPECT_EQ(out.log.back(), "list:refused");
+  EXPECT_EQ(adm.Snapshot().shed_timeout[static_cast<int>(Priority::kSheddable)], 1u);
+}
+
+TEST(Admission, AFreedSlotGoesToTheMostImportantWaiter) {
+  Admission adm(FixedLimit(2));
+  Outcomes out;
+  auto now = Clock::now();
+  auto deadline = now + std::chrono::seconds(30);
+  adm.Acquire(Priority::kCritical, deadline, out.For("o1"), now);
+  adm.Acquire(Priority::kCritical, deadline, out.For("o2"), now);
+  adm.Acquire(Priority::kNormal, deadline, out.For("read"), now);
+  adm.Acquire(Priority::kCritical, deadline, out.For("o3"), now);
+  EXPECT_EQ(out.log.size(), 2u);
+  adm.Finish(0.01);
+  EXPECT_EQ(out.log.back(), "o3:start");
+  adm.Finish(0.01);
+  EXPECT_EQ(out.log.back(), "read:start");
+}
+
+TEST(Admission, AFullQueueRefusesAtOnce) {
+  AdmissionOptions o = FixedLimit(1);
+  o.queue_capacity = {1, 1, 0};
+  Admission adm(o);
+  Outcomes out;
+  auto now = Clock::now();
+  auto deadline = now + std::chrono::seconds(30);
+  adm.Acquire(Priority::kNormal, deadline, out.For("a"), now);
+  adm.Acquire(Priority::kNormal, deadline, out.For("b"), now);  // waits
+  adm.Acquire(Priority::kNormal, deadline, out.For("c"), now);  // no room to wait
+  adm.Acquire(Priority::kSheddable, deadline, out.For("d"), now);
+  EXPECT_EQ(out.log, (std::vector<std::string>{"a:start", "c:refused", "d:refused"}));
+}
+
+TEST(Admission, NoWaitOutlivesTheRequestsDeadline) {
+  Admission adm(FixedLimit(1));
+  Outcomes out;
+  auto now = Clock::now();
+  adm.Acquire(Priority::kCritical, now + std::chrono::seconds(30), out.For("a"), now);
+  adm.Acquire(Priority::kCritical, now + milliseconds(5), out.For("b"), now);  // queue allows 1 s
+  adm.ExpireWaiters(now + milliseconds(6));
+  EXPECT_EQ(out.log.back(), "b:refused");
+}
+
+TEST(Admission, NetworkDelayShedsListingsFirstThenReadsNeverOrders) {
+  AdmissionOptions o;
+  o.target_delay = milliseconds(10);
+  Admission adm(o);
+  EXPECT_TRUE(adm.AdmitNow(Priority::kSheddable, 0.0));
+  // Sustained delay of 4× the target raises the level by 0.2 a period.
+  for (int i = 0; i < 5; ++i) {
+    adm.ObserveNetworkDelay(0.040);
+    adm.AdjustShedding();
+  }
+  EXPECT_NEAR(adm.Snapshot().shed_level, 1.0, 1e-9);
+  EXPECT_FALSE(adm.AdmitNow(Priority::kSheddable, 0.99));  // every listing
+  EXPECT_TRUE(adm.AdmitNow(Priority::kNormal, 0.0));       // no read yet
+  for (int i = 0; i < 3; ++i) {
+    adm.ObserveNetworkDelay(0.040);
+    adm.AdjustShedding();
+  }
+  EXPECT_FALSE(adm.AdmitNow(Priority::kNormal, 0.5));
+  EXPECT_TRUE(adm.AdmitNow(Priority::kCritical, 0.0));
+  // Delay under half the target: shedding eases off, slowly.
+  for (int i = 0; i < 200; ++i) {
+    adm.ObserveNetworkDelay(0.001);
+    adm.AdjustShedding();
+  }
+  EXPECT_EQ(adm.Snapshot().shed_level, 0.0);
+  EXPECT_TRUE(adm.AdmitNow(Priority::kSheddable, 0.0));
+}
+
+TEST(Admission, OffAdmitsEverything) {
+  AdmissionOptions o = FixedLimit(1);
+  o.enabled = false;
+  Admission adm(o);
+  Outcomes out;
+  auto now = Clock::now();
+  for (int i = 0; i < 5; ++i) adm.Acquire(Priority::kSheddable, now + std::chrono::seconds(1), out.For("x"), now);
+  EXPECT_EQ(out.log.size(), 5u);
+  adm.ObserveNetworkDelay(1.0);
+  adm.AdjustShedding();
+  EXPECT_TRUE(adm.AdmitNow(Priority::kSheddable, 0.0));
+}
+
+TEST(RateLimit, ParsesRateAndBurst) {
+  EXPECT_EQ(ParseRateLimit("200/400")->per_second, 200);
+  EXPECT_EQ(ParseRateLimit("200/400")->burst, 400);
+  EXPECT_EQ(ParseRateLimit("50")->burst, 100);
+  EXPECT_EQ(ParseRateLimit("off")->per_second, 0);
+  EXPECT_FALSE(ParseRateLimit("fast").ok());
+  EXPECT_FALSE(ParseRateLimit("10/-1").ok());
+}
+
+TEST(RateLimit, AClientOverItsRateWaitsAndOthersDoNot) {
+  RateLimiter limiter({RateLimit{}, RateLimit{2, 3}, RateLimit{}});
+  auto now = Clock::now();
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(limiter.Take(http::Role::kClient, "token:a", now)) << i;
+  auto wait = limiter.Take(http::Role::kClient, "token:a", now);
+  ASSERT_TRUE(wait);
+  EXPECT_EQ(*wait, 1);
+  EXPECT_FALSE(limiter.Take(http::Role::kClient, "token:b", now));                      // its own bucket
+  EXPECT_FALSE(limiter.Take(http::Role::kAnonymous, "addr:x", now));                    // unlimited role
+  EXPECT_FALSE(limiter.Take(http::Role::kClient, "token:a", now + milliseconds(600)));  // refilled 1.2
+  EXPECT_EQ(limiter.limited(http::Role::kClient), 1u);
+}
+
+}  // namespace
+}  // namespace techmoda::admission

@@ -1,0 +1,77 @@
+#include "catalogd/admission/rate_limit.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <functional>
+
+namespace techmoda::admission {
+namespace {
+
+std::optional<double> ParseNumber(std::string_view s) {
+  double v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || !(v >= 0) || v > 1e9) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+Result<RateLimit> ParseRateLimit(std::string_view text) {
+  if (text == "0" || text == "off" || text.empty()) return RateLimit{};
+  auto slash = text.find('/');
+  auto rate = ParseNumber(text.substr(0, slash));
+  std::optional<double> burst = slash == std::string_view::npos ? std::optional<double>(rate ? *rate * 2 : 0)
+                                                                : ParseNumber(text.substr(slash + 1));
+  if (!rate || !burst)
+    return Status::Invalid(
+        "a rate limit is RATE/BURST in requests per second and requests (\"200/400\"), RATE, or "
+        "off; got \"" +
+        std::string(text) + "\"");
+  if (*rate == 0) return RateLimit{};
+  return RateLimit{*rate, std::max(1.0, *burst)};
+}
+
+RateLimiter::RateLimiter(std::array<RateLimit, 3> per_role) : per_role_(per_role) {}
+
+std::optional<int> RateLimiter::Take(http::Role role, std::string_view client, Clock::time_point now) {
+  const RateLimit& limit = per_role_[static_cast<int>(role)];
+  if (limit.per_second <= 0) return std::nullopt;
+  Shard& shard = shards_[std::hash<std::string_view>{}(client) % kShards];
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.buckets.find(std::string(client));
+  if (it == shard.buckets.end()) {
+    if (shard.buckets.size() >= kMaxBucketsPerShard) {
+      // Forget clients whose buckets have refilled: they are indistinguishable from new ones.
+      for (auto b = shard.buckets.begin(); b != shard.buckets.end();) {
+        double age = std::chrono::duration<double>(now - b->second.updated).count();
+        b = b->second.tokens + age * limit.per_second >= limit.burst ? shard.buckets.erase(b) : std::next(b);
+      }
+    }
+    it = shard.buckets.emplace(std::string(client), Bucket{limit.burst, now}).first;
+  }
+  Bucket& b = it->second;
+  double elapsed = std::chrono::duration<double>(now - b.updated).count();
+  if (elapsed > 0) {
+    b.tokens = std::min(limit.burst, b.tokens + elapsed * limit.per_second);
+    b.updated = now;
+  }
+  if (b.tokens >= 1) {
+    b.tokens -= 1;
+    return std::nullopt;
+  }
+  limited_[static_cast<int>(role)].fetch_add(1, std::memory_order_relaxed);
+  return std::max(1, static_cast<int>(std::ceil((1 - b.tokens) / limit.per_second)));
+}
+
+void RateLimiter::RenderMetrics(std::string& out) const {
+  out +=
+      "# HELP catalogd_rate_limited_total Requests refused with 429 because the client was over its rate, by role.\n"
+      "# TYPE catalogd_rate_limited_total counter\n";
+  const char* roles[] = {"anonymous", "client", "admin"};
+  for (int i = 0; i < 3; ++i)
+    out += std::string("catalogd_rate_limited_total{role=\"") + roles[i] + "\"} " +
+           std::to_string(limited_[i].load(std::memory_order_relaxed)) + "\n";
+}
+
+}  // namespace techmoda::admission

@@ -1,0 +1,127 @@
+// Overload and fairness over HTTP: rate limits (429), admission control by priority (503 with
+// Retry-After, listings refused before orders), deadlines on reads, and CDN cache headers.
+#include <future>
+#include <thread>
+
+#include "common/pg.h"
+#include "tests/system/test_util.h"
+
+namespace techmoda::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t Ms(Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+
+TEST(Overload, AClientOverItsRateGets429WithRetryAfterAndOthersDoNot) {
+  auto c = StartCatalogd(SharedDatabaseUrl(), {"--rate-limit-client", "5/5", "--rate-limit-anonymous", "10/10"});
+  ASSERT_TRUE(c);
+  const std::string target = "/v1/orders/" + Unique("none");
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Get(c->port(), target, kClientToken).status, 404) << i;
+  auto limited = Get(c->port(), target, kClientToken);
+  ExpectProblem(limited, 429, "too-many-requests");
+  int retry_after = std::stoi(limited.Header("retry-after"));
+  EXPECT_GE(retry_after, 1);
+  // Another token has its own bucket; health and metrics are never limited.
+  EXPECT_EQ(Get(c->port(), target, kOtherClientToken).status, 404);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(Get(c->port(), "/healthz").status, 200);
+  // Anonymous clients are limited by address.
+  int anonymous_ok = 0;
+  for (int i = 0; i < 12; ++i) anonymous_ok += Get(c->port(), "/v1/products?limit=1").status == 200;
+  EXPECT_LE(anonymous_ok, 11);  // 10 in the bucket, perhaps one refilled meanwhile
+  EXPECT_EQ(Get(c->port(), "/v1/products?limit=1").status, 429);
+  // After the delay it named, the client is served again.
+  std::this_thread::sleep_for(std::chrono::seconds(retry_after));
+  EXPECT_EQ(Get(c->port(), target, kClientToken).status, 404);
+  auto metrics = Get(c->port(), "/metrics").body;
+  EXPECT_NE(metrics.find("catalogd_rate_limited_total{role=\"client\"} 1"), std::string::npos) << metrics;
+}
+
+// With every slot of a small limit held by orders waiting on a row lock, a listing is refused at
+// once while another order waits for a slot and is served when one frees.
+TEST(Overload, ListingsAreShedBeforeOrdersAndRefusalsAreFast) {
+  // The copy is off so that listings go to the database, under the limit, like orders.
+  auto c = StartCatalogd(SharedDatabaseUrl(),
+                         {"--read-copy", "false", "--admission-initial-limit", "4", "--admission-max-limit", "4",
+                          "--rate-limit-client", "off", "--rate-limit-anonymous", "off"});
+  ASSERT_TRUE(c);
+  const std::string sku = Unique("shed-sku");
+  MakeProduct(Unique("shed"), {sku}, 100);
+  auto locker = pg::Connect(SharedDatabaseUrl(), std::chrono::seconds(5));
+  ASSERT_TRUE(locker.ok());
+  ASSERT_TRUE(std::holds_alternative<pg::Rows>((*locker)->ExecScript("BEGIN")));
+  ASSERT_TRUE(std::holds_alternative<pg::Rows>(
+      (*locker)->Exec("SELECT on_hand FROM inventory WHERE sku = $1 FOR UPDATE", {sku})));
+
+  auto order = [&](int i) {
+    return Send(c->port(), "POST", "/v1/orders", kClientToken, OrderBody("c-shed", {{sku, 1}}),
+                {{"Idempotency-Key", Unique("shed-key-" + std::to_string(i))}});
+  };
+  std::vector<std::future<HttpResult>> blocked;
+  for (int i = 0; i < 4; ++i) blocked.push_back(std::async(std::launch::async, order, i));
+  ASSERT_TRUE(
+      WaitFor([&] { return QueryOne(SharedDatabaseUrl(), "SELECT count(*) FROM pg_locks WHERE NOT granted") == "4"; },
+              std::chrono::seconds(10)));
+
+  // The limit is full: a listing is refused, and fast.
+  auto t0 = Clock::now();
+  auto list = Get(c->port(), "/v1/products?limit=5");
+  auto list_ms = Ms(Clock::now() - t0);
+  ExpectProblem(list, 503, "overloaded");
+  EXPECT_EQ(list.Header("retry-after"), "1");
+  EXPECT_LT(list_ms, 200) << "the refusal waited at most the listing queue's 20 ms";
+  // A fifth order waits for a slot (up to 1 s) instead of being refused...
+  auto fifth = std::async(std::launch::async, order, 5);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  // ...and is served once the lock goes and the orders ahead finish.
+  ASSERT_TRUE(std::holds_alternative<pg::Rows>((*locker)->ExecScript("ROLLBACK")));
+  for (auto& f : blocked) EXPECT_EQ(f.get().status, 201);
+  EXPECT_EQ(fifth.get().status, 201);
+  EXPECT_EQ(Get(c->port(), "/v1/products?limit=5").status, 200);
+
+  auto metrics = Get(c->port(), "/metrics").body;
+  EXPECT_NE(metrics.find("catalogd_shed_total{priority=\"sheddable\",reason=\"queue_timeout\"} 1"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("catalogd_shed_total{priority=\"critical\",reason=\"limit\"} 0"), std::string::npos);
+  EXPECT_NE(metrics.find("catalogd_admission_limit 4"), std::string::npos);
+}
+
+TEST(Overload, WithAdmissionOffNothingIsShed) {
+  auto c = StartCatalogd(SharedDatabaseUrl(), {"--admission", "false", "--read-copy", "false",
+                                               "--admission-initial-limit", "4", "--admission-max-limit", "4"});
+  ASSERT_TRUE(c);
+  std::vector<std::future<HttpResult>> lists;
+  for (int i = 0; i < 16; ++i)
+    lists.push_back(std::async(std::launch::async, [&] { return Get(c->port(), "/v1/products?limit=50"); }));
+  for (auto& f : lists) EXPECT_EQ(f.get().status, 200);
+}
+
+TEST(Overload, ReadsCarryCacheHeadersForACdn) {
+  const std::string id = Unique("cache"), sku = Unique("cache-sku");
+  MakeProduct(id, {sku}, 3);
+  auto product = Get(Port(), "/v1/products/" + id);
+  ASSERT_EQ(product.status, 200);
+  EXPECT_EQ(product.Header("cache-control"), "public, max-age=5, stale-while-revalidate=30, stale-if-error=86400");
+  EXPECT_EQ(product.Header("vary"), "X-Consistency-Token");
+  auto not_modified = Get(Port(), "/v1/products/" + id, "", {{"If-None-Match", product.Header("etag")}});
+  EXPECT_EQ(not_modified.status, 304);
+  EXPECT_EQ(not_modified.Header("cache-control"), product.Header("cache-control"));
+  EXPECT_EQ(Get(Port(), "/v1/products?limit=1").Header("cache-control"), product.Header("cache-control"));
+  EXPECT_EQ(Get(Port(), "/v1/inventory/" + sku).Header("cache-control"),
+            "public, max-age=1, stale-while-revalidate=30, stale-if-error=86400");
+  auto o = Order(Unique("cache-key"), OrderBody("c-cache", {{sku, 1}}));
+  ASSERT_EQ(o.status, 201) << o.body;
+  auto read = Get(Port(), o.Header("location"), kClientToken);
+  EXPECT_EQ(read.Header("cache-control"), "private, no-store");
+  // Errors are not cacheable as successes.
+  EXPECT_EQ(Get(Port(), "/v1/products/" + Unique("none")).Header("cache-control"), "");
+}
+
+TEST(Overload, EveryRequestHasADeadlineThatRequestTimeoutShortens) {
+  ExpectProblem(Get(Port(), "/v1/products?limit=1", "", {{"Request-Timeout", "0"}}), 400, "invalid-request");
+  ExpectProblem(Get(Port(), "/v1/products?limit=1", "", {{"Request-Timeout", "soon"}}), 400, "invalid-request");
+  EXPECT_EQ(Get(Port(), "/v1/products?limit=1", "", {{"Request-Timeout", "2"}}).status, 200);
+}
+
+}  // namespace
+}  // namespace techmoda::test
