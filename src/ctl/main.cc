@@ -1,5 +1,5 @@
 // catalogctl: the control-plane tool. `seed` loads a sample catalog; `up | down | status | logs |
-// fault | switchover | autoscale | render` run a topology (regions, zones) of Patroni, etcd, HAProxy and
+// fault | switchover | autoscale | scale | render` run a topology (regions, zones) of Patroni, etcd, HAProxy and
 // catalogd processes on this machine, or render it for real hosts.
 #include <unistd.h>
 
@@ -152,6 +152,13 @@ int main(int argc, char** argv) {
   autoscale->add_option("--metrics-listen", autoscale_metrics,
                         "HOST:PORT to serve the autoscaler's own /metrics (instances, load, actions)");
 
+  std::string scale_zone;
+  int scale_count = 1;
+  auto* scale = app.add_subcommand("scale", "start or stop a zone's catalogd instances now (draining in HAProxy first)");
+  add_topology(scale);
+  scale->add_option("--zone", scale_zone, "the zone")->required();
+  scale->add_option("--instances", scale_count, "how many should serve (0 .. the zone's catalogd_max)")->required();
+
   std::string render_target = "local", render_out = "./rendered";
   auto* render = app.add_subcommand("render", "write the configuration files (and systemd units) from the topology");
   add_topology(render);
@@ -246,6 +253,13 @@ int main(int argc, char** argv) {
     log::Init(log::Level::kInfo, {{"service", "autoscaler"}, {"topology", t->name}});
     auto s = ctl::autoscale::RunAutoscaler(*t, o);
     if (!s.ok()) return Fail("autoscale", s);
+    return 0;
+  }
+  if (*scale) {
+    std::string report;
+    auto s = ctl::autoscale::ScaleZone(*t, scale_zone, scale_count, &report);
+    if (!s.ok()) return Fail("scale", s);
+    std::printf("%s\n", report.c_str());
     return 0;
   }
   if (*render) {

@@ -381,6 +381,35 @@ std::string MetricsText(const std::map<std::string, ZoneCounters>& zones) {
 
 }  // namespace
 
+Status ScaleZone(const Topology& t, const std::string& zone, int count, std::string* report) {
+  const Zone* z = t.FindZone(zone);
+  if (!z) return Status::NotFound("no zone " + zone + " in " + t.file);
+  if (count < 0 || count > z->catalogd_max)
+    return Status::Invalid("zone " + zone + " may run 0 to " + std::to_string(z->catalogd_max) +
+                           " catalogd instances (catalogd_max in the topology)");
+  const Region* region = t.FindRegion(z->region);
+  Observer observer(t);
+  Actor actor(t, false);
+  for (auto& [r, view] : observer.ObserveAll()) {
+    if (view.zone != zone) continue;
+    if (!view.supervisor_reachable || !view.balancer_reachable)
+      return Status::Unavailable("supervisord or HAProxy does not answer; is the topology up?");
+    for (const auto& i : view.instances) {
+      bool want = i.n <= count;
+      ScaleDecision d{ScaleAction::kHold, i.n, "catalogctl scale"};
+      if (want && !i.running) d.action = ScaleAction::kAdd;
+      if (want && i.running && !i.in_balancer) d.action = ScaleAction::kEnable;
+      if (!want && i.running) d.action = ScaleAction::kRemove;
+      if (d.action == ScaleAction::kHold) continue;
+      auto outcome = actor.Execute(*region, *z, d);
+      if (!outcome.ok()) return outcome.status();
+      *report += *outcome + "\n";
+    }
+  }
+  *report += "zone " + zone + ": " + std::to_string(count) + " instance(s) serving";
+  return Status::Ok();
+}
+
 Status RunAutoscaler(const Topology& t, const LoopOptions& options) {
   struct sigaction sa {};
   sa.sa_handler = OnStopSignal;

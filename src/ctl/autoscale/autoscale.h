@@ -90,6 +90,10 @@ struct LoopOptions {
   std::string metrics_listen;        // HOST:PORT for the autoscaler's own /metrics; empty: none
 };
 
+// Starts or stops a zone's instances so that exactly `count` (0..catalogd_max) serve, each started
+// one registered in HAProxy and each stopped one drained first. `report` says what was done.
+Status ScaleZone(const Topology& t, const std::string& zone, int count, std::string* report);
+
 // Runs the loop over every zone of every region of `t` (which must be up). Decisions and actions
 // are JSON log lines; a summary table goes to stderr every ten iterations.
 Status RunAutoscaler(const Topology& t, const LoopOptions& options);

@@ -269,6 +269,15 @@ std::string CatalogdYaml(const Topology& t, const Region& r, const Zone& z, int 
          "access_log: false\n"
          "# HAProxy appends the client's address to X-Forwarded-For: rate-limit by it, not by HAProxy's.\n"
          "trust_forwarded_for: true\n"
+         "admission: " +
+         std::string(t.catalogd.admission ? "true" : "false") +
+         "\n"
+         "rate_limit_anonymous: \"" +
+         t.catalogd.rate_limit_anonymous +
+         "\"\n"
+         "rate_limit_client: \"" +
+         t.catalogd.rate_limit_client +
+         "\"\n"
          "tokens_file: " +
          l.conf_dir + "/tokens.yaml\n";
 }

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "catalogd/admission/rate_limit.h"
 #include "common/process.h"
 
 namespace techmoda::ctl {
@@ -73,6 +74,16 @@ void ReadInt(const YAML::Node& n, const char* key, int lo, int hi, const std::st
 void ReadDouble(const YAML::Node& n, const char* key, double lo, double hi, const std::string& where, double* out,
                 std::vector<std::string>* errors) {
   ReadNumber<double>(n, key, lo, hi, where, out, errors);
+}
+
+void ReadBool(const YAML::Node& n, const char* key, const std::string& where, bool* out,
+              std::vector<std::string>* errors) {
+  if (!n || !n[key]) return;
+  try {
+    *out = n[key].as<bool>();
+  } catch (const YAML::Exception&) {
+    errors->push_back(where + "." + key + ": must be true or false");
+  }
 }
 
 void ReadString(const YAML::Node& n, const char* key, const std::string& where, std::string* out,
@@ -144,11 +155,22 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
                      std::to_string(t.patroni.ttl) + ")");
 
   const auto& cd = root["catalogd"];
-  CheckKeys(cd, {"io_threads", "pool_size", "write_deadline_ms", "deploy_id"}, "catalogd", &errors);
+  CheckKeys(cd,
+            {"io_threads", "pool_size", "write_deadline_ms", "deploy_id", "admission", "rate_limit_anonymous",
+             "rate_limit_client"},
+            "catalogd", &errors);
   ReadInt(cd, "io_threads", 1, 64, "catalogd", &t.catalogd.io_threads, &errors);
   ReadInt(cd, "pool_size", 1, 256, "catalogd", &t.catalogd.pool_size, &errors);
   ReadInt(cd, "write_deadline_ms", 100, 600000, "catalogd", &t.catalogd.write_deadline_ms, &errors);
   ReadString(cd, "deploy_id", "catalogd", &t.catalogd.deploy_id, &errors);
+  ReadBool(cd, "admission", "catalogd", &t.catalogd.admission, &errors);
+  ReadString(cd, "rate_limit_anonymous", "catalogd", &t.catalogd.rate_limit_anonymous, &errors);
+  ReadString(cd, "rate_limit_client", "catalogd", &t.catalogd.rate_limit_client, &errors);
+  for (const auto& [key, value] : {std::pair<const char*, std::string>{"rate_limit_anonymous",
+                                                                       t.catalogd.rate_limit_anonymous},
+                                   {"rate_limit_client", t.catalogd.rate_limit_client}})
+    if (auto r = admission::ParseRateLimit(value); !r.ok())
+      errors.push_back(std::string("catalogd.") + key + ": " + r.status().detail());
 
   const auto& as = root["autoscale"];
   CheckKeys(as,

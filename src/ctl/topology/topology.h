@@ -34,6 +34,9 @@ struct CatalogdSettings {
   int pool_size = 8;
   int write_deadline_ms = 30000;
   std::string deploy_id = "v1";
+  bool admission = true;                           // admission control (docs/runbooks/surge.md)
+  std::string rate_limit_anonymous = "2000/4000";  // per client address, RATE/BURST or off
+  std::string rate_limit_client = "1000/2000";     // per client token
 };
 
 // The autoscaler's policy (`autoscale:` in the file; docs/runbooks/surge.md explains each value).
