@@ -103,9 +103,10 @@ void Admission::ExpireWaiters(Clock::time_point now) {
 }
 
 bool Admission::AdmitNow(Priority p, double draw) {
-  if (!options_.enabled || p == Priority::kCritical) return true;
-  double level = shed_level_.load(std::memory_order_relaxed);
-  double shed_probability = p == Priority::kSheddable ? std::clamp(level, 0.0, 1.0) : std::clamp(level - 1.0, 0.0, 1.0);
+  // Only listings and searches: refusing a single read from memory costs nearly what serving it
+  // does (measured: it only moved the queue), while a listing costs many times its refusal.
+  if (!options_.enabled || p != Priority::kSheddable) return true;
+  double shed_probability = shed_level_.load(std::memory_order_relaxed);
   if (draw >= shed_probability) return true;
   shed_delay_[static_cast<int>(p)].fetch_add(1, std::memory_order_relaxed);
   return false;
@@ -143,7 +144,7 @@ void Admission::AdjustShedding() {
     level += std::min(0.25, 0.05 * worst / target);
   else if (worst < target / 2)
     level -= 0.02;
-  shed_level_.store(std::clamp(level, 0.0, 2.0), std::memory_order_relaxed);
+  shed_level_.store(std::clamp(level, 0.0, 1.0), std::memory_order_relaxed);
 }
 
 AdmissionSnapshot Admission::Snapshot() const {
@@ -190,7 +191,7 @@ void Admission::RenderMetrics(std::string& out) const {
     line("catalogd_shed_total{priority=\"" + p + "\",reason=\"queue_timeout\"} " + std::to_string(s.shed_timeout[i]));
     line("catalogd_shed_total{priority=\"" + p + "\",reason=\"network_delay\"} " + std::to_string(s.shed_delay[i]));
   }
-  line("# HELP catalogd_shed_level Shedding of reads from memory: 0 none, 1 every listing, 2 every listing and read.");
+  line("# HELP catalogd_shed_level Share of listings and searches refused for network-thread delay (0..1).");
   line("# TYPE catalogd_shed_level gauge");
   line("catalogd_shed_level " + std::to_string(s.shed_level));
   line("# HELP catalogd_network_delay_seconds Worst lateness of a network thread in the last 50 ms.");

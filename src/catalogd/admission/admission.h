@@ -4,7 +4,8 @@
 //   (GradientLimit), with a bounded queue per class that the most important class leaves first;
 // - reads answered from memory run on the network threads, where the signal is how late those
 //   threads are (the queueing delay a new request meets). Above the target delay, listings and
-//   searches are shed first, then single reads; orders never by this signal.
+//   searches are shed, in a share that follows the delay; single reads and orders never by this
+//   signal (in a region, HAProxy's priority queue bounds them: docs/runbooks/surge.md).
 #pragma once
 
 #include <array>
@@ -56,7 +57,7 @@ struct AdmissionSnapshot {
   std::array<std::uint64_t, kPriorityCount> shed_full{};     // no slot and no room to wait
   std::array<std::uint64_t, kPriorityCount> shed_timeout{};  // waited, got no slot in time
   std::array<std::uint64_t, kPriorityCount> shed_delay{};    // network threads too late
-  double shed_level = 0;                                     // 0: none; 1: every listing; 2: every listing and read
+  double shed_level = 0;  // share of listings refused for network-thread delay (0..1)
   double network_delay_s = 0;  // the worst probe of the last adjustment period
   double network_busy = 0;     // busiest network thread's working share, averaged over about 1 s
   // max(in_flight / limit, network_busy), and 1 while anything is shed: the autoscaler's signal.

@@ -116,25 +116,28 @@ TEST(Admission, NoWaitOutlivesTheRequestsDeadline) {
   EXPECT_EQ(out.log.back(), "b:refused");
 }
 
-TEST(Admission, NetworkDelayShedsListingsFirstThenReadsNeverOrders) {
+TEST(Admission, NetworkDelayShedsListingsButNeverReadsOrOrders) {
   AdmissionOptions o;
   o.target_delay = milliseconds(10);
   Admission adm(o);
   EXPECT_TRUE(adm.AdmitNow(Priority::kSheddable, 0.0));
   // Sustained delay of 4× the target raises the level by 0.2 a period.
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < 2; ++i) {
+    adm.ObserveNetworkDelay(0.040);
+    adm.AdjustShedding();
+  }
+  EXPECT_NEAR(adm.Snapshot().shed_level, 0.4, 1e-9);
+  EXPECT_FALSE(adm.AdmitNow(Priority::kSheddable, 0.3));  // 40 % of listings
+  EXPECT_TRUE(adm.AdmitNow(Priority::kSheddable, 0.5));
+  for (int i = 0; i < 10; ++i) {
     adm.ObserveNetworkDelay(0.040);
     adm.AdjustShedding();
   }
   EXPECT_NEAR(adm.Snapshot().shed_level, 1.0, 1e-9);
   EXPECT_FALSE(adm.AdmitNow(Priority::kSheddable, 0.99));  // every listing
-  EXPECT_TRUE(adm.AdmitNow(Priority::kNormal, 0.0));       // no read yet
-  for (int i = 0; i < 3; ++i) {
-    adm.ObserveNetworkDelay(0.040);
-    adm.AdjustShedding();
-  }
-  EXPECT_FALSE(adm.AdmitNow(Priority::kNormal, 0.5));
+  EXPECT_TRUE(adm.AdmitNow(Priority::kNormal, 0.0));       // never a read
   EXPECT_TRUE(adm.AdmitNow(Priority::kCritical, 0.0));
+  EXPECT_EQ(adm.Snapshot().shed_delay[static_cast<int>(Priority::kSheddable)], 2u);
   // Delay under half the target: shedding eases off, slowly.
   for (int i = 0; i < 200; ++i) {
     adm.ObserveNetworkDelay(0.001);

@@ -300,6 +300,32 @@ std::string HaproxyCfg(const Topology& t, const Region& r, const std::string& st
                      " check" + (n > z.catalogd_instances ? " disabled" : "") + "\n";
   }
   std::string a = r.address + ":";
+  // The problem document of a 503 that HAProxy answers itself, with the headers every answer has.
+  const std::string overloaded =
+      "hdr X-Request-Id \"%[unique-id]\" hdr X-Served-By \"" + r.name +
+      "/haproxy\" lf-string \"{\\\"type\\\":\\\"/problems/overloaded\\\",\\\"title\\\":\\\"Service "
+      "Unavailable\\\",\\\"status\\\":503,\\\"detail\\\":\\\"the region is over capacity; retry after the "
+      "given delay\\\",\\\"instance\\\":\\\"%[unique-id]\\\"}\"";
+  // Admission at the edge, unless admission control is off (the surge benchmark's baseline).
+  const std::string edge =
+      !t.catalogd.admission
+          ? std::string()
+          : std::string(
+                "  # Edge admission (docs/runbooks/surge.md): each catalogd takes at most maxconn requests at\n"
+                "  # once; the rest wait here, orders first and listings last. While requests wait, listings and\n"
+                "  # searches are refused at once, and reads too past a short queue: a 503 that costs HAProxy\n"
+                "  # little and keeps the connection open. Orders always wait their turn (up to timeout queue).\n"
+                "  timeout queue 2s\n"
+                "  http-request set-priority-class int(-10) if METH_POST { path_beg /v1/orders }\n"
+                "  http-request set-priority-class int(10) if METH_GET { path /v1/products }\n"
+                "  http-request return status 503 content-type application/problem+json hdr Retry-After 1 ") +
+                overloaded +
+                " if METH_GET { path /v1/products } { queue(catalogd) gt 0 }\n"
+                "  http-request return status 503 content-type application/problem+json hdr Retry-After 1 " +
+                overloaded +
+                " if METH_GET { queue(catalogd) gt 16 }\n"
+                "  http-error status 503 content-type application/problem+json hdr Retry-After 1 " +
+                overloaded + "\n";
   return "# Rendered by catalogctl from " + t.file + " (topology " + t.name + ", region " + r.name +
          ").\n"
          "global\n"
@@ -353,13 +379,15 @@ std::string HaproxyCfg(const Topology& t, const Region& r, const std::string& st
          a + port(t.ports.haproxy_api) +
          "\n"
          "  timeout client 60s\n"
+         "  unique-id-format %{+X}o%ci%cp%Ts%rt%pid\n"
          "  default_backend catalogd\n"
          "\n"
          "backend catalogd\n"
          "  mode http\n"
          "  balance leastconn\n"
          "  timeout server 60s\n"
-         "  option forwardfor\n"
+         "  option forwardfor\n" +
+         edge +
          "  option httpchk\n"
          "  http-check send meth GET uri /healthz\n"
          "  http-check expect status 200\n"
@@ -367,8 +395,8 @@ std::string HaproxyCfg(const Topology& t, const Region& r, const std::string& st
          "  option redispatch 1\n"
          "  retry-on conn-failure empty-response\n"
          "  http-request disable-l7-retry if METH_POST !{ req.hdr(idempotency-key) -m found }\n"
-         "  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2\n" +
-         api_servers +
+         "  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2" +
+         std::string(t.catalogd.admission ? " maxconn 64" : "") + "\n" + api_servers +
          "\n"
          "frontend stats\n"
          "  mode http\n"
