@@ -23,6 +23,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -94,7 +95,7 @@ class Generator {
     std::string client_token;
     double rate = 100;
     std::vector<Phase> phases;
-    int max_connections = 2000;
+    int max_connections = 6000;  // under the API frontend's maxconn (8000)
     int timeout_ms = 10000;
     std::string haproxy_socket;
     std::vector<std::pair<std::string, std::string>> products;  // id, sku
@@ -210,7 +211,7 @@ class Generator {
     if (left.count() <= 0) {
       --in_flight_;
       Finish(r, 0, "");
-      return Release(c, true);
+      return Release(c, !c->connected);
     }
     c->stream.expires_after(left);
     c->req = {};
@@ -254,24 +255,29 @@ class Generator {
     Release(c, true);
   }
 
+  // The oldest waiting request that its client has not given up on yet; the ones it has are
+  // counted as errors here, without taking a connection's turn.
+  std::optional<Request> NextPending() {
+    auto now = Clock::now();
+    while (!pending_.empty()) {
+      Request r = std::move(pending_.front());
+      pending_.pop_front();
+      if (now - r.intended < std::chrono::milliseconds(o_.timeout_ms)) return r;
+      Finish(r, 0, "");
+    }
+    return std::nullopt;
+  }
+
   // Hands the connection to the next waiting request, or keeps it idle (or closes it).
   void Release(const std::shared_ptr<Conn>& c, bool broken) {
     if (broken) {
       beast::error_code ignored;
       c->stream.socket().close(ignored);
       --open_;
-      if (!pending_.empty()) {
-        Request r = std::move(pending_.front());
-        pending_.pop_front();
-        Dispatch(std::move(r));
-      }
+      if (auto r = NextPending()) Dispatch(std::move(*r));
       return;
     }
-    if (!pending_.empty()) {
-      Request r = std::move(pending_.front());
-      pending_.pop_front();
-      return Send(c, std::move(r));
-    }
+    if (auto r = NextPending()) return Send(c, std::move(*r));
     idle_.push_back(c);
   }
 

@@ -217,7 +217,9 @@ class Observer {
             auto prev = last_.find(i.name);
             if (m.ok && prev != last_.end() && prev->second.second.ok) {
               double secs = std::chrono::duration<double>(now - prev->second.first).count();
-              i.measured = secs > 0;
+              // A starting instance loads its copy of the catalog: its first seconds are not load.
+              auto since = serving_since_.try_emplace(i.name, now).first->second;
+              i.measured = secs > 0 && now - since >= std::chrono::seconds(5);
               i.utilisation = m.utilisation;
               i.cpu_per_thread = secs > 0 ? (m.cpu_seconds - prev->second.second.cpu_seconds) / secs / m.io_threads : 0;
               i.p99_s = P99Between(prev->second.second, m);
@@ -225,6 +227,7 @@ class Observer {
             if (m.ok) last_[i.name] = {now, m};
           } else {
             last_.erase(i.name);
+            serving_since_.erase(i.name);
           }
           v.instances.push_back(i);
         }
@@ -237,6 +240,7 @@ class Observer {
  private:
   const Topology& t_;
   std::map<std::string, std::pair<Clock::time_point, InstanceMetrics>> last_;
+  std::map<std::string, Clock::time_point> serving_since_;  // first seen running with metrics
 };
 
 // Carries out one decision and says what it did.
@@ -416,6 +420,7 @@ Status RunAutoscaler(const Topology& t, const LoopOptions& options) {
   sa.sa_flags = SA_RESTART;  // a stop request must not cut short a read of supervisord's answer
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a peer that hangs up is an error to report, not the end of the loop
   MetricsServer metrics;
   if (!options.metrics_listen.empty())
     if (auto s = metrics.Start(options.metrics_listen); !s.ok()) return s;

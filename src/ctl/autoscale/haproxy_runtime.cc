@@ -28,7 +28,9 @@ Result<std::string> HaproxyCommand(const std::string& socket_path, const std::st
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return fail(std::strerror(errno));
   // One command per connection: HAProxy answers and closes.
   std::string line = command + "\n";
-  if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return fail("write failed");
+  // MSG_NOSIGNAL: a socket HAProxy closed (a reload) is an error here, not a SIGPIPE that kills us.
+  if (send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size()))
+    return fail("write failed");
   std::string out;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[8192];

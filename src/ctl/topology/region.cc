@@ -227,6 +227,28 @@ std::vector<pid_t> ProcessesOf(uid_t uid) {
   return out;
 }
 
+// The short name of a process and its parent's pid, from /proc (empty name if it is gone).
+std::pair<std::string, pid_t> CommAndParent(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto open = stat.find('('), close = stat.rfind(')');
+  if (open == std::string::npos || close == std::string::npos) return {"", 0};
+  std::istringstream rest(stat.substr(close + 2));
+  char state = 0;
+  long ppid = 0;
+  rest >> state >> ppid;
+  return {stat.substr(open + 1, close - open - 1), static_cast<pid_t>(ppid)};
+}
+
+// A PostgreSQL backend whose postmaster is gone: named postgres, its parent neither a postmaster nor
+// Patroni.
+bool IsOrphanedPostgres(pid_t pid) {
+  auto [comm, ppid] = CommAndParent(pid);
+  if (comm != "postgres") return false;
+  std::string parent = CommAndParent(ppid).first;
+  return parent != "postgres" && parent != "patroni" && parent.rfind("python", 0) != 0;
+}
+
 Result<const Zone*> ResolveZone(const Topology& t, const std::string& zone) {
   if (zone == "primary" || zone.empty()) {
     for (const auto& r : t.regions) {
@@ -713,6 +735,25 @@ Status FaultHeal(const Topology& t, std::string* report) {
   *report = std::string(had_rules ? "partitions removed; " : "") + std::to_string(resumed) + " process(es) resumed; " +
             std::to_string(started.size()) + " program(s) started";
   for (const auto& s : started) *report += " " + s;
+  // A postmaster killed alone leaves its backends behind until they notice; if Patroni tried to start
+  // PostgreSQL meanwhile, the old shared memory was still in use and the member stays "start failed"
+  // (seen once on a loaded machine). Remove the leftovers and restart that Patroni.
+  for (const auto& r : t.regions) {
+    auto view = ClusterView(t, r);
+    if (!view.is_object()) continue;
+    for (const auto& m : view.at("members").as_array()) {
+      if (m.at("state") != "start failed") continue;
+      const Zone* z = t.FindZone(std::string(m.at("name").as_string()));
+      auto uid = z ? UidOf(z->os_user) : std::nullopt;
+      if (!uid) continue;
+      int removed = 0;
+      for (pid_t p : ProcessesOf(*uid))
+        if (IsOrphanedPostgres(p)) removed += kill(p, SIGKILL) == 0;
+      SupervisorCtl(t, {"restart", PatroniProgram(*z)});
+      *report += "; zone " + z->name + " was 'start failed': " + std::to_string(removed) +
+                 " leftover postgres process(es) removed, Patroni restarted";
+    }
+  }
   return Status::Ok();
 }
 

@@ -329,7 +329,7 @@ std::string HaproxyCfg(const Topology& t, const Region& r, const std::string& st
   return "# Rendered by catalogctl from " + t.file + " (topology " + t.name + ", region " + r.name +
          ").\n"
          "global\n"
-         "  maxconn 4000\n"
+         "  maxconn 10000\n"
          "  log stderr format raw daemon notice\n"
          "  stats socket " +
          state_dir +
@@ -379,6 +379,7 @@ std::string HaproxyCfg(const Topology& t, const Region& r, const std::string& st
          a + port(t.ports.haproxy_api) +
          "\n"
          "  timeout client 60s\n"
+         "  maxconn 8000\n"
          "  unique-id-format %{+X}o%ci%cp%Ts%rt%pid\n"
          "  default_backend catalogd\n"
          "\n"
