@@ -102,6 +102,7 @@ Result<CatalogdConfig> LoadCatalogdConfig(int argc, char** argv, int* exit_code)
       FromYaml(y, "listen", &cfg.listen);
       FromYaml(y, "data_dir", &cfg.data_dir);
       FromYaml(y, "database_url", &cfg.database_url);
+      FromYaml(y, "replica_database_url", &cfg.replica_database_url);
       FromYaml(y, "region", &cfg.region);
       FromYaml(y, "zone", &cfg.zone);
       FromYaml(y, "instance", &cfg.instance);
@@ -153,6 +154,10 @@ Result<CatalogdConfig> LoadCatalogdConfig(int argc, char** argv, int* exit_code)
   app.add_option("--database-url", cfg.database_url,
                  "libpq connection string or postgresql:// URL; empty: embedded PostgreSQL")
       ->envname("CATALOGD_DATABASE_URL");
+  app.add_option("--replica-database-url", cfg.replica_database_url,
+                 "libpq connection string of the streaming replicas (HAProxy's read port): product, listing and "
+                 "stock reads that must reach the database go there while every primary connection is busy")
+      ->envname("CATALOGD_REPLICA_DATABASE_URL");
   app.add_option("--region", cfg.region, "region name, for X-Served-By")
       ->envname("CATALOGD_REGION")
       ->capture_default_str();

@@ -14,7 +14,8 @@ struct CatalogdConfig {
   std::string config_file;
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./var";
-  std::string database_url;  // empty: the embedded PostgreSQL under <data_dir>/pg
+  std::string database_url;          // empty: the embedded PostgreSQL under <data_dir>/pg
+  std::string replica_database_url;  // optional: the replicas, for catalog reads while the primary is busy
   std::string region = "local";
   std::string zone = "local";
   std::string instance;  // default: <hostname>:<port>

@@ -90,7 +90,10 @@ int main(int argc, char** argv) {
   for (const auto& [token, role] : cfg->tokens) tokens.Add(token, role);
   if (!cfg->tokens_file.empty()) log::Info("tokens.loaded", {{"count", tokens.size()}, {"file", cfg->tokens_file}});
 
-  PgStore db_store(std::make_unique<pg::Pool>(conninfo, cfg->pool_size));
+  PgStore db_store(std::make_unique<pg::Pool>(conninfo, cfg->pool_size),
+                   cfg->replica_database_url.empty()
+                       ? nullptr
+                       : std::make_unique<pg::Pool>(cfg->replica_database_url, std::max(2, cfg->pool_size / 2)));
   metrics::Metrics metrics;
   // The in-memory copy answers reads; until it has loaded, reads go to the database.
   copy::CatalogCopy catalog_copy;

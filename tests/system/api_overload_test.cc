@@ -86,6 +86,38 @@ TEST(Overload, ListingsAreShedBeforeOrdersAndRefusalsAreFast) {
   EXPECT_NE(metrics.find("catalogd_admission_limit 4"), std::string::npos);
 }
 
+// With every primary connection busy, a catalog read that must go to the database (no copy here)
+// is answered by the replicas (in this test the same server under another pool), while an order
+// read still waits for the primary.
+TEST(Overload, CatalogReadsUseTheReplicasWhileThePrimaryIsBusy) {
+  auto c = StartCatalogd(SharedDatabaseUrl(), {"--read-copy", "false", "--pool-size", "1", "--replica-database-url",
+                                               SharedDatabaseUrl(), "--rate-limit-client", "off"});
+  ASSERT_TRUE(c);
+  const std::string id = Unique("replica"), sku = Unique("replica-sku");
+  MakeProduct(id, {sku}, 10);
+  auto locker = pg::Connect(SharedDatabaseUrl(), std::chrono::seconds(5));
+  ASSERT_TRUE(locker.ok());
+  ASSERT_TRUE(std::holds_alternative<pg::Rows>((*locker)->ExecScript("BEGIN")));
+  ASSERT_TRUE(std::holds_alternative<pg::Rows>(
+      (*locker)->Exec("SELECT on_hand FROM inventory WHERE sku = $1 FOR UPDATE", {sku})));
+  // An order holds the only primary connection, waiting on the row lock.
+  auto blocked = std::async(std::launch::async, [&] {
+    return Send(c->port(), "POST", "/v1/orders", kClientToken, OrderBody("c-replica", {{sku, 1}}),
+                {{"Idempotency-Key", Unique("replica-key")}});
+  });
+  ASSERT_TRUE(
+      WaitFor([&] { return Get(c->port(), "/metrics").body.find("catalogd_db_pool_in_use 1") != std::string::npos; },
+              std::chrono::seconds(10)));
+  auto t0 = Clock::now();
+  EXPECT_EQ(Get(c->port(), "/v1/products/" + id).status, 200);
+  EXPECT_EQ(Get(c->port(), "/v1/inventory/" + sku).status, 200);
+  EXPECT_LT(Ms(Clock::now() - t0), 2000);
+  auto metrics = Get(c->port(), "/metrics").body;
+  EXPECT_NE(metrics.find("catalogd_db_replica_reads_total 2"), std::string::npos) << metrics;
+  ASSERT_TRUE(std::holds_alternative<pg::Rows>((*locker)->ExecScript("ROLLBACK")));
+  EXPECT_EQ(blocked.get().status, 201);
+}
+
 TEST(Overload, WithAdmissionOffNothingIsShed) {
   auto c = StartCatalogd(SharedDatabaseUrl(), {"--admission", "false", "--read-copy", "false",
                                                "--admission-initial-limit", "4", "--admission-max-limit", "4"});

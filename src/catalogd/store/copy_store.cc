@@ -72,6 +72,7 @@ Status CopyStore::CheckReady() {
 }
 
 void CopyStore::RenderMetrics(std::string& out) {
+  db_.RenderMetrics(out);
   auto gauge = [&out](const char* name, const char* type, const char* help, double value) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.17g", value);

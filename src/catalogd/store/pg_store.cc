@@ -190,7 +190,25 @@ Result<WriteAnswer> WriteStock(pg::Connection& c, const WriteContext& ctx, const
 
 bool IsValidConsistencyToken(std::string_view token) { return copy::ParseLsn(token).has_value(); }
 
-PgStore::PgStore(std::unique_ptr<pg::Pool> pool) : pool_(std::move(pool)) {}
+PgStore::PgStore(std::unique_ptr<pg::Pool> pool, std::unique_ptr<pg::Pool> replicas)
+    : pool_(std::move(pool)), replicas_(std::move(replicas)) {}
+
+pg::Pool& PgStore::PoolForCatalogRead() {
+  // Orders and writes need the primary; a product, listing or stock read answered a little behind
+  // it is still right (the copy serves such reads too), so under load it gives way.
+  if (replicas_ && pool_->in_use() >= pool_->max_size()) {
+    replica_reads_.fetch_add(1, std::memory_order_relaxed);
+    return *replicas_;
+  }
+  return *pool_;
+}
+
+void PgStore::RenderMetrics(std::string& out) {
+  out +=
+      "# HELP catalogd_db_replica_reads_total Catalog reads sent to a replica because every primary connection was "
+      "busy.\n# TYPE catalogd_db_replica_reads_total counter\ncatalogd_db_replica_reads_total " +
+      std::to_string(replica_reads_.load(std::memory_order_relaxed)) + "\n";
+}
 
 namespace {
 bool IsMarker(const Status& s, const char* marker) { return s.code() == Code::kUnavailable && s.detail() == marker; }
@@ -382,7 +400,7 @@ ProductDoc DocOf(const Product& p) {
 }  // namespace
 
 Result<ProductDoc> PgStore::GetProduct(const std::string& id, Deadline deadline) {
-  auto read = ReadWithin(*pool_, deadline, "reading a product",
+  auto read = ReadWithin(PoolForCatalogRead(), deadline, "reading a product",
                          std::string("SELECT ") + kProductColumns + " FROM products WHERE id = $1", {id});
   if (!read.ok()) return read.status();
   pg::Rows& rows = *read;
@@ -410,7 +428,7 @@ Result<ProductPage> PgStore::ListProducts(const ProductQuery& q, Deadline deadli
   // LIMIT is a parameter too, so that the statement texts (each prepared once) stay few.
   params.emplace_back(std::to_string(q.limit + 1));
   sql += " ORDER BY id LIMIT $" + std::to_string(params.size());
-  auto read = ReadWithin(*pool_, deadline, "listing products", sql, params);
+  auto read = ReadWithin(PoolForCatalogRead(), deadline, "listing products", sql, params);
   if (!read.ok()) return read.status();
   pg::Rows& rows = *read;
   ProductPage page;
@@ -507,8 +525,8 @@ Result<WriteAnswer> PgStore::ArchiveProduct(const WriteContext& ctx, const std::
 }
 
 Result<Stock> PgStore::GetStock(const std::string& sku, Deadline deadline) {
-  auto read =
-      ReadWithin(*pool_, deadline, "reading stock", "SELECT on_hand, reserved FROM inventory WHERE sku = $1", {sku});
+  auto read = ReadWithin(PoolForCatalogRead(), deadline, "reading stock",
+                         "SELECT on_hand, reserved FROM inventory WHERE sku = $1", {sku});
   if (!read.ok()) return read.status();
   pg::Rows& rows = *read;
   if (rows.size() == 0) return Status::NotFound("no sku " + sku);

@@ -17,7 +17,9 @@ namespace techmoda {
 // its write id up in the change log, never guessed.
 class PgStore final : public Store {
  public:
-  explicit PgStore(std::unique_ptr<pg::Pool> pool);
+  // `replicas` (optional) reaches the region's streaming replicas (HAProxy's read port): catalog
+  // reads that must go to the database use it while every primary connection is busy.
+  explicit PgStore(std::unique_ptr<pg::Pool> pool, std::unique_ptr<pg::Pool> replicas = nullptr);
 
   Result<ProductDoc> GetProduct(const std::string& id, Deadline deadline) override;
   Result<ProductPage> ListProducts(const ProductQuery& q, Deadline deadline) override;
@@ -32,6 +34,7 @@ class PgStore final : public Store {
   Result<WriteAnswer> CancelOrder(const WriteContext& ctx, const std::string& id) override;
   Status WaitForToken(const std::string& token, std::chrono::steady_clock::time_point deadline) override;
   Status CheckReady() override;
+  void RenderMetrics(std::string& out) override;
   int PoolInUse() const override { return pool_->in_use(); }
   int PoolMax() const override { return pool_->max_size(); }
   std::uint64_t TransactionRetries() const override { return retries_.load(std::memory_order_relaxed); }
@@ -42,7 +45,11 @@ class PgStore final : public Store {
   // answers before the deadline; kUnavailable if none does.
   Result<std::pair<bool, std::string>> SettleUnknownCommit(const WriteContext& ctx);
   Result<WriteAnswer> RunWrite(const WriteContext& ctx, const Body& body);
+  // The pool a catalog read uses: the replicas' while the primary's is fully in use.
+  pg::Pool& PoolForCatalogRead();
   std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<pg::Pool> replicas_;
+  std::atomic<std::uint64_t> replica_reads_{0};
   std::atomic<std::uint64_t> retries_{0};
 };
 

@@ -245,6 +245,9 @@ std::string CatalogdYaml(const Topology& t, const Region& r, const Zone& z, int 
          "database_url: \"" +
          CatalogConninfo(t, r, s) +
          "\"\n"
+         "replica_database_url: \"" +
+         CatalogReplicaConninfo(t, r, s) +
+         "\"\n"
          "region: " +
          r.name +
          "\n"
@@ -329,7 +332,7 @@ std::string HaproxyCfg(const Topology& t, const Region& r, const std::string& st
   return "# Rendered by catalogctl from " + t.file + " (topology " + t.name + ", region " + r.name +
          ").\n"
          "global\n"
-         "  maxconn 10000\n"
+         "  maxconn 8000\n"
          "  log stderr format raw daemon notice\n"
          "  stats socket " +
          state_dir +
@@ -379,7 +382,7 @@ std::string HaproxyCfg(const Topology& t, const Region& r, const std::string& st
          a + port(t.ports.haproxy_api) +
          "\n"
          "  timeout client 60s\n"
-         "  maxconn 8000\n"
+         "  maxconn 6000\n"
          "  unique-id-format %{+X}o%ci%cp%Ts%rt%pid\n"
          "  default_backend catalogd\n"
          "\n"
@@ -417,6 +420,11 @@ std::string CatalogConninfo(const Topology& t, const Region& r, const Secrets& s
          " dbname=techmoda user=catalog password=" + s.catalog +
          " connect_timeout=2 target_session_attrs=read-write keepalives_idle=5 keepalives_interval=2 "
          "keepalives_count=3";
+}
+
+std::string CatalogReplicaConninfo(const Topology& t, const Region& r, const Secrets& s) {
+  return "host=" + r.address + " port=" + std::to_string(t.ports.haproxy_replicas) +
+         " dbname=techmoda user=catalog password=" + s.catalog + " connect_timeout=2";
 }
 
 std::string SuperuserConninfo(const Topology& t, const Region& r, const Secrets& s) {

@@ -40,7 +40,9 @@ std::vector<RenderedFile> Render(const Topology& t, const Secrets& s, RenderTarg
 
 // The libpq conninfo catalogd uses: the region's HAProxy write port, role catalog.
 std::string CatalogConninfo(const Topology& t, const Region& r, const Secrets& s);
-// The superuser's, through the same port (for catalogctl's bootstrap of role and database).
+// The same role through the region's HAProxy read port (the streaming replicas).
+std::string CatalogReplicaConninfo(const Topology& t, const Region& r, const Secrets& s);
+// The superuser's, through the write port (for catalogctl's bootstrap of role and database).
 std::string SuperuserConninfo(const Topology& t, const Region& r, const Secrets& s);
 
 // Supervisor program names.
