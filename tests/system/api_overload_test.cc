@@ -118,6 +118,28 @@ TEST(Overload, CatalogReadsUseTheReplicasWhileThePrimaryIsBusy) {
   EXPECT_EQ(blocked.get().status, 201);
 }
 
+// A read that reaches the database stops at its deadline there too: statement_timeout ends the
+// query, and the client gets a 503 at about the time it said it would wait.
+TEST(Overload, AReadsDeadlineIsItsStatementTimeout) {
+  auto c = StartCatalogd(SharedDatabaseUrl(), {"--read-copy", "false", "--rate-limit-anonymous", "off"});
+  ASSERT_TRUE(c);
+  const std::string id = Unique("deadline");
+  MakeProduct(id, {Unique("deadline-sku")}, 1);
+  auto locker = pg::Connect(SharedDatabaseUrl(), std::chrono::seconds(5));
+  ASSERT_TRUE(locker.ok());
+  ASSERT_TRUE(
+      std::holds_alternative<pg::Rows>((*locker)->ExecScript("BEGIN; LOCK TABLE products IN ACCESS EXCLUSIVE MODE")));
+  auto t0 = Clock::now();
+  auto r = Get(c->port(), "/v1/products/" + id, "", {{"Request-Timeout", "1"}});
+  auto ms = Ms(Clock::now() - t0);
+  ASSERT_TRUE(std::holds_alternative<pg::Rows>((*locker)->ExecScript("ROLLBACK")));
+  ExpectProblem(r, 503);
+  EXPECT_FALSE(r.Header("retry-after").empty());
+  EXPECT_GE(ms, 900);
+  EXPECT_LT(ms, 3000) << "the read waited past its deadline";
+  EXPECT_EQ(Get(c->port(), "/v1/products/" + id).status, 200);
+}
+
 TEST(Overload, WithAdmissionOffNothingIsShed) {
   auto c = StartCatalogd(SharedDatabaseUrl(), {"--admission", "false", "--read-copy", "false",
                                                "--admission-initial-limit", "4", "--admission-max-limit", "4"});

@@ -89,19 +89,27 @@ double LoadOf(const ZoneView& v, const AutoscalePolicy& p, std::string* why) {
     cpu += i.cpu_per_thread;
     p99 = std::max(p99, i.p99_s);
   }
-  if (measured == 0) {
+  // Requests waiting in HAProxy mean every instance is full: at least 1, more the longer the queue.
+  double balancer = std::max(v.balancer_sessions_share, v.balancer_queue > 0 ? 1.0 + v.balancer_queue / 64.0 : 0.0);
+  if (measured == 0 && balancer == 0) {
     if (why) *why = "no serving instance measured yet";
     return -1;
   }
-  util /= measured;
-  cpu /= measured;
+  if (measured > 0) {
+    util /= measured;
+    cpu /= measured;
+  }
   double latency = p99 < 0 ? 0 : p99 / (p.target_p99_ms / 1000.0);
-  double load = std::max({util, cpu, latency});
+  double load = std::max({util, cpu, latency, balancer});
   if (why) {
-    char buf[200];
-    const char* signal = load == latency && latency > 0 ? "p99" : load == cpu ? "cpu" : "utilisation";
-    std::snprintf(buf, sizeof buf, "load %.2f from %s (utilisation %.2f, cpu %.2f, p99 %.0f ms)", load, signal, util,
-                  cpu, p99 < 0 ? 0.0 : p99 * 1000);
+    char buf[240];
+    const char* signal = load == balancer && balancer > 0 ? "haproxy"
+                         : load == latency && latency > 0 ? "p99"
+                         : load == cpu                    ? "cpu"
+                                                          : "utilisation";
+    std::snprintf(buf, sizeof buf,
+                  "load %.2f from %s (utilisation %.2f, cpu %.2f, p99 %.0f ms, haproxy sessions %.2f, queue %d)", load,
+                  signal, util, cpu, p99 < 0 ? 0.0 : p99 * 1000, v.balancer_sessions_share, v.balancer_queue);
     *why = buf;
   }
   return load;
@@ -200,6 +208,7 @@ class Observer {
         v.min = z.catalogd_instances;
         v.max = z.catalogd_max;
         v.balancer_reachable = stat.ok();
+        if (auto b = servers.find("BACKEND"); b != servers.end()) v.balancer_queue = b->second.queued;
         v.supervisor_reachable = !programs.empty();
         for (int n = 1; n <= z.catalogd_max; ++n) {
           InstanceView i;
@@ -209,9 +218,14 @@ class Observer {
           i.running = p != programs.end() && p->second.first == "RUNNING";
           auto s = servers.find(i.name);
           i.in_balancer = s != servers.end() && !s->second.InMaintenance();
+          if (i.in_balancer && i.running)
+            v.balancer_sessions_share =
+                std::max(v.balancer_sessions_share, s->second.sessions / static_cast<double>(kCatalogdMaxconn));
           if (i.running) {
+            // Short: an instance too busy to answer must not stall the loop (HAProxy's view above
+            // still counts).
             auto res = HttpCall(z.address, static_cast<unsigned short>(t_.CatalogdPort(n)), "GET", "/metrics", "", {},
-                                std::chrono::milliseconds(1000));
+                                std::chrono::milliseconds(400));
             i.ready = res.status == 200 && CatalogdReady(z, t_.CatalogdPort(n));
             InstanceMetrics m = res.status == 200 ? ParseInstanceMetrics(res.body) : InstanceMetrics{};
             auto prev = last_.find(i.name);

@@ -49,15 +49,19 @@ struct InstanceView {
 struct ZoneView {
   std::string zone;
   int min = 1, max = 1;
-  bool balancer_reachable = true;       // HAProxy's runtime API answered
+  bool balancer_reachable = true;    // HAProxy's runtime API answered
   bool supervisor_reachable = true;  // supervisord listed its programs
+  // HAProxy's view, read in one `show stat` even when the instances are too busy to answer quickly:
+  // the busiest serving instance's sessions over its maxconn, and requests queued in the backend.
+  double balancer_sessions_share = 0;
+  int balancer_queue = 0;
   std::vector<InstanceView> instances;  // n = 1..max
   int Serving() const;
 };
 
 // The zone's load: the largest of its serving instances' mean utilisation, mean CPU per network
-// thread, and worst p99 over the target. -1 when no serving instance was measured. `why` names the
-// signal that decided.
+// thread, worst p99 over the target, and HAProxy's view (sessions over maxconn; 1 or more while
+// requests queue). -1 when nothing was measured. `why` names the signal that decided.
 double LoadOf(const ZoneView& v, const AutoscalePolicy& p, std::string* why);
 
 // What the loop remembers between iterations: how long the load has been high or low, and when

@@ -120,6 +120,12 @@ TEST(LoadOf, TakesTheLargestSignal) {
   v.instances[0].p99_s = -1;
   EXPECT_DOUBLE_EQ(LoadOf(v, p, &why), 0.6);
   EXPECT_EQ(LoadOf(ZoneServing(0, 1, 2), p, &why), -1);
+  // HAProxy queueing requests: full, whatever the instances (too busy to answer) report.
+  auto queued = ZoneServing(1, 1, 2, 0.1, 0.1);
+  queued.instances[0].measured = false;
+  queued.balancer_queue = 32;
+  EXPECT_DOUBLE_EQ(LoadOf(queued, p, &why), 1.5);
+  EXPECT_NE(why.find("haproxy"), std::string::npos) << why;
 }
 
 TEST(ParseInstanceMetrics, ReadsUtilisationCpuAndLatencyOfTheApiRoutes) {
@@ -148,10 +154,11 @@ TEST(ParseShowStat, ReadsStatusAndSessionsOfOneBackend) {
       "catalogd,a1-2,0,0,0,0,,0,MAINT\n"
       "catalogd,BACKEND,0,0,2,4,,100,UP\n";
   auto s = ParseShowStat(csv, "catalogd");
-  ASSERT_EQ(s.size(), 2u);
+  ASSERT_EQ(s.size(), 3u);  // the two servers and the backend's own row (its queue)
   EXPECT_EQ(s.at("a1-1").sessions, 2);
   EXPECT_FALSE(s.at("a1-1").InMaintenance());
   EXPECT_TRUE(s.at("a1-2").InMaintenance());
+  EXPECT_EQ(s.at("BACKEND").queued, 0);
 }
 
 // deploy/kubernetes scales on the metric catalogd exports, with the local autoscaler's shape:

@@ -79,12 +79,13 @@ std::map<std::string, BalancerServer> ParseShowStat(const std::string& csv, cons
     }
     if (header.empty() || line.empty()) continue;
     auto f = split(line);
-    int px = column("pxname"), sv = column("svname"), st = column("status"), sc = column("scur");
+    int px = column("pxname"), sv = column("svname"), st = column("status"), sc = column("scur"), qc = column("qcur");
     if (px < 0 || sv < 0 || st < 0 || static_cast<int>(f.size()) <= std::max({px, sv, st, sc})) continue;
-    if (f[px] != backend || f[sv] == "BACKEND" || f[sv] == "FRONTEND") continue;
+    if (f[px] != backend || f[sv] == "FRONTEND") continue;
     BalancerServer s;
     s.status = f[st];
     if (sc >= 0 && !f[sc].empty()) s.sessions = std::atoi(f[sc].c_str());
+    if (qc >= 0 && qc < static_cast<int>(f.size()) && !f[qc].empty()) s.queued = std::atoi(f[qc].c_str());
     out[f[sv]] = s;
   }
   return out;

@@ -17,6 +17,7 @@ Result<std::string> HaproxyCommand(const std::string& socket_path, const std::st
 struct BalancerServer {
   std::string status;  // "UP", "DOWN", "MAINT", "DRAIN", "UP 1/2", ...
   int sessions = 0;    // current sessions (scur)
+  int queued = 0;      // requests waiting for it (qcur); on the BACKEND row, the backend's whole queue
   bool InMaintenance() const { return status.rfind("MAINT", 0) == 0; }
 };
 // Server name -> state for one backend, from the CSV of `show stat`.

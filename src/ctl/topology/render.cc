@@ -400,7 +400,7 @@ std::string HaproxyCfg(const Topology& t, const Region& r, const std::string& st
          "  retry-on conn-failure empty-response\n"
          "  http-request disable-l7-retry if METH_POST !{ req.hdr(idempotency-key) -m found }\n"
          "  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2" +
-         std::string(t.catalogd.admission ? " maxconn 64" : "") + "\n" + api_servers +
+         std::string(t.catalogd.admission ? " maxconn " + std::to_string(kCatalogdMaxconn) : "") + "\n" + api_servers +
          "\n"
          "frontend stats\n"
          "  mode http\n"

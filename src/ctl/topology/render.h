@@ -38,6 +38,9 @@ enum class RenderTarget { kLocal, kSystemd };
 // to the output folder, one subfolder per host (<zone>/ and <region>-lb/).
 std::vector<RenderedFile> Render(const Topology& t, const Secrets& s, RenderTarget target);
 
+// Requests one catalogd takes from HAProxy at once (server maxconn) while admission control is on.
+inline constexpr int kCatalogdMaxconn = 64;
+
 // The libpq conninfo catalogd uses: the region's HAProxy write port, role catalog.
 std::string CatalogConninfo(const Topology& t, const Region& r, const Secrets& s);
 // The same role through the region's HAProxy read port (the streaming replicas).
