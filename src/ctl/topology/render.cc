@@ -315,18 +315,18 @@ std::string HaproxyCfg(const Topology& t, const Region& r, const std::string& st
           ? std::string()
           : std::string(
                 "  # Edge admission (docs/runbooks/surge.md): each catalogd takes at most maxconn requests at\n"
-                "  # once; the rest wait here, orders first and listings last. While requests wait, listings and\n"
-                "  # searches are refused at once, and reads too past a short queue: a 503 that costs HAProxy\n"
-                "  # little and keeps the connection open. Orders always wait their turn (up to timeout queue).\n"
+                "  # once; the rest wait here, orders first and listings last. Past 64 waiting (about 20 ms of\n"
+                "  # work) listings and searches are refused, past 256 (about 100 ms) reads too: a 503 that costs\n"
+                "  # HAProxy little and keeps the connection. Orders always wait their turn (up to timeout queue).\n"
                 "  timeout queue 2s\n"
                 "  http-request set-priority-class int(-10) if METH_POST { path_beg /v1/orders }\n"
                 "  http-request set-priority-class int(10) if METH_GET { path /v1/products }\n"
                 "  http-request return status 503 content-type application/problem+json hdr Retry-After 1 ") +
                 overloaded +
-                " if METH_GET { path /v1/products } { queue(catalogd) gt 0 }\n"
+                " if METH_GET { path /v1/products } { queue(catalogd) gt 64 }\n"
                 "  http-request return status 503 content-type application/problem+json hdr Retry-After 1 " +
                 overloaded +
-                " if METH_GET { queue(catalogd) gt 16 }\n"
+                " if METH_GET { queue(catalogd) gt 256 }\n"
                 "  http-error status 503 content-type application/problem+json hdr Retry-After 1 " +
                 overloaded + "\n";
   return "# Rendered by catalogctl from " + t.file + " (topology " + t.name + ", region " + r.name +
