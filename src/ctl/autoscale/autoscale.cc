@@ -16,6 +16,7 @@
 
 #include "common/http_client.h"
 #include "common/log.h"
+#include "common/process.h"
 #include "ctl/autoscale/haproxy_runtime.h"
 #include "ctl/topology/region.h"
 #include "ctl/topology/render.h"
@@ -195,10 +196,26 @@ class Observer {
  public:
   explicit Observer(const Topology& t) : t_(t) {}
 
+  // The next observation asks supervisord again (after an action changed its programs).
+  void Invalidate() { programs_at_ = {}; }
+
   std::vector<std::pair<const Region*, ZoneView>> ObserveAll() {
-    auto programs = ProgramStates(t_);
-    std::vector<std::pair<const Region*, ZoneView>> out;
     auto now = Clock::now();
+    // Asking supervisord means starting supervisorctl (Python): a tenth of a core at one call a
+    // second, on a machine already saturated by the surge. Ask every 10 s, and in between check
+    // that the processes it named are still there.
+    if (now - programs_at_ > std::chrono::seconds(10)) {
+      programs_ = ProgramStates(t_);
+      programs_at_ = now;
+    } else {
+      for (auto& [name, state] : programs_)
+        if (state.first == "RUNNING" && !IsProcessAlive(state.second)) {
+          state.first = "EXITED";
+          programs_at_ = {};
+        }
+    }
+    const auto& programs = programs_;
+    std::vector<std::pair<const Region*, ZoneView>> out;
     for (const auto& r : t_.regions) {
       auto stat = HaproxyCommand(r.dir + "/haproxy.sock", "show stat");
       auto servers = stat.ok() ? ParseShowStat(*stat, "catalogd") : std::map<std::string, BalancerServer>{};
@@ -254,7 +271,9 @@ class Observer {
  private:
   const Topology& t_;
   std::map<std::string, std::pair<Clock::time_point, InstanceMetrics>> last_;
-  std::map<std::string, Clock::time_point> serving_since_;  // first seen running with metrics
+  std::map<std::string, Clock::time_point> serving_since_;         // first seen running with metrics
+  std::map<std::string, std::pair<std::string, pid_t>> programs_;  // supervisord's, as of programs_at_
+  Clock::time_point programs_at_{};
 };
 
 // Carries out one decision and says what it did.
@@ -467,6 +486,7 @@ Status RunAutoscaler(const Topology& t, const LoopOptions& options) {
                     {"reason", d.reason},
                     {"signals", why},
                     {"outcome", ok ? *outcome : outcome.status().detail()}});
+        observer.Invalidate();
         if (ok && !options.dry_run) {
           ++c.decisions[std::string(ActionLabel(d.action))];
           if (d.action == ScaleAction::kRemove)
