@@ -154,7 +154,8 @@ int main(int argc, char** argv) {
 
   std::string scale_zone;
   int scale_count = 1;
-  auto* scale = app.add_subcommand("scale", "start or stop a zone's catalogd instances now (draining in HAProxy first)");
+  auto* scale =
+      app.add_subcommand("scale", "start or stop a zone's catalogd instances now (draining in HAProxy first)");
   add_topology(scale);
   scale->add_option("--zone", scale_zone, "the zone")->required();
   scale->add_option("--instances", scale_count, "how many should serve (0 .. the zone's catalogd_max)")->required();

@@ -165,7 +165,9 @@ AdmissionSnapshot Admission::Snapshot() const {
   s.network_delay_s = last_worst_delay_.load(std::memory_order_relaxed);
   s.network_busy = busy_average_.load(std::memory_order_relaxed);
   s.utilisation = std::max(s.limit > 0 ? s.in_flight / s.limit : 0.0, s.network_busy);
-  if (s.shed_level > 0) s.utilisation = std::max(s.utilisation, 1.0);
+  // Shedding counts as load in proportion: a moment's shedding of a few listings is not a reason to
+  // scale, sustained shedding of most of them is.
+  s.utilisation = std::max(s.utilisation, s.shed_level);
   return s;
 }
 

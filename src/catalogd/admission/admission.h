@@ -57,10 +57,10 @@ struct AdmissionSnapshot {
   std::array<std::uint64_t, kPriorityCount> shed_full{};     // no slot and no room to wait
   std::array<std::uint64_t, kPriorityCount> shed_timeout{};  // waited, got no slot in time
   std::array<std::uint64_t, kPriorityCount> shed_delay{};    // network threads too late
-  double shed_level = 0;  // share of listings refused for network-thread delay (0..1)
+  double shed_level = 0;       // share of listings refused for network-thread delay (0..1)
   double network_delay_s = 0;  // the worst probe of the last adjustment period
   double network_busy = 0;     // busiest network thread's working share, averaged over about 1 s
-  // max(in_flight / limit, network_busy), and 1 while anything is shed: the autoscaler's signal.
+  // max(in_flight / limit, network_busy, shed_level): the autoscaler's signal.
   double utilisation = 0;
 };
 

@@ -166,9 +166,9 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
   ReadBool(cd, "admission", "catalogd", &t.catalogd.admission, &errors);
   ReadString(cd, "rate_limit_anonymous", "catalogd", &t.catalogd.rate_limit_anonymous, &errors);
   ReadString(cd, "rate_limit_client", "catalogd", &t.catalogd.rate_limit_client, &errors);
-  for (const auto& [key, value] : {std::pair<const char*, std::string>{"rate_limit_anonymous",
-                                                                       t.catalogd.rate_limit_anonymous},
-                                   {"rate_limit_client", t.catalogd.rate_limit_client}})
+  for (const auto& [key, value] :
+       {std::pair<const char*, std::string>{"rate_limit_anonymous", t.catalogd.rate_limit_anonymous},
+        {"rate_limit_client", t.catalogd.rate_limit_client}})
     if (auto r = admission::ParseRateLimit(value); !r.ok())
       errors.push_back(std::string("catalogd.") + key + ": " + r.status().detail());
 
