@@ -192,7 +192,10 @@ Catalogd& SharedCatalogd() {
     o.database_url = g_shared_url;
     // The suites send thousands of requests from one address in bursts; rate limits have their
     // own test (api_overload_test.cc).
-    o.extra_args = {"--deploy-id", "test-deploy-7", "--rate-limit-anonymous", "off", "--rate-limit-client", "off"};
+    // The machine is busy with the other processes of the suites: network-thread delay must not make
+    // this instance refuse listings (admission has its own tests, api_overload_test.cc).
+    o.extra_args = {"--deploy-id",         "test-deploy-7", "--rate-limit-anonymous",      "off",
+                    "--rate-limit-client", "off",           "--admission-target-delay-ms", "2000"};
     g_shared = new Catalogd(o);
     if (!g_shared->Start()) std::abort();
   }

@@ -140,7 +140,10 @@ void Admission::AdjustShedding() {
   double level = shed_level_.load(std::memory_order_relaxed);
   // Raise quickly, in proportion to the overshoot, and lower slowly: shedding that stops too soon
   // lets the backlog build again. Between half the target and the target, hold.
-  if (worst > target)
+  // Only a delay that lasts two periods (100 ms) counts: a thread descheduled once by a busy machine
+  // is not overload, and refusing for it would fail requests that had capacity.
+  over_target_streak_ = worst > target ? over_target_streak_ + 1 : 0;
+  if (over_target_streak_ >= 2)
     level += std::min(0.25, 0.05 * worst / target);
   else if (worst < target / 2)
     level -= 0.02;

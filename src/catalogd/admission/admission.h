@@ -123,6 +123,7 @@ class Admission {
   std::atomic<double> last_worst_delay_{0};  // of the last period, for metrics
   std::atomic<double> busiest_{0};           // since the last AdjustShedding
   std::atomic<double> busy_average_{0};
+  int over_target_streak_ = 0;  // periods in a row above the target; only AdjustShedding's caller
 };
 
 }  // namespace techmoda::admission
