@@ -1,6 +1,7 @@
 // Overload and fairness over HTTP: rate limits (429), admission control by priority (503 with
 // Retry-After, listings refused before orders), deadlines on reads, and CDN cache headers.
 #include <future>
+#include <stdexcept>
 #include <thread>
 
 #include "common/pg.h"
@@ -37,6 +38,50 @@ TEST(Overload, AClientOverItsRateGets429WithRetryAfterAndOthersDoNot) {
   EXPECT_NE(metrics.find("catalogd_rate_limited_total{role=\"client\"} 1"), std::string::npos) << metrics;
 }
 
+// Orders for one sku, held in the database by a row lock that this object takes, so that they keep
+// their admission slots until Release. Start(n) sends n and returns once all n wait on the lock.
+class BlockedOrders {
+ public:
+  BlockedOrders(unsigned short port, const std::string& sku) : port_(port), sku_(sku) {
+    auto c = pg::Connect(SharedDatabaseUrl(), std::chrono::seconds(5));
+    if (!c.ok()) throw std::runtime_error(c.status().detail());
+    locker_ = std::move(*c);
+    if (!std::holds_alternative<pg::Rows>(locker_->ExecScript("BEGIN")) ||
+        !std::holds_alternative<pg::Rows>(
+            locker_->Exec("SELECT on_hand FROM inventory WHERE sku = $1 FOR UPDATE", {sku_})))
+      throw std::runtime_error("cannot lock the stock row of " + sku_);
+  }
+  HttpResult Order() const {
+    return Send(port_, "POST", "/v1/orders", kClientToken, OrderBody("c-blocked", {{sku_, 1}}),
+                {{"Idempotency-Key", Unique("blocked-key")}});
+  }
+  bool Start(int n) {
+    for (int i = 0; i < n; ++i) held_.push_back(std::async(std::launch::async, [this] { return Order(); }));
+    return WaitFor(
+        [&] {
+          return QueryOne(SharedDatabaseUrl(), "SELECT count(*) FROM pg_locks WHERE NOT granted") == std::to_string(n);
+        },
+        std::chrono::seconds(10));
+  }
+  // Lets the held orders through; returns their statuses.
+  std::vector<int> Release() {
+    locker_->ExecScript("ROLLBACK");
+    std::vector<int> out;
+    for (auto& f : held_) out.push_back(f.get().status);
+    held_.clear();
+    return out;
+  }
+  ~BlockedOrders() {
+    if (!held_.empty()) Release();
+  }
+
+ private:
+  unsigned short port_;
+  std::string sku_;
+  std::unique_ptr<pg::Connection> locker_;
+  std::vector<std::future<HttpResult>> held_;
+};
+
 // With every slot of a small limit held by orders waiting on a row lock, a listing is refused at
 // once while another order waits for a slot and is served when one frees.
 TEST(Overload, ListingsAreShedBeforeOrdersAndRefusalsAreFast) {
@@ -47,21 +92,8 @@ TEST(Overload, ListingsAreShedBeforeOrdersAndRefusalsAreFast) {
   ASSERT_TRUE(c);
   const std::string sku = Unique("shed-sku");
   MakeProduct(Unique("shed"), {sku}, 100);
-  auto locker = pg::Connect(SharedDatabaseUrl(), std::chrono::seconds(5));
-  ASSERT_TRUE(locker.ok());
-  ASSERT_TRUE(std::holds_alternative<pg::Rows>((*locker)->ExecScript("BEGIN")));
-  ASSERT_TRUE(std::holds_alternative<pg::Rows>(
-      (*locker)->Exec("SELECT on_hand FROM inventory WHERE sku = $1 FOR UPDATE", {sku})));
-
-  auto order = [&](int i) {
-    return Send(c->port(), "POST", "/v1/orders", kClientToken, OrderBody("c-shed", {{sku, 1}}),
-                {{"Idempotency-Key", Unique("shed-key-" + std::to_string(i))}});
-  };
-  std::vector<std::future<HttpResult>> blocked;
-  for (int i = 0; i < 4; ++i) blocked.push_back(std::async(std::launch::async, order, i));
-  ASSERT_TRUE(
-      WaitFor([&] { return QueryOne(SharedDatabaseUrl(), "SELECT count(*) FROM pg_locks WHERE NOT granted") == "4"; },
-              std::chrono::seconds(10)));
+  BlockedOrders blocked(c->port(), sku);
+  ASSERT_TRUE(blocked.Start(4));
 
   // The limit is full: a listing is refused, and fast.
   auto t0 = Clock::now();
@@ -71,11 +103,10 @@ TEST(Overload, ListingsAreShedBeforeOrdersAndRefusalsAreFast) {
   EXPECT_EQ(list.Header("retry-after"), "1");
   EXPECT_LT(list_ms, 200) << "the refusal waited at most the listing queue's 20 ms";
   // A fifth order waits for a slot (up to 1 s) instead of being refused...
-  auto fifth = std::async(std::launch::async, order, 5);
+  auto fifth = std::async(std::launch::async, [&] { return blocked.Order(); });
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
   // ...and is served once the lock goes and the orders ahead finish.
-  ASSERT_TRUE(std::holds_alternative<pg::Rows>((*locker)->ExecScript("ROLLBACK")));
-  for (auto& f : blocked) EXPECT_EQ(f.get().status, 201);
+  EXPECT_EQ(blocked.Release(), (std::vector<int>{201, 201, 201, 201}));
   EXPECT_EQ(fifth.get().status, 201);
   EXPECT_EQ(Get(c->port(), "/v1/products?limit=5").status, 200);
 
@@ -140,14 +171,21 @@ TEST(Overload, AReadsDeadlineIsItsStatementTimeout) {
   EXPECT_EQ(Get(c->port(), "/v1/products/" + id).status, 200);
 }
 
+// The same full limit with admission control off: the listing is served, not refused.
 TEST(Overload, WithAdmissionOffNothingIsShed) {
-  auto c = StartCatalogd(SharedDatabaseUrl(), {"--admission", "false", "--read-copy", "false",
-                                               "--admission-initial-limit", "4", "--admission-max-limit", "4"});
+  auto c = StartCatalogd(SharedDatabaseUrl(),
+                         {"--admission", "false", "--read-copy", "false", "--admission-initial-limit", "4",
+                          "--admission-max-limit", "4", "--rate-limit-client", "off", "--rate-limit-anonymous", "off"});
   ASSERT_TRUE(c);
-  std::vector<std::future<HttpResult>> lists;
-  for (int i = 0; i < 16; ++i)
-    lists.push_back(std::async(std::launch::async, [&] { return Get(c->port(), "/v1/products?limit=50"); }));
-  for (auto& f : lists) EXPECT_EQ(f.get().status, 200);
+  const std::string sku = Unique("noshed-sku");
+  MakeProduct(Unique("noshed"), {sku}, 100);
+  BlockedOrders blocked(c->port(), sku);
+  ASSERT_TRUE(blocked.Start(4));
+  EXPECT_EQ(Get(c->port(), "/v1/products?limit=5").status, 200);
+  EXPECT_EQ(blocked.Release(), (std::vector<int>{201, 201, 201, 201}));
+  EXPECT_EQ(
+      Get(c->port(), "/metrics").body.find("catalogd_shed_total{priority=\"sheddable\",reason=\"queue_timeout\"} 1"),
+      std::string::npos);
 }
 
 TEST(Overload, ReadsCarryCacheHeadersForACdn) {

@@ -152,7 +152,6 @@ void Admission::AdjustShedding() {
 
 AdmissionSnapshot Admission::Snapshot() const {
   AdmissionSnapshot s;
-  s.enabled = options_.enabled;
   {
     std::lock_guard<std::mutex> lock(mu_);
     s.limit = limit_.limit();

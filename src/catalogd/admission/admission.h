@@ -50,7 +50,6 @@ struct AdmissionOptions {
 
 // Counts of refusals, by class and reason, and the controller's state; for /metrics and the autoscaler.
 struct AdmissionSnapshot {
-  bool enabled = true;
   double limit = 0;
   int in_flight = 0;  // database-bound requests running
   std::array<int, kPriorityCount> queued{};
@@ -100,7 +99,6 @@ class Admission {
   AdmissionSnapshot Snapshot() const;
   // Appends the admission series to a Prometheus text exposition.
   void RenderMetrics(std::string& out) const;
-  bool enabled() const { return options_.enabled; }
 
  private:
   struct Waiter {

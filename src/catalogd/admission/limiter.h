@@ -29,14 +29,11 @@ class GradientLimit {
   double OnSample(double rtt_seconds, int in_flight);
 
   double limit() const { return limit_; }
-  double long_rtt() const { return long_rtt_; }
-  double short_rtt() const { return short_rtt_; }
 
  private:
   GradientOptions options_;
   double limit_;
-  double long_rtt_ = 0;   // exponential average over about long_window samples
-  double short_rtt_ = 0;  // the last sample
+  double long_rtt_ = 0;  // exponential average over about long_window samples
   std::int64_t samples_ = 0;
 };
 

@@ -69,6 +69,10 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket socket, Server::Impl& srv) : stream_(std::move(socket)), srv_(srv) {}
 
   void Start() {
+    // Once per connection, not per request: the rate limiter's key for clients without a token.
+    beast::error_code ec;
+    auto peer = stream_.socket().remote_endpoint(ec);
+    if (!ec) peer_address_ = peer.address().to_string();
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
   }
 
@@ -123,9 +127,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::size_t header_bytes = 0;
     Request req = FromBeast(msg, &header_bytes);
     req.received = started;
-    beast::error_code peer_ec;
-    auto peer = stream_.socket().remote_endpoint(peer_ec);
-    if (!peer_ec) req.peer_address = peer.address().to_string();
+    req.peer_address = peer_address_;
     if (req.target.size() > kMaxTargetBytes) {
       std::string id = Api::RequestIdFor(req);
       return Reject(Problem(414, "uri-too-long", "the request target exceeds 8 KiB", id), id, started);
@@ -252,6 +254,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bool keep_alive_ = true;
+  std::string peer_address_;
   bool unread_input_ = false;  // the request was rejected before it was read whole
   std::unique_ptr<std::array<char, 16384>> linger_buf_;
 };
