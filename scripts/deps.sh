@@ -14,6 +14,9 @@ PACKAGES=(
   # the high-availability region (catalogctl up, the ha tests): Patroni with its etcd (v2) client, etcd,
   # HAProxy, supervisord to run them, nftables to cut zones apart in drills
   patroni python3-etcd etcd-server etcd-client haproxy supervisor nftables
+  # monitoring (catalogctl up; promtool tests the alert rules): Prometheus, Alertmanager, the exporters;
+  # chromium: the status page's browser test
+  prometheus prometheus-alertmanager prometheus-postgres-exporter prometheus-node-exporter chromium
   # curl: for people trying the API; acl: setfacl, to let the embedded PostgreSQL reach a 0700 checkout
   curl acl bc
 )
@@ -30,6 +33,15 @@ echo "deps: installing ${missing[*]}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
+# Debian starts a package's service on install (Prometheus on *:9090, the exporters, Alertmanager...).
+# The project runs its own instances on its own addresses: keep the packaged ones from starting.
+policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  policy=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ -z "$policy" ] || $SUDO rm -f "$policy"
 echo "deps: done"

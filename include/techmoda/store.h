@@ -59,6 +59,7 @@ struct OrderLineInput {
 
 struct OrderInput {
   std::string customer_id;
+  bool synthetic = false;  // placed by the canary: left out of business figures
   std::vector<OrderLineInput> lines;
 };
 
@@ -76,6 +77,7 @@ struct Order {
   std::string status;  // "confirmed" or "cancelled"
   std::vector<OrderLine> lines;
   Money total;
+  bool synthetic = false;
   std::string created_at;
   std::string updated_at;
 };

@@ -14,6 +14,9 @@
 #include "common/log.h"
 #include "ctl/autoscale/autoscale.h"
 #include "ctl/commands/seed.h"
+#include "ctl/monitoring/canary.h"
+#include "ctl/monitoring/responder.h"
+#include "ctl/monitoring/status_web.h"
 #include "ctl/topology/region.h"
 
 using namespace techmoda;
@@ -111,6 +114,35 @@ int main(int argc, char** argv) {
   add_topology(status);
   status->add_flag("--json", as_json, "the same as JSON, for scripts");
   status->add_option("--watch", watch, "repeat every N seconds");
+  bool status_web = false;
+  std::string status_listen;
+  int status_duration = 0;
+  status->add_flag("--web", status_web,
+                   "serve a live status page (nodes, lag, RPO exposure, error budget, alerts, runbook actions)");
+  status->add_option("--listen", status_listen,
+                     "with --web: HOST:PORT (default: the topology's monitoring status_port)");
+  status->add_option("--duration", status_duration, "with --web: stop after this many seconds (0: until SIGTERM)");
+
+  std::string canary_listen;
+  int canary_interval_ms = 0, canary_duration = 0, canary_runs = 0;
+  auto* canary = app.add_subcommand(
+      "canary", "check every region end to end (read, order, cancel, read back) every few seconds; export the results");
+  add_topology(canary);
+  canary->add_option("--listen", canary_listen, "HOST:PORT to serve /metrics (the rendered topology sets it)");
+  canary->add_option("--interval-ms", canary_interval_ms, "between runs (default: monitoring.canary_interval_ms)");
+  canary->add_option("--duration", canary_duration, "stop after this many seconds (0: until SIGTERM)");
+  canary->add_option("--runs", canary_runs, "run this many times per region, print a table and exit (1 if any failed)");
+
+  std::string responder_listen;
+  bool responder_dry_run = false;
+  int responder_duration = 0;
+  auto* responder = app.add_subcommand(
+      "responder", "receive Alertmanager's alerts and carry out their runbooks (restart, re-clone, shed, fail over)");
+  add_topology(responder);
+  responder->add_option("--listen", responder_listen,
+                        "HOST:PORT for POST /alerts, GET /actions and /metrics (default: the topology's)");
+  responder->add_flag("--dry-run", responder_dry_run, "decide and log what it would do, change nothing");
+  responder->add_option("--duration", responder_duration, "stop after this many seconds (0: until SIGTERM)");
 
   std::string log_zone, log_program;
   int log_lines = 40;
@@ -126,10 +158,14 @@ int main(int argc, char** argv) {
   std::string fault_kind, fault_zone;
   auto* fault = app.add_subcommand("fault", "inject a fault for a drill (undo with `fault heal`)");
   add_topology(fault);
-  fault->add_option("kind", fault_kind, "kill-zone | stop-zone | partition-zone | kill-postgres | stop-postgres | heal")
+  fault
+      ->add_option("kind", fault_kind,
+                   "kill-zone | stop-zone | partition-zone | kill-postgres | stop-postgres | stall-archive | heal")
       ->required()
-      ->check(CLI::IsMember({"kill-zone", "stop-zone", "partition-zone", "kill-postgres", "stop-postgres", "heal"}));
-  fault->add_option("zone", fault_zone, "the zone, or 'primary' for the current primary's zone (default)");
+      ->check(CLI::IsMember(
+          {"kill-zone", "stop-zone", "partition-zone", "kill-postgres", "stop-postgres", "stall-archive", "heal"}));
+  fault->add_option("zone", fault_zone,
+                    "the zone, or 'primary' for the current primary's zone (default); for stall-archive the region");
 
   std::string sw_region, sw_candidate;
   auto* sw = app.add_subcommand("switchover", "planned switchover of a region's primary (Patroni)");
@@ -202,6 +238,54 @@ int main(int argc, char** argv) {
     std::printf("topology %s is down\n", t->name.c_str());
     return 0;
   }
+  auto at = [](const std::string& host, int port) { return host + ":" + std::to_string(port); };
+  if (*status && status_web) {
+    log::Init(log::Level::kInfo, {{"service", "status-page"}, {"topology", t->name}});
+    auto s = ctl::RunStatusWeb(
+        *t, status_listen.empty() ? at(t->monitoring.address, t->monitoring.status_port) : status_listen,
+        status_duration);
+    if (!s.ok()) return Fail("status", s);
+    return 0;
+  }
+  if (*canary) {
+    log::Init(log::Level::kInfo, {{"service", "canary"}, {"topology", t->name}});
+    if (canary_runs > 0 && canary_listen.empty()) {
+      // By hand: a few runs and a table.
+      auto secrets = ctl::LoadOrCreateSecrets(*t);
+      if (!secrets.ok()) return Fail("canary", secrets.status());
+      bool all_ok = true;
+      std::printf("%-8s %-4s %-8s  %s\n", "REGION", "RUN", "RESULT", "STEPS (ms)");
+      for (const auto& r : t->regions)
+        for (int n = 1; n <= canary_runs; ++n) {
+          auto run = ctl::RunCanaryOnce(*t, r, secrets->client_token, std::chrono::seconds(2));
+          std::string steps;
+          for (const auto& st : run.steps)
+            steps += st.name + " " + std::to_string(static_cast<int>(st.seconds * 1000)) +
+                     (st.ok ? "" : " FAILED: " + st.detail) + "  ";
+          std::printf("%-8s %-4d %-8s  %s\n", r.name.c_str(), n, run.ok ? "ok" : "FAILED", steps.c_str());
+          all_ok &= run.ok;
+        }
+      return all_ok ? 0 : 1;
+    }
+    ctl::CanaryOptions o;
+    o.listen = canary_listen;
+    o.interval = std::chrono::milliseconds(canary_interval_ms);
+    o.duration = std::chrono::seconds(canary_duration);
+    o.runs = canary_runs;
+    auto s = ctl::RunCanary(*t, o);
+    if (!s.ok()) return Fail("canary", s);
+    return 0;
+  }
+  if (*responder) {
+    log::Init(log::Level::kInfo, {{"service", "responder"}, {"topology", t->name}});
+    ctl::ResponderOptions o;
+    o.listen = responder_listen.empty() ? at(t->monitoring.address, t->monitoring.responder_port) : responder_listen;
+    o.dry_run = responder_dry_run;
+    o.duration = std::chrono::seconds(responder_duration);
+    auto s = ctl::RunResponder(*t, o);
+    if (!s.ok()) return Fail("responder", s);
+    return 0;
+  }
   if (*status) {
     while (true) {
       auto st = ctl::ReadStatus(*t);
@@ -234,6 +318,7 @@ int main(int argc, char** argv) {
     if (fault_kind == "partition-zone") s = ctl::FaultPartitionZone(*t, fault_zone, &report);
     if (fault_kind == "kill-postgres") s = ctl::FaultKillPostgres(*t, fault_zone, &report);
     if (fault_kind == "stop-postgres") s = ctl::FaultStopPostgres(*t, fault_zone, &report);
+    if (fault_kind == "stall-archive") s = ctl::FaultStallArchive(*t, fault_zone, &report);
     if (fault_kind == "heal") s = ctl::FaultHeal(*t, &report);
     if (!s.ok()) return Fail("fault", s);
     std::printf("%s\n", report.c_str());

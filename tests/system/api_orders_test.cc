@@ -48,6 +48,39 @@ TEST(Orders, CreateReadCancel) {
   ExpectProblem(Get(Port(), "/v1/orders/" + oid), 401);
 }
 
+// The canary's orders are marked synthetic: stored and answered as such, counted apart from customers'.
+TEST(Orders, SyntheticOrdersAreMarkedAndCountedApart) {
+  auto counter = [](const std::string& kind) {
+    std::string text = Get(Port(), "/metrics").body;
+    std::string key = "catalogd_orders_created_total{kind=\"" + kind + "\"} ";
+    auto at = text.find(key);
+    return at == std::string::npos ? -1L : std::atol(text.c_str() + at + key.size());
+  };
+  std::string id = Unique("p");
+  MakeProduct(id, {id + "-a"}, 10);
+  long customers = counter("customer"), synthetic = counter("synthetic");
+  ASSERT_GE(customers, 0);
+  ASSERT_GE(synthetic, 0);
+  std::string body =
+      R"({"customer_id": "canary", "synthetic": true, "lines": [{"sku": ")" + id + R"(-a", "quantity": 1}]})";
+  std::string key = Unique("k");
+  auto r = Order(key, body);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_TRUE(r.Json().at("synthetic").as_bool());
+  auto g = Get(Port(), "/v1/orders/" + std::string(r.Json().at("id").as_string()), kClientToken);
+  EXPECT_EQ(g.Json(), r.Json());
+  EXPECT_EQ(Order(key, body).status, 201);  // a replay is not a second order
+  auto plain = Order(Unique("k"), OrderBody("c-1", {{id + "-a", 1}}));
+  ASSERT_EQ(plain.status, 201);
+  EXPECT_FALSE(plain.Json().as_object().contains("synthetic"));  // only the canary's carry the mark
+  EXPECT_EQ(counter("synthetic"), synthetic + 1);
+  EXPECT_GE(counter("customer"), customers + 1);
+  auto bad = Order(Unique("k"),
+                   R"({"customer_id": "c", "synthetic": "yes", "lines": [{"sku": ")" + id + R"(-a", "quantity": 1}]})");
+  ExpectProblem(bad, 400);
+  EXPECT_NE(bad.body.find("/synthetic"), std::string::npos) << bad.body;
+}
+
 TEST(Orders, IdempotencyKeyReplaysAndScopes) {
   std::string id = Unique("p");
   std::string sku = id + "-a";

@@ -219,6 +219,19 @@ Response Api::MetricsText() {
         "# HELP catalogd_db_transaction_retries_total Write transactions retried after a deadlock or serialisation "
         "failure.\n# TYPE catalogd_db_transaction_retries_total counter\n";
     out += "catalogd_db_transaction_retries_total " + std::to_string(store_.TransactionRetries()) + "\n";
+    out +=
+        "# HELP catalogd_orders_created_total Orders created (idempotent replays not counted); kind=\"synthetic\" "
+        "are the canary's, left out of business figures.\n# TYPE catalogd_orders_created_total counter\n";
+    out += "catalogd_orders_created_total{kind=\"customer\"} " +
+           std::to_string(orders_created_.load(std::memory_order_relaxed)) + "\n";
+    out += "catalogd_orders_created_total{kind=\"synthetic\"} " +
+           std::to_string(synthetic_orders_created_.load(std::memory_order_relaxed)) + "\n";
+    // Read against the scrape's own timestamp, this finds a node whose clock has drifted.
+    out += "# HELP catalogd_time_seconds The node's clock (Unix seconds).\n# TYPE catalogd_time_seconds gauge\n";
+    char now[64];
+    std::snprintf(now, sizeof now, "catalogd_time_seconds %.3f\n",
+                  std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+    out += now;
     store_.RenderMetrics(out);
     for (const auto& source : metrics_sources_) source(out);
   });
@@ -368,7 +381,10 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
     case Route::kCreateOrder: {
       auto o = model::ParseOrder(*body);
       if (!o.ok()) return ProblemFromStatus(o.status(), rid);
-      return AnswerWrite(store_.CreateOrder(ctx, *o), rid);
+      auto made = store_.CreateOrder(ctx, *o);
+      if (made.ok() && made->status == 201 && !made->replayed)
+        (o->synthetic ? synthetic_orders_created_ : orders_created_).fetch_add(1, std::memory_order_relaxed);
+      return AnswerWrite(std::move(made), rid);
     }
     case Route::kGetOrder: {
       auto o = store_.GetOrder(m.param, deadline);

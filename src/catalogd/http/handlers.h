@@ -103,6 +103,8 @@ class Api {
   metrics::Metrics& metrics_;
   ApiOptions options_;
   std::atomic<bool> draining_{false};
+  // Orders created (not replayed): by customers, and by the canary (synthetic).
+  std::atomic<std::uint64_t> orders_created_{0}, synthetic_orders_created_{0};
   admission::RateLimiter* rate_limiter_ = nullptr;
   std::vector<std::function<void(std::string&)>> metrics_sources_;
 };

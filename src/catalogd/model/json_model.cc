@@ -173,13 +173,15 @@ json::value OrderLinesToJson(const std::vector<OrderLine>& lines) {
 }
 
 json::value ToJson(const Order& o) {
-  return {{"id", o.id},
-          {"customer_id", o.customer_id},
-          {"status", o.status},
-          {"lines", OrderLinesToJson(o.lines)},
-          {"total", ToJson(o.total)},
-          {"created_at", o.created_at},
-          {"updated_at", o.updated_at}};
+  json::object out{{"id", o.id},
+                   {"customer_id", o.customer_id},
+                   {"status", o.status},
+                   {"lines", OrderLinesToJson(o.lines)},
+                   {"total", ToJson(o.total)},
+                   {"created_at", o.created_at},
+                   {"updated_at", o.updated_at}};
+  if (o.synthetic) out["synthetic"] = true;  // only the canary's orders carry it
+  return out;
 }
 
 namespace {

@@ -344,9 +344,15 @@ Result<ProductInput> ParseProduct(const json::value& body, std::optional<std::st
 
 Result<OrderInput> ParseOrder(const json::value& body) {
   Checker c;
-  if (!c.Object(body, "", {"customer_id", "lines"})) return c.ToStatus("the order must be a JSON object");
+  if (!c.Object(body, "", {"customer_id", "lines", "synthetic"})) return c.ToStatus("the order must be a JSON object");
   const auto& o = body.get_object();
   OrderInput in;
+  if (auto* v = o.if_contains("synthetic")) {
+    if (v->is_bool())
+      in.synthetic = v->get_bool();
+    else
+      c.Fail("/synthetic", "must be true or false");
+  }
   if (auto* v = o.if_contains("customer_id")) {
     if (auto s = c.Identifier(*v, "/customer_id")) in.customer_id = *s;
   } else

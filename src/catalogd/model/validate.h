@@ -39,7 +39,7 @@ Result<boost::json::value> ParseJsonBody(std::string_view body);
 Result<ProductInput> ParseProduct(const boost::json::value& body, std::optional<std::string_view> path_id,
                                   const std::string& generated_id);
 
-// {"customer_id", "lines": [{"sku", "quantity"}]}.
+// {"customer_id", "lines": [{"sku", "quantity"}], "synthetic"?: bool}.
 Result<OrderInput> ParseOrder(const boost::json::value& body);
 
 // {"on_hand": n} and {"delta": n}.

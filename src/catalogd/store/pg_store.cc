@@ -32,8 +32,8 @@ constexpr const char* kReconnectMarker = "no database is reachable (down, restar
 constexpr const char* kProductColumns =
     "id, name, description, brand, category, price_amount, currency, attributes::text, variants::text, status, "
     "version, " TS("created_at") ", " TS("updated_at");
-constexpr const char* kOrderColumns =
-    "id, customer_id, status, lines::text, total_amount, currency, " TS("created_at") ", " TS("updated_at");
+constexpr const char* kOrderColumns = "id, customer_id, status, lines::text, total_amount, currency, " TS(
+    "created_at") ", " TS("updated_at") ", synthetic";
 #undef TS
 
 // Maps a failed statement to the Status the client sees. The SQLSTATE decides, never the text.
@@ -107,6 +107,7 @@ Result<Order> OrderFromRow(const pg::Rows& r, int i) {
   o.total = {r.GetInt(i, 4), std::string(r.Get(i, 5))};
   o.created_at = std::string(r.Get(i, 6));
   o.updated_at = std::string(r.Get(i, 7));
+  o.synthetic = r.Get(i, 8) == "t";
   return o;
 }
 
@@ -624,10 +625,11 @@ Result<WriteAnswer> PgStore::CreateOrder(const WriteContext& ctx, const OrderInp
       return Status::Internal("stock changed under a row lock");  // cannot happen: the rows are locked
     std::string lines = json::serialize(model::OrderLinesToJson(order.lines));
     EXEC_OR_RETURN(made, c, "creating an order",
-                   "INSERT INTO orders (id, customer_id, status, lines, total_amount, currency) "
-                   "VALUES ($1, $2, 'confirmed', $3::jsonb, $4, $5) RETURNING " +
+                   "INSERT INTO orders (id, customer_id, status, lines, total_amount, currency, synthetic) "
+                   "VALUES ($1, $2, 'confirmed', $3::jsonb, $4, $5, $6) RETURNING " +
                        std::string(kOrderColumns),
-                   {order.id, order.customer_id, lines, std::to_string(order.total.amount), order.total.currency});
+                   {order.id, order.customer_id, lines, std::to_string(order.total.amount), order.total.currency,
+                    in.synthetic ? "true" : "false"});
     auto stored = OrderFromRow(made, 0);
     if (!stored.ok()) return stored.status();
     json::value doc = model::ToJson(*stored);

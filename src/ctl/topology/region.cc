@@ -309,7 +309,16 @@ Status Prepare(const Topology& t, const Secrets& s) {
     chmod((z->dir + "/pg").c_str(), 0700);
     chmod((z->dir + "/etcd").c_str(), 0700);
   }
-  for (const auto& r : t.regions) fs::create_directories(r.dir + "/logs");
+  for (const auto& r : t.regions) {
+    fs::create_directories(r.dir + "/logs");
+    // Every zone's user archives here (whichever is primary): sticky and world-writable, like /tmp,
+    // so that none can remove another's files.
+    fs::create_directories(Topology::WalArchiveDir(r));
+    chmod(r.dir.c_str(), 0755);
+    chmod(Topology::WalArchiveDir(r).c_str(), 01777);
+  }
+  if (t.monitoring.enabled)
+    for (const char* sub : {"/logs", "/prometheus", "/alertmanager"}) fs::create_directories(t.monitoring.dir + sub);
   // A zone whose etcd has no data while others of its region have some is a replaced member (see
   // docs/runbooks/zone-failure.md): it joins the existing cluster instead of founding a new one.
   Topology rendered = t;
@@ -420,6 +429,11 @@ Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progr
     if (!st.ok()) return st;
     if (auto s2 = StartPrograms(t, patroni); !s2.ok()) return s2;
     if (auto s2 = StartPrograms(t, {HaproxyProgram(r)}); !s2.ok()) return s2;
+    if (t.monitoring.enabled) {
+      std::vector<std::string> exporters;
+      for (const auto& z : r.zones) exporters.push_back(PostgresExporterProgram(z));
+      if (auto s2 = StartPrograms(t, exporters); !s2.ok()) return s2;
+    }
     // Running members, one of them leader and (with more than one zone) one synchronous standby.
     st = WaitUntil("region " + r.name + ": postgres running", nz, deadline, progress, [&] {
       auto view = ClusterView(t, r);
@@ -445,6 +459,25 @@ Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progr
       return n;
     });
     if (!st.ok()) return st;
+  }
+  if (t.monitoring.enabled) {
+    const auto& m = t.monitoring;
+    if (auto st = StartPrograms(t, MonitoringPrograms(t)); !st.ok()) return st;
+    auto st = WaitUntil("monitoring: Prometheus, Alertmanager, canary, responder, status page answering", 5, deadline,
+                        progress, [&] {
+                          int n = 0;
+                          for (auto [port, path] : {std::pair<int, const char*>{m.prometheus_port, "/-/ready"},
+                                                    {m.alertmanager_port, "/-/ready"},
+                                                    {m.canary_port, "/metrics"},
+                                                    {m.responder_port, "/metrics"},
+                                                    {m.status_port, "/healthz"}})
+                            n += GetJson(m.address, port, path).status == 200;
+                          return n;
+                        });
+    if (!st.ok()) return st;
+    progress("monitoring: Prometheus http://" + m.address + ":" + std::to_string(m.prometheus_port) +
+             "  Alertmanager http://" + m.address + ":" + std::to_string(m.alertmanager_port) +
+             "  status page http://" + m.address + ":" + std::to_string(m.status_port) + "/");
   }
   return Status::Ok();
 }
@@ -704,8 +737,19 @@ Status FaultKillPostgres(const Topology& t, const std::string& zone, std::string
   return Status::Ok();
 }
 
+Status FaultStallArchive(const Topology& t, const std::string& region, std::string* report) {
+  const Region* r = region.empty() ? &t.regions.front() : t.FindRegion(region);
+  if (!r) return Status::Invalid("no region " + region);
+  std::string stall = Topology::WalArchiveDir(*r) + "/STALLED";
+  if (!std::ofstream(stall)) return Status::Internal("cannot create " + stall);
+  *report = "WAL archiving of region " + r->name + " now fails (" + stall + "); undo with `fault heal`";
+  return Status::Ok();
+}
+
 Status FaultHeal(const Topology& t, std::string* report) {
   std::string out;
+  int unstalled = 0;
+  for (const auto& r : t.regions) unstalled += fs::remove(Topology::WalArchiveDir(r) + "/STALLED");
   bool had_rules = RunCapture({"/usr/sbin/nft", "delete", "table", "inet", t.NftTable()}, &out) == 0;
   int resumed = 0;
   for (const auto* z : t.AllZones())
@@ -732,8 +776,8 @@ Status FaultHeal(const Topology& t, std::string* report) {
     if (auto st = StartPrograms(t, names); !st.ok()) return st;
     started.insert(started.end(), names.begin(), names.end());
   }
-  *report = std::string(had_rules ? "partitions removed; " : "") + std::to_string(resumed) + " process(es) resumed; " +
-            std::to_string(started.size()) + " program(s) started";
+  *report = std::string(had_rules ? "partitions removed; " : "") + (unstalled ? "WAL archiving resumed; " : "") +
+            std::to_string(resumed) + " process(es) resumed; " + std::to_string(started.size()) + " program(s) started";
   for (const auto& s : started) *report += " " + s;
   // A postmaster killed alone leaves its backends behind until they notice; if Patroni tried to start
   // PostgreSQL meanwhile, the old shared memory was still in use and the member stays "start failed"
@@ -744,16 +788,26 @@ Status FaultHeal(const Topology& t, std::string* report) {
     for (const auto& m : view.at("members").as_array()) {
       if (m.at("state") != "start failed") continue;
       const Zone* z = t.FindZone(std::string(m.at("name").as_string()));
-      auto uid = z ? UidOf(z->os_user) : std::nullopt;
-      if (!uid) continue;
-      int removed = 0;
-      for (pid_t p : ProcessesOf(*uid))
-        if (IsOrphanedPostgres(p)) removed += kill(p, SIGKILL) == 0;
-      SupervisorCtl(t, {"restart", PatroniProgram(*z)});
-      *report += "; zone " + z->name + " was 'start failed': " + std::to_string(removed) +
-                 " leftover postgres process(es) removed, Patroni restarted";
+      if (!z) continue;
+      std::string restarted;
+      if (RestartDatabaseNode(t, *z, &restarted).ok())
+        *report += "; zone " + z->name + " was 'start failed': " + restarted;
     }
   }
+  return Status::Ok();
+}
+
+Status RestartDatabaseNode(const Topology& t, const Zone& z, std::string* report) {
+  auto uid = UidOf(z.os_user);
+  if (!uid) return Status::Invalid("zone " + z.name + " has no OS user yet: is the topology up?");
+  int removed = 0;
+  for (pid_t p : ProcessesOf(*uid))
+    if (IsOrphanedPostgres(p)) removed += kill(p, SIGKILL) == 0;
+  // "restart" of a stopped program says "ERROR (not running)" before "started": only the latter counts.
+  std::string out = SupervisorCtl(t, {"restart", PatroniProgram(z)});
+  if (out.find(": started") == std::string::npos)
+    return Status::Unavailable("supervisorctl restart " + PatroniProgram(z) + ": " + out);
+  *report = std::to_string(removed) + " leftover postgres process(es) removed, Patroni restarted";
   return Status::Ok();
 }
 

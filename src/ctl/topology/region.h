@@ -74,8 +74,15 @@ Status FaultPartitionZone(const Topology& t, const std::string& zone, std::strin
 // Freezes a zone's PostgreSQL alone (a hung disk, say): its Patroni, etcd and catalogd go on.
 Status FaultStopPostgres(const Topology& t, const std::string& zone, std::string* report);
 Status FaultKillPostgres(const Topology& t, const std::string& zone, std::string* report);
-// Removes every partition, resumes stopped processes and starts the killed ones.
+// Makes a region's WAL archiving fail (archive_command finds STALLED in the archive folder); `region`
+// empty: the first.
+Status FaultStallArchive(const Topology& t, const std::string& region, std::string* report);
+// Removes every partition, resumes stopped processes and starts the killed ones, lets archiving go on.
 Status FaultHeal(const Topology& t, std::string* report);
+
+// Restarts a zone's Patroni (and so its PostgreSQL), first removing PostgreSQL processes left
+// without their postmaster or Patroni (they would hold the old shared memory).
+Status RestartDatabaseNode(const Topology& t, const Zone& z, std::string* report);
 
 // Planned switchover through Patroni's REST API; `candidate` may be empty (Patroni picks).
 Status Switchover(const Topology& t, const std::string& region, const std::string& candidate, std::string* report);

@@ -9,12 +9,28 @@
 #include "common/json_util.h"
 #include "common/process.h"
 
+namespace techmoda::embedded {
+std::vector<std::pair<std::string_view, std::string_view>> Monitoring();
+}
+
 namespace techmoda::ctl {
 
 std::string EtcdProgram(const Zone& z) { return "etcd-" + z.name; }
 std::string PatroniProgram(const Zone& z) { return "patroni-" + z.name; }
 std::string CatalogdProgram(const Zone& z, int n) { return "catalogd-" + Topology::InstanceName(z, n); }
 std::string HaproxyProgram(const Region& r) { return "haproxy-" + r.name; }
+std::string PostgresExporterProgram(const Zone& z) { return "postgres-exporter-" + z.name; }
+
+std::vector<std::string> MonitoringPrograms(const Topology& t) {
+  if (!t.monitoring.enabled) return {};
+  return {"prometheus", "alertmanager", "node-exporter", "responder", "canary", "status-page"};
+}
+
+std::string_view EmbeddedFile(std::string_view name) {
+  for (const auto& [n, content] : embedded::Monitoring())
+    if (n == name) return content;
+  return {};
+}
 
 Result<Secrets> LoadOrCreateSecrets(const Topology& t) {
   std::string path = t.SecretsPath();
@@ -126,6 +142,12 @@ std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const
            " scram-sha-256\n    - host all all " + n + " scram-sha-256\n";
   std::string api = z.address + ":" + std::to_string(t.ports.patroni);
   const auto& p = t.patroni;
+  // WAL archiving into the region's archive folder (on real hosts a shared mount). A file STALLED
+  // there makes it fail (the drill); a segment archived before is accepted again only if identical.
+  std::string archive = l.os_user == z.os_user ? Topology::WalArchiveDir(r) : "/var/lib/techmoda/wal-archive";
+  std::string archive_command = "test ! -e " + archive + "/STALLED && if test -f " + archive + "/%f; then cmp -s %p " +
+                                archive + "/%f; else cp %p " + archive + "/%f.part && mv " + archive + "/%f.part " +
+                                archive + "/%f; fi";
   return "# Rendered by catalogctl from " + t.file + " (topology " + t.name +
          "). Do not edit: edit the topology and re-render.\n"
          "scope: " +
@@ -219,6 +241,15 @@ std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const
          "    unix_socket_directories: " +
          l.zone_dir +
          "/run\n"
+         "    # Continuous archiving: a quiet primary still archives within archive_timeout (the RPO meter's\n"
+         "    # bound; docs/monitoring.md).\n"
+         "    archive_mode: 'on'\n"
+         "    archive_timeout: " +
+         std::to_string(t.monitoring.archive_timeout_s) +
+         "\n"
+         "    archive_command: '" +
+         archive_command +
+         "'\n"
          "  # Passwords (SCRAM) everywhere but the node's own socket, where only the node's OS user gets in.\n"
          "  pg_hba:\n"
          "    - local all all peer map=node\n" +
@@ -446,6 +477,134 @@ std::string SupervisorProgram(const std::string& name, const std::string& comman
          "\nstdout_logfile_maxbytes=50MB\nstdout_logfile_backups=2\nredirect_stderr=true\n\n";
 }
 
+// The folder of the running catalogctl (catalogd and catalogctl sit side by side in build/).
+std::string OwnBinDir() {
+  std::error_code ec;
+  return std::filesystem::read_symlink("/proc/self/exe", ec).parent_path().string();
+}
+
+std::string Quoted(const std::string& s) { return "'" + s + "'"; }
+
+// One static scrape target with the labels every rule relies on.
+std::string Target(const std::string& address, const std::string& region, const std::string& zone,
+                   const std::string& instance) {
+  return "      - targets: [" + Quoted(address) + "]\n        labels: {" +
+         (region.empty() ? "" : "region: " + region + ", ") + (zone.empty() ? "" : "zone: " + zone + ", ") +
+         "instance: " + instance + "}\n";
+}
+
+std::string ScrapeJob(const std::string& job, const std::string& targets, const std::string& extra = "") {
+  if (targets.empty()) return "";
+  return "  - job_name: " + job + "\n" + extra + "    static_configs:\n" + targets;
+}
+
+std::string PrometheusYml(const Topology& t, const std::string& mon_dir) {
+  const auto& m = t.monitoring;
+  auto at = [](const std::string& host, int port) { return host + ":" + std::to_string(port); };
+  std::string catalogd, elastic, patroni, postgres, etcd, haproxy;
+  for (const auto& r : t.regions) {
+    haproxy += Target(at(r.address, t.ports.haproxy_stats), r.name, "", r.name);
+    for (const auto& z : r.zones) {
+      for (int n = 1; n <= z.catalogd_max; ++n)
+        (n <= z.catalogd_instances ? catalogd : elastic) +=
+            Target(at(z.address, t.CatalogdPort(n)), r.name, z.name, Topology::InstanceName(z, n));
+      patroni += Target(at(z.address, t.ports.patroni), r.name, z.name, z.name);
+      postgres += Target(at(z.address, m.postgres_exporter_port), r.name, z.name, z.name);
+      etcd += Target(at(z.address, t.ports.etcd_client), r.name, z.name, z.name);
+    }
+  }
+  std::string interval = std::to_string(m.scrape_interval_s) + "s";
+  // A frozen target must fail its scrape within the interval, or `up` would lag behind.
+  std::string timeout = std::to_string(std::min(m.scrape_interval_s, 10)) + "s";
+  return "# Rendered by catalogctl from " + t.file + " (topology " + t.name +
+         "). Do not edit: edit the topology and re-render.\n"
+         "global:\n"
+         "  scrape_interval: " +
+         interval + "\n  scrape_timeout: " + timeout + "\n  evaluation_interval: " + interval +
+         "\n  external_labels: {topology: " + t.name +
+         "}\n"
+         "rule_files: [" +
+         mon_dir +
+         "/catalog-rules.yml]\n"
+         "alerting:\n"
+         "  alertmanagers:\n"
+         "    - static_configs:\n"
+         "        - targets: [" +
+         Quoted(at(m.address, m.alertmanager_port)) +
+         "]\n"
+         "scrape_configs:\n" +
+         ScrapeJob("catalogd", catalogd) +
+         // Instances the autoscaler starts and stops: their absence is not an outage.
+         ScrapeJob("catalogd_elastic", elastic) + ScrapeJob("patroni", patroni) + ScrapeJob("postgres", postgres) +
+         ScrapeJob("etcd", etcd) + ScrapeJob("haproxy", haproxy) +
+         ScrapeJob("node", Target(at(m.address, m.node_exporter_port), "", "", "monitoring")) +
+         ScrapeJob("canary", Target(at(m.address, m.canary_port), "", "", "canary")) +
+         ScrapeJob("responder", Target(at(m.address, m.responder_port), "", "", "responder")) +
+         ScrapeJob("alertmanager", Target(at(m.address, m.alertmanager_port), "", "", "alertmanager")) +
+         ScrapeJob("prometheus", Target(at(m.address, m.prometheus_port), "", "", "prometheus"));
+}
+
+std::string AlertmanagerYml(const Topology& t) {
+  const auto& m = t.monitoring;
+  return "# Rendered by catalogctl from " + t.file + " (topology " + t.name +
+         ").\n"
+         "# Every alert goes to the responder (catalogctl responder), which acts where a runbook is automated\n"
+         "# and records the rest. Add a pager or mail receiver for severity=page here (docs/monitoring.md).\n"
+         "route:\n"
+         "  receiver: responder\n"
+         "  group_by: [alertname, region, zone, instance]\n"
+         "  group_wait: 1s\n"
+         "  group_interval: 5s\n"
+         "  repeat_interval: 1m\n"
+         "inhibit_rules:\n"
+         "  # A region that cannot be reached explains everything else of it.\n"
+         "  - source_matchers: [alertname = RegionUnreachable]\n"
+         "    target_matchers: [alertname =~ \"CatalogdDown|PostgresNodeDown|EtcdNoLeader|CanaryFailing\"]\n"
+         "    equal: [region]\n"
+         "receivers:\n"
+         "  - name: responder\n"
+         "    webhook_configs:\n"
+         "      - url: http://" +
+         m.address + ":" + std::to_string(m.responder_port) +
+         "/alerts\n"
+         "        send_resolved: true\n";
+}
+
+// The monitoring programs (root: they read supervisord's socket and every region's secrets).
+std::string MonitoringSupervisorPrograms(const Topology& t) {
+  if (!t.monitoring.enabled) return "";
+  const auto& m = t.monitoring;
+  std::string d = m.dir, bin = OwnBinDir();
+  std::string var_root = std::filesystem::path(t.var_dir).parent_path().string();
+  std::string ctl = bin + "/catalogctl ";
+  std::string common = " --topology " + t.file + " --var-dir " + var_root;
+  auto at = [&](int port) { return m.address + ":" + std::to_string(port); };
+  return SupervisorProgram("prometheus",
+                           "/usr/bin/prometheus --config.file=" + d + "/prometheus.yml --storage.tsdb.path=" + d +
+                               "/prometheus --storage.tsdb.retention.time=35d --web.listen-address=" +
+                               at(m.prometheus_port) + " --web.enable-lifecycle --log.format=json",
+                           "", d + "/logs/prometheus.log", 40, 20) +
+         SupervisorProgram("alertmanager",
+                           "/usr/bin/prometheus-alertmanager --config.file=" + d + "/alertmanager.yml --storage.path=" +
+                               d + "/alertmanager --web.listen-address=" + at(m.alertmanager_port) +
+                               " --cluster.listen-address= --log.format=json",
+                           "", d + "/logs/alertmanager.log", 40, 10) +
+         SupervisorProgram("node-exporter",
+                           "/usr/bin/prometheus-node-exporter --web.listen-address=" + at(m.node_exporter_port) +
+                               " --collector.disable-defaults --collector.filesystem --collector.time "
+                               "--collector.timex --collector.cpu --collector.meminfo --collector.loadavg "
+                               "--collector.filesystem.fs-types-exclude=^(autofs|binfmt_misc|bpf|cgroup2?|configfs|"
+                               "debugfs|devpts|devtmpfs|fusectl|hugetlbfs|mqueue|nsfs|proc|procfs|pstore|rpc_pipefs|"
+                               "securityfs|selinuxfs|squashfs|sysfs|tracefs|tmpfs)$ --log.format=json",
+                           "", d + "/logs/node-exporter.log", 40, 10) +
+         SupervisorProgram("responder", ctl + "responder" + common + " --listen " + at(m.responder_port), "",
+                           d + "/logs/responder.log", 45, 10) +
+         SupervisorProgram("canary", ctl + "canary" + common + " --listen " + at(m.canary_port), "",
+                           d + "/logs/canary.log", 45, 10) +
+         SupervisorProgram("status-page", ctl + "status" + common + " --web --listen " + at(m.status_port), "",
+                           d + "/logs/status-page.log", 45, 10);
+}
+
 std::string SupervisorConf(const Topology& t) {
   std::string out =
       "; Rendered by catalogctl from " + t.file + " (topology " + t.name +
@@ -466,11 +625,22 @@ std::string SupervisorConf(const Topology& t) {
             SupervisorProgram(CatalogdProgram(z, n),
                               l.bin_dir + "/catalogd --config " + z.dir + "/" + Topology::InstanceName(z, n) + ".yaml",
                               z.os_user, l.log_dir + "/" + Topology::InstanceName(z, n) + ".log", 30, 25);
+      // The node's PostgreSQL seen from inside: archiver, replication, databases. It connects over
+      // the node's own socket as postgres (peer authentication maps the zone's user), so no password.
+      if (t.monitoring.enabled)
+        out += SupervisorProgram(
+            PostgresExporterProgram(z),
+            "/usr/bin/env \"DATA_SOURCE_NAME=host=" + l.zone_dir + "/run port=" + std::to_string(t.ports.postgres) +
+                " user=postgres dbname=postgres sslmode=disable connect_timeout=2\" "
+                "/usr/bin/prometheus-postgres-exporter --disable-settings-metrics --log.format=json "
+                "--web.listen-address=" +
+                z.address + ":" + std::to_string(t.monitoring.postgres_exporter_port),
+            z.os_user, l.log_dir + "/postgres-exporter.log", 35, 10);
     }
     out += SupervisorProgram(HaproxyProgram(r), "/usr/sbin/haproxy -W -db -f " + r.dir + "/haproxy.cfg", "",
                              r.dir + "/logs/haproxy.log", 5, 10);
   }
-  return out;
+  return out + MonitoringSupervisorPrograms(t);
 }
 
 std::string SystemdUnit(const std::string& description, const std::string& exec, const std::string& user,
@@ -523,6 +693,15 @@ std::vector<RenderedFile> Render(const Topology& t, const Secrets& s, RenderTarg
       std::string host = r.name + "-lb";
       files.push_back({host + "/etc/haproxy/haproxy.cfg", HaproxyCfg(t, r, "/run/haproxy"), 0644, ""});
     }
+  }
+  if (t.monitoring.enabled) {
+    // Local: under <var>/monitoring; real hosts: the monitoring host's /etc.
+    bool local = target == RenderTarget::kLocal;
+    std::string conf = local ? t.monitoring.dir : "monitoring/etc/prometheus";
+    std::string rules_dir = local ? t.monitoring.dir : "/etc/prometheus";
+    files.push_back({conf + "/prometheus.yml", PrometheusYml(t, rules_dir), 0644, ""});
+    files.push_back({conf + "/catalog-rules.yml", std::string(EmbeddedFile("catalog-rules.yml")), 0644, ""});
+    files.push_back({conf + "/alertmanager.yml", AlertmanagerYml(t), 0644, ""});
   }
   if (target == RenderTarget::kLocal) files.push_back({t.SupervisorConf(), SupervisorConf(t), 0600, ""});
   return files;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -53,5 +54,13 @@ std::string EtcdProgram(const Zone& z);
 std::string PatroniProgram(const Zone& z);
 std::string CatalogdProgram(const Zone& z, int n);
 std::string HaproxyProgram(const Region& r);
+std::string PostgresExporterProgram(const Zone& z);
+// The monitoring programs of a topology (Prometheus, Alertmanager, node exporter, canary, responder,
+// status page), in the order `up` starts them; empty when monitoring is off.
+std::vector<std::string> MonitoringPrograms(const Topology& t);
+
+// A file compiled into catalogctl from the source tree (deploy/prometheus/catalog-rules.yml,
+// src/ctl/monitoring/status_page.html), by its file name.
+std::string_view EmbeddedFile(std::string_view name);
 
 }  // namespace techmoda::ctl

@@ -119,8 +119,8 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
   }
   if (!root.IsMap()) return Status::Invalid(file + ": expected a mapping with name and regions");
   std::vector<std::string> errors;
-  CheckKeys(root, {"name", "regions", "ports", "patroni", "catalogd", "autoscale", "postgres_bin_dir"}, "topology",
-            &errors);
+  CheckKeys(root, {"name", "regions", "ports", "patroni", "catalogd", "autoscale", "monitoring", "postgres_bin_dir"},
+            "topology", &errors);
   Topology t;
   t.file = file;
   ReadString(root, "name", "topology", &t.name, &errors);
@@ -189,6 +189,31 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
   if (t.autoscale.down_load >= t.autoscale.up_load)
     errors.push_back("autoscale: down_load must be below up_load, or instances would be added and removed in turn");
 
+  const auto& mon = root["monitoring"];
+  CheckKeys(mon,
+            {"enabled", "host", "prometheus_port", "alertmanager_port", "node_exporter_port", "canary_port",
+             "responder_port", "status_port", "postgres_exporter_port", "scrape_interval_s", "canary_interval_ms",
+             "archive_timeout_s", "responder_dry_run", "auto_failover", "responder_max_actions", "responder_window_s"},
+            "monitoring", &errors);
+  auto& m = t.monitoring;
+  ReadBool(mon, "enabled", "monitoring", &m.enabled, &errors);
+  ReadString(mon, "host", "monitoring", &m.address, &errors);
+  for (auto [key, port] : {std::pair<const char*, int*>{"prometheus_port", &m.prometheus_port},
+                           {"alertmanager_port", &m.alertmanager_port},
+                           {"node_exporter_port", &m.node_exporter_port},
+                           {"canary_port", &m.canary_port},
+                           {"responder_port", &m.responder_port},
+                           {"status_port", &m.status_port},
+                           {"postgres_exporter_port", &m.postgres_exporter_port}})
+    ReadInt(mon, key, 1, 65535, "monitoring", port, &errors);
+  ReadInt(mon, "scrape_interval_s", 1, 300, "monitoring", &m.scrape_interval_s, &errors);
+  ReadInt(mon, "canary_interval_ms", 100, 600000, "monitoring", &m.canary_interval_ms, &errors);
+  ReadInt(mon, "archive_timeout_s", 10, 3600, "monitoring", &m.archive_timeout_s, &errors);
+  ReadBool(mon, "responder_dry_run", "monitoring", &m.responder_dry_run, &errors);
+  ReadBool(mon, "auto_failover", "monitoring", &m.auto_failover, &errors);
+  ReadInt(mon, "responder_max_actions", 1, 1000, "monitoring", &m.responder_max_actions, &errors);
+  ReadInt(mon, "responder_window_s", 1, 86400, "monitoring", &m.responder_window_s, &errors);
+
   std::error_code ec;
   auto var = std::filesystem::absolute(var_root, ec).lexically_normal().string();
   while (var.size() > 1 && var.back() == '/') var.pop_back();
@@ -246,6 +271,9 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
     }
     t.regions.push_back(std::move(r));
   }
+  if (t.monitoring.address.empty() && !t.regions.empty())
+    t.monitoring.address = "127.0." + std::to_string(t.regions.front().id * 10) + ".2";
+  t.monitoring.dir = t.var_dir + "/monitoring";
   if (!errors.empty()) {
     std::string msg = file + ": " + std::to_string(errors.size()) + " problem(s):";
     for (const auto& e : errors) msg += "\n  - " + e;

@@ -53,6 +53,28 @@ struct AutoscalePolicy {
   int target_p99_ms = 100;
 };
 
+// Prometheus, Alertmanager, the exporters, the canary, the responder and the status page
+// (`monitoring:` in the file; docs/monitoring.md explains each value).
+struct Monitoring {
+  bool enabled = true;
+  std::string address;  // 127.0.<first region's id>0.2 on one machine; `host:` for a real host
+  int prometheus_port = 9090;
+  int alertmanager_port = 9093;
+  int node_exporter_port = 9100;
+  int canary_port = 9095;
+  int responder_port = 9096;
+  int status_port = 9097;
+  int postgres_exporter_port = 9187;  // on every zone's address
+  int scrape_interval_s = 5;
+  int canary_interval_ms = 2000;
+  int archive_timeout_s = 60;  // PostgreSQL's archive_timeout: the most a quiet primary leaves unarchived
+  bool responder_dry_run = false;
+  bool auto_failover = false;     // may the responder fail a region over (needs a standby region)
+  int responder_max_actions = 3;  // per runbook and target within responder_window_s
+  int responder_window_s = 600;
+  std::string dir;  // <var>/monitoring
+};
+
 struct Zone {
   std::string name;
   std::string region;               // its region's name
@@ -82,6 +104,7 @@ struct Topology {
   PatroniTimings patroni;
   CatalogdSettings catalogd;
   AutoscalePolicy autoscale;
+  Monitoring monitoring;
   std::string postgres_bin_dir = "/usr/lib/postgresql/15/bin";
 
   const Zone* FindZone(const std::string& name) const;
@@ -94,6 +117,9 @@ struct Topology {
   std::string SupervisorConf() const { return var_dir + "/supervisord.conf"; }
   std::string SupervisorSocket() const { return var_dir + "/supervisor.sock"; }
   std::string SupervisorPidFile() const { return var_dir + "/supervisord.pid"; }
+  // Where a region's PostgreSQL archives its WAL (archive_command); a file STALLED in it makes
+  // archiving fail (the `fault stall-archive` drill).
+  static std::string WalArchiveDir(const Region& r) { return r.dir + "/wal-archive"; }
   // The nftables table holding this topology's fault rules.
   std::string NftTable() const;
 };
