@@ -699,9 +699,9 @@ std::vector<RenderedFile> Render(const Topology& t, const Secrets& s, RenderTarg
     bool local = target == RenderTarget::kLocal;
     std::string conf = local ? t.monitoring.dir : "monitoring/etc/prometheus";
     std::string rules_dir = local ? t.monitoring.dir : "/etc/prometheus";
-    files.push_back({conf + "/prometheus.yml", PrometheusYml(t, rules_dir), 0644, ""});
-    files.push_back({conf + "/catalog-rules.yml", std::string(EmbeddedFile("catalog-rules.yml")), 0644, ""});
-    files.push_back({conf + "/alertmanager.yml", AlertmanagerYml(t), 0644, ""});
+    files.push_back({conf + "/prometheus.yml", PrometheusYml(t, rules_dir), 0600, ""});
+    files.push_back({conf + "/catalog-rules.yml", std::string(EmbeddedFile("catalog-rules.yml")), 0600, ""});
+    files.push_back({conf + "/alertmanager.yml", AlertmanagerYml(t), 0600, ""});
   }
   if (target == RenderTarget::kLocal) files.push_back({t.SupervisorConf(), SupervisorConf(t), 0600, ""});
   return files;

@@ -12,7 +12,7 @@ name: drill
 regions:
   - name: a
     id: 7
-    zones: [a1, {name: a2, catalogd: 2}, a3]
+    zones: [a1, {name: a2, catalogd: 2}, {name: a3, catalogd_max: 2}]
 patroni: {ttl: 20, loop_wait: 2, retry_timeout: 9}
 )";
 
@@ -72,12 +72,33 @@ TEST(Render, EveryZoneGetsItsOwnConfigurationAndNoSecretLeavesItsFile) {
       EXPECT_EQ(f.content.find("trust"), std::string::npos) << "no trust anywhere";
       EXPECT_NE(f.content.find("scram-sha-256"), std::string::npos);
       EXPECT_NE(f.content.find("ttl: 20"), std::string::npos);
+      EXPECT_NE(f.content.find("archive_mode: 'on'"), std::string::npos);
+      EXPECT_NE(f.content.find("archive_command: 'test ! -e /srv/var/drill/a/wal-archive/STALLED"), std::string::npos)
+          << f.content;
     }
     if (f.path.ends_with("supervisord.conf")) {
       EXPECT_EQ(f.content.find("autorestart=true"), std::string::npos) << "drills decide restarts";
       EXPECT_NE(f.content.find("--enable-v2=true"), std::string::npos);
       EXPECT_NE(f.content.find("--pre-vote"), std::string::npos);
       EXPECT_EQ(f.content.find("secret"), std::string::npos) << "no password on a command line";
+      EXPECT_NE(f.content.find("[program:postgres-exporter-a2]"), std::string::npos);
+      for (const char* p : {"[program:prometheus]", "[program:alertmanager]", "[program:responder]", "[program:canary]",
+                            "[program:status-page]", "--cluster.listen-address= "})
+        EXPECT_NE(f.content.find(p), std::string::npos) << p;
+    }
+    if (f.path.ends_with("prometheus.yml")) {
+      // Every part is scraped, with the labels the rules rely on; autoscaled extras apart.
+      for (const char* p : {"job_name: catalogd\n", "job_name: catalogd_elastic", "job_name: patroni",
+                            "job_name: postgres", "job_name: etcd", "job_name: haproxy", "job_name: node",
+                            "job_name: canary", "job_name: responder", "{region: a, zone: a2, instance: a2-1}",
+                            "'127.0.70.2:9093'", "/srv/var/drill/monitoring/catalog-rules.yml"})
+        EXPECT_NE(f.content.find(p), std::string::npos) << p << "\n" << f.content;
+      auto elastic = f.content.substr(f.content.find("job_name: catalogd_elastic"));
+      EXPECT_LT(elastic.find("a3-2"), elastic.find("job_name: patroni")) << "a3-2 is above the minimum";
+      EXPECT_EQ(elastic.find("a2-2"), std::string::npos) << "a2-2 is within the minimum";
+    }
+    if (f.path.ends_with("alertmanager.yml")) {
+      EXPECT_NE(f.content.find("url: http://127.0.70.2:9096/alerts"), std::string::npos) << f.content;
     }
     if (f.path.ends_with("haproxy.cfg")) {
       EXPECT_NE(f.content.find("uri /primary"), std::string::npos);
