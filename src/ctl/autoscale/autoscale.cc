@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/process.h"
 #include "ctl/autoscale/haproxy_runtime.h"
+#include "ctl/monitoring/http_server.h"
 #include "ctl/topology/region.h"
 #include "ctl/topology/render.h"
 
@@ -187,9 +188,6 @@ ScaleDecision DecideScale(const ZoneView& v, const AutoscalePolicy& p, const Sca
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-void OnStopSignal(int) { g_stop.store(true); }
-
 // Reads everything an iteration needs, once: supervisord's programs, HAProxy's servers, and each
 // running instance's /metrics (compared with the previous scrape for rates).
 class Observer {
@@ -325,71 +323,6 @@ class Actor {
   bool dry_run_;
 };
 
-// The autoscaler's own /metrics: a tiny HTTP server on its own thread.
-class MetricsServer {
- public:
-  ~MetricsServer() { Stop(); }
-
-  Status Start(const std::string& listen) {
-    auto colon = listen.rfind(':');
-    if (colon == std::string::npos) return Status::Invalid("--metrics-listen must be HOST:PORT");
-    boost::system::error_code ec;
-    auto addr = boost::asio::ip::make_address(listen.substr(0, colon), ec);
-    if (ec) return Status::Invalid("--metrics-listen: not an IP address: " + listen);
-    boost::asio::ip::tcp::endpoint ep(addr, static_cast<unsigned short>(std::atoi(listen.c_str() + colon + 1)));
-    acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(boost::asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(ep, ec);
-    if (!ec) acceptor_.listen(16, ec);
-    if (ec) return Status::Unavailable("cannot listen on " + listen + ": " + ec.message());
-    thread_ = std::thread([this] { Serve(); });
-    return Status::Ok();
-  }
-
-  void Set(std::string text) {
-    std::lock_guard<std::mutex> lock(mu_);
-    text_ = std::move(text);
-  }
-
-  void Stop() {
-    boost::system::error_code ec;
-    // Wakes the thread blocked in accept (closing alone does not, from another thread).
-    if (acceptor_.is_open()) ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
-    acceptor_.close(ec);
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void Serve() {
-    namespace http = boost::beast::http;
-    while (true) {
-      boost::system::error_code ec;
-      boost::asio::ip::tcp::socket sock(ioc_);
-      acceptor_.accept(sock, ec);
-      if (ec) return;  // closed
-      boost::beast::flat_buffer buf;
-      http::request<http::string_body> req;
-      http::read(sock, buf, req, ec);
-      if (ec) continue;
-      http::response<http::string_body> res(http::status::ok, 11);
-      res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        res.body() = req.target() == "/metrics" ? text_ : "see /metrics\n";
-      }
-      res.keep_alive(false);
-      res.prepare_payload();
-      http::write(sock, res, ec);
-    }
-  }
-
-  boost::asio::io_context ioc_;
-  boost::asio::ip::tcp::acceptor acceptor_{ioc_};
-  std::thread thread_;
-  std::mutex mu_;
-  std::string text_;  // guarded by mu_
-};
-
 struct ZoneCounters {
   int serving = 0;
   double load = -1;
@@ -448,22 +381,19 @@ Status ScaleZone(const Topology& t, const std::string& zone, int count, std::str
 }
 
 Status RunAutoscaler(const Topology& t, const LoopOptions& options) {
-  struct sigaction sa {};
-  sa.sa_handler = OnStopSignal;
-  sa.sa_flags = SA_RESTART;  // a stop request must not cut short a read of supervisord's answer
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);  // a peer that hangs up is an error to report, not the end of the loop
-  MetricsServer metrics;
+  InstallStopHandlers();
+  MetricsPage metrics;
+  SmallHttpServer server(
+      [&](const std::string&, const std::string& target, const std::string&) { return metrics.Reply(target); });
   if (!options.metrics_listen.empty())
-    if (auto s = metrics.Start(options.metrics_listen); !s.ok()) return s;
+    if (auto s = server.Start(options.metrics_listen); !s.ok()) return s;
   Observer observer(t);
   Actor actor(t, options.dry_run);
   std::map<std::string, ScaleMemory> memory;
   std::map<std::string, ZoneCounters> counters;
   auto started = Clock::now();
   log::Info("autoscale.started", {{"topology", t.name}, {"dry_run", options.dry_run}});
-  for (long iteration = 0; !g_stop.load(); ++iteration) {
+  for (long iteration = 0; !StopRequested(); ++iteration) {
     auto begun = Clock::now();
     if (options.duration.count() > 0 && begun - started >= options.duration) break;
     std::string table;
@@ -476,7 +406,7 @@ Status RunAutoscaler(const Topology& t, const LoopOptions& options) {
       ScaleDecision d = DecideScale(view, t.autoscale, m, load, begun);
       ZoneCounters& c = counters[view.zone];
       c.load = load;
-      if (d.action != ScaleAction::kHold && !g_stop.load()) {
+      if (d.action != ScaleAction::kHold && !StopRequested()) {
         auto outcome = actor.Execute(*region, *zone, d);
         bool ok = outcome.ok();
         log::Write(ok ? log::Level::kInfo : log::Level::kWarn, "autoscale.action",
@@ -508,7 +438,7 @@ Status RunAutoscaler(const Topology& t, const LoopOptions& options) {
     metrics.Set(MetricsText(counters));
     if (iteration % 10 == 0) std::fprintf(stderr, "autoscale: zone     instances          load\n%s", table.c_str());
     auto next = begun + std::chrono::milliseconds(t.autoscale.interval_ms);
-    while (Clock::now() < next && !g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    while (Clock::now() < next && !StopRequested()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   log::Info("autoscale.stopped", {});
   return Status::Ok();

@@ -171,7 +171,8 @@ Status RunSeed(const std::string& conninfo, const SeedOptions& o, const SeedProg
   if (auto s = Check(c.ExecScript("BEGIN; SET LOCAL synchronous_commit = off"), "BEGIN"); !s.ok()) return s;
   // Take the tables for ourselves so a concurrent writer cannot interleave with the load.
   if (auto s = Check(c.ExecScript("LOCK TABLE products, inventory IN EXCLUSIVE MODE"), "LOCK"); !s.ok()) return s;
-  auto count = c.Exec("SELECT count(*) FROM (SELECT 1 FROM products LIMIT 1) t");
+  // The canary's own product (category synthetic/...) is not part of the catalog: it stays.
+  auto count = c.Exec("SELECT count(*) FROM (SELECT 1 FROM products WHERE category NOT LIKE 'synthetic/%' LIMIT 1) t");
   if (auto s = Check(count, "counting products"); !s.ok()) return s;
   bool empty = std::get<pg::Rows>(count).GetInt(0, 0) == 0;
   if (!empty && !o.replace) {
@@ -179,13 +180,19 @@ Status RunSeed(const std::string& conninfo, const SeedOptions& o, const SeedProg
     return Status::Conflict("catalog-not-empty", "the catalog already has products; pass --replace to replace it");
   }
   if (!empty) {
-    auto reserved = c.Exec("SELECT count(*) FROM inventory WHERE reserved > 0");
+    auto reserved = c.Exec(
+        "SELECT count(*) FROM inventory i JOIN products p ON p.id = i.product_id "
+        "WHERE i.reserved > 0 AND p.category NOT LIKE 'synthetic/%'");
     if (auto s = Check(reserved, "checking reservations"); !s.ok()) return s;
     if (std::get<pg::Rows>(reserved).GetInt(0, 0) > 0) {
       c.ExecScript("ROLLBACK");
       return Status::Conflict("catalog-has-orders", "stock is reserved by orders; --replace would orphan them");
     }
-    if (auto s = Check(c.ExecScript("DELETE FROM inventory; DELETE FROM products"), "emptying the catalog"); !s.ok())
+    if (auto s = Check(c.ExecScript("DELETE FROM inventory i USING products p WHERE p.id = i.product_id AND "
+                                    "p.category NOT LIKE 'synthetic/%'; "
+                                    "DELETE FROM products WHERE category NOT LIKE 'synthetic/%'"),
+                       "emptying the catalog");
+        !s.ok())
       return s;
   }
   // The PostgreSQL manual's bulk-load recipe: drop indexes and foreign keys, load, rebuild. Index

@@ -21,9 +21,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-void OnStop(int) { g_stop.store(true); }
-
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Creates the canary's product and keeps its stock far from zero. Idempotent; run at start and
@@ -199,11 +196,7 @@ CanaryRun RunCanaryOnce(const Topology& t, const Region& r, const std::string& c
 }
 
 Status RunCanary(const Topology& t, const CanaryOptions& options) {
-  struct sigaction sa {};
-  sa.sa_handler = OnStop;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  InstallStopHandlers();
   auto secrets = LoadOrCreateSecrets(t);
   if (!secrets.ok()) return secrets.status();
   auto interval =
@@ -226,7 +219,7 @@ Status RunCanary(const Topology& t, const CanaryOptions& options) {
   for (const auto& region : t.regions) {
     threads.emplace_back([&, r = &region] {
       bool product_ready = false;
-      for (int n = 0; !g_stop.load(); ++n) {
+      for (int n = 0; !StopRequested(); ++n) {
         if (options.runs > 0 && n >= options.runs) break;
         if (options.duration.count() > 0 && Clock::now() - started >= options.duration) break;
         auto next = Clock::now() + interval;
@@ -262,13 +255,14 @@ Status RunCanary(const Topology& t, const CanaryOptions& options) {
                                         {"detail", failed.detail},
                                         {"consecutive", s.consecutive_failures},
                                         {"seconds", run.seconds}});
-            // An order refused for stock or an unknown sku: set the product up again next time.
-            if (failed.name == "place_order" && failed.detail.find("HTTP 4") == 0) product_ready = false;
+            // The product gone (a catalog replaced) or its stock used up: set it up again next time.
+            if ((failed.name == "read_product" || failed.name == "place_order") && failed.detail.find("HTTP 4") == 0)
+              product_ready = false;
           } else if (recovered) {
             log::Info("canary.recovered", {{"region", r->name}, {"seconds", run.seconds}});
           }
         }
-        while (!g_stop.load() && Clock::now() < next) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        while (!StopRequested() && Clock::now() < next) std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     });
   }

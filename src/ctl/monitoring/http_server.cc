@@ -1,5 +1,6 @@
 #include "ctl/monitoring/http_server.h"
 
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -9,6 +10,33 @@
 namespace techmoda::ctl {
 
 namespace http = boost::beast::http;
+
+namespace {
+std::atomic<bool> g_stop{false};
+void OnStop(int) { g_stop.store(true); }
+}  // namespace
+
+void InstallStopHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnStop;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+bool StopRequested() { return g_stop.load(); }
+
+void MetricsPage::Set(std::string text) {
+  std::lock_guard<std::mutex> lock(mu_);
+  text_ = std::move(text);
+}
+
+HttpReply MetricsPage::Reply(const std::string& target) const {
+  if (target != "/metrics") return {404, "text/plain; charset=utf-8", "see /metrics\n"};
+  std::lock_guard<std::mutex> lock(mu_);
+  return {200, "text/plain; version=0.0.4; charset=utf-8", text_};
+}
 
 Status SmallHttpServer::Start(const std::string& listen) {
   auto colon = listen.rfind(':');

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -23,6 +24,23 @@ struct HttpReply {
 // Called on a connection's thread, possibly on several at once.
 using HttpHandler =
     std::function<HttpReply(const std::string& method, const std::string& target, const std::string& body)>;
+
+// catalogctl's long-running commands (autoscale, canary, responder, status --web) stop on SIGINT or
+// SIGTERM and treat a peer that hangs up (SIGPIPE) as an error to report, not the end of the process.
+// SA_RESTART: a stop request must not cut short a read of supervisord's answer.
+void InstallStopHandlers();
+bool StopRequested();
+
+// The last text handed to Set, served at GET /metrics (the autoscaler's own series).
+class MetricsPage {
+ public:
+  void Set(std::string text);
+  HttpReply Reply(const std::string& target) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::string text_;  // guarded by mu_
+};
 
 class SmallHttpServer {
  public:

@@ -22,9 +22,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-void OnStop(int) { g_stop.store(true); }
-
 std::string Label(const json::object& labels, const char* key) {
   auto* v = labels.if_contains(key);
   return v && v->is_string() ? std::string(v->as_string()) : "";
@@ -278,12 +275,7 @@ class Actor {
 }  // namespace
 
 Status RunResponder(const Topology& t, const ResponderOptions& options) {
-  struct sigaction sa {};
-  sa.sa_handler = OnStop;
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  InstallStopHandlers();
   auto secrets = LoadOrCreateSecrets(t);
   if (!secrets.ok()) return secrets.status();
   ResponderPolicy policy{options.dry_run || t.monitoring.responder_dry_run, t.monitoring.auto_failover,
@@ -350,7 +342,7 @@ Status RunResponder(const Topology& t, const ResponderOptions& options) {
   // and logged, but recorded (journal, status page) only when something changed.
   std::map<std::string, std::string> last_decision;  // fingerprint -> status + reason
   auto started = Clock::now();
-  while (!g_stop.load()) {
+  while (!StopRequested()) {
     if (options.duration.count() > 0 && Clock::now() - started >= options.duration) break;
     // Observe: the alerts received since the last iteration, and the state they are about.
     ResponderView view;

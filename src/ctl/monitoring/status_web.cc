@@ -22,9 +22,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-void OnStop(int) { g_stop.store(true); }
-
 // An instant query: label set -> value, for the label `by`; nullopt when Prometheus does not answer.
 std::optional<std::map<std::string, double>> Query(const Topology& t, const std::string& promql,
                                                    const std::string& by) {
@@ -135,11 +132,7 @@ json::value StatusPageJson(const Topology& t) {
 }
 
 Status RunStatusWeb(const Topology& t, const std::string& listen, int duration_s) {
-  struct sigaction sa {};
-  sa.sa_handler = OnStop;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  InstallStopHandlers();
   // One status read at a time, reused for a second: several open pages cost one read.
   std::mutex mu;
   std::string cached;
@@ -163,7 +156,7 @@ Status RunStatusWeb(const Topology& t, const std::string& listen, int duration_s
   log::Info("status_page.started", {{"topology", t.name}, {"url", "http://" + listen + "/"}});
   std::fprintf(stderr, "status page: http://%s/\n", listen.c_str());
   auto started = std::chrono::steady_clock::now();
-  while (!g_stop.load()) {
+  while (!StopRequested()) {
     if (duration_s > 0 && std::chrono::steady_clock::now() - started >= std::chrono::seconds(duration_s)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
