@@ -150,8 +150,9 @@ int main(int argc, char** argv) {
   auto* logs = app.add_subcommand("logs", "the logs of the topology's processes");
   add_topology(logs);
   logs->add_option("--zone", log_zone, "only this zone");
-  logs->add_option("--program", log_program, "only etcd, patroni, catalogd or haproxy")
-      ->check(CLI::IsMember({"etcd", "patroni", "catalogd", "haproxy"}));
+  logs->add_option("--program", log_program, "only this program's logs")
+      ->check(CLI::IsMember({"etcd", "patroni", "catalogd", "haproxy", "postgres-exporter", "prometheus",
+                             "alertmanager", "node-exporter", "responder", "canary", "status-page"}));
   logs->add_option("-n,--lines", log_lines, "lines from the end of each")->capture_default_str();
   logs->add_flag("-f,--follow", follow, "keep printing as they grow");
 

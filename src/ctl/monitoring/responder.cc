@@ -131,6 +131,7 @@ ResponseDecision DecideResponse(const Alert& a, const Topology& t, const Respond
     if (state.empty()) return {Response::kNothing, target, "no program " + target + " in this topology"};
     if (state == "RUNNING" || state == "STARTING")
       return {Response::kNothing, target, target + " is " + state + ": not restarted (unreachable, not dead?)"};
+    if (state == "STOPPED") return {Response::kNothing, target, target + " was stopped on purpose: not restarted"};
     return {Response::kStartProgram, target, target + " is " + state};
   }
   if (a.runbook == "restart-postgres-node") {
@@ -139,6 +140,8 @@ ResponseDecision DecideResponse(const Alert& a, const Topology& t, const Respond
     std::string state = state_of(PatroniProgram(*z));
     if (state == "RUNNING" || state == "STARTING")
       return {Response::kNothing, target, "Patroni of " + target + " is " + state + ": it restarts PostgreSQL itself"};
+    if (state == "STOPPED")
+      return {Response::kNothing, target, "Patroni of " + target + " was stopped on purpose: not restarted"};
     return {Response::kRestartPostgresNode, target, "Patroni of " + target + " is " + (state.empty() ? "?" : state)};
   }
   if (a.runbook == "reinit-replica") {
@@ -285,7 +288,10 @@ Status RunResponder(const Topology& t, const ResponderOptions& options) {
   std::deque<json::object> recent;     // guarded by mu: the last 200 records, newest last
   std::map<std::string, long> counts;  // guarded by mu: "action/outcome" -> count
   long received = 0;                   // guarded by mu
-  std::string journal = t.monitoring.dir + "/responder-actions.jsonl";
+  // A dry run keeps its own journal: the real responder's (and the status page) stay true.
+  std::string journal =
+      t.monitoring.dir + (policy.dry_run && !t.monitoring.responder_dry_run ? "/responder-actions.dry-run.jsonl"
+                                                                            : "/responder-actions.jsonl");
   {
     // The records of earlier runs, so that the status page shows them after a restart.
     std::ifstream in(journal);

@@ -85,6 +85,19 @@ TEST(DecideResponse, LeavesARunningCatalogdAlone) {
   EXPECT_NE(d.reason.find("is RUNNING"), std::string::npos) << d.reason;
 }
 
+TEST(DecideResponse, LeavesWhatAnOperatorStoppedAlone) {
+  // `supervisorctl stop` or `catalogctl scale` stopped it (STOPPED); a crash leaves EXITED.
+  auto t = OneRegion();
+  auto v = HealthyRegion(t);
+  v.programs["catalogd-a2-1"] = "STOPPED";
+  v.programs["patroni-a3"] = "STOPPED";
+  auto cd = DecideResponse(Firing("CatalogdDown", "restart-catalogd", "a2", "a2-1"), t, v, {}, {}, Clock::now());
+  EXPECT_EQ(cd.response, Response::kNothing);
+  EXPECT_NE(cd.reason.find("stopped on purpose"), std::string::npos) << cd.reason;
+  auto pg = DecideResponse(Firing("PostgresNodeDown", "restart-postgres-node", "a3"), t, v, {}, {}, Clock::now());
+  EXPECT_EQ(pg.response, Response::kNothing);
+}
+
 TEST(DecideResponse, RestartsADeadDatabaseNodeOnly) {
   auto t = OneRegion();
   auto dead = DecideResponse(Firing("PostgresNodeDown", "restart-postgres-node", "a3"), t,

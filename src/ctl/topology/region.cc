@@ -861,8 +861,10 @@ std::vector<std::string> LogFiles(const Topology& t, const std::string& zone, co
   for (const auto& r : t.regions) {
     for (const auto& z : r.zones) {
       if (!zone.empty() && zone != z.name) continue;
-      std::vector<std::pair<std::string, std::string>> files{{"etcd", z.dir + "/logs/etcd.log"},
-                                                             {"patroni", z.dir + "/logs/patroni.log"}};
+      std::vector<std::pair<std::string, std::string>> files{
+          {"etcd", z.dir + "/logs/etcd.log"},
+          {"patroni", z.dir + "/logs/patroni.log"},
+          {"postgres-exporter", z.dir + "/logs/postgres-exporter.log"}};
       for (int n = 1; n <= z.catalogd_instances; ++n)
         files.emplace_back("catalogd", z.dir + "/logs/" + Topology::InstanceName(z, n) + ".log");
       for (const auto& [p, f] : files)
@@ -871,6 +873,11 @@ std::vector<std::string> LogFiles(const Topology& t, const std::string& zone, co
     if ((program.empty() || program == "haproxy") && zone.empty() && fs::exists(r.dir + "/logs/haproxy.log"))
       out.push_back(r.dir + "/logs/haproxy.log");
   }
+  if (zone.empty())
+    for (const auto& p : MonitoringPrograms(t)) {
+      std::string f = t.monitoring.dir + "/logs/" + p + ".log";
+      if ((program.empty() || program == p) && fs::exists(f)) out.push_back(f);
+    }
   return out;
 }
 

@@ -78,13 +78,14 @@ struct Layout {
   std::string os_user;   // who runs the zone's processes
 };
 
+// The folder of the running catalogctl (catalogd and catalogctl sit side by side in build/).
+std::string OwnBinDir() {
+  std::error_code ec;
+  return std::filesystem::read_symlink("/proc/self/exe", ec).parent_path().string();
+}
+
 Layout ZoneLayout(const Zone& z, RenderTarget target) {
-  if (target == RenderTarget::kLocal) {
-    // catalogd sits beside catalogctl (both in build/).
-    std::error_code ec;
-    std::string bin = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path().string();
-    return {z.dir, z.dir, z.dir + "/logs", bin, z.os_user};
-  }
+  if (target == RenderTarget::kLocal) return {z.dir, z.dir, z.dir + "/logs", OwnBinDir(), z.os_user};
   return {"/var/lib/techmoda", "/etc/techmoda", "", "/usr/local/bin", "postgres"};
 }
 
@@ -475,12 +476,6 @@ std::string SupervisorProgram(const std::string& name, const std::string& comman
          "\nstopsignal=TERM\nstopwaitsecs=" + std::to_string(stop_wait_s) +
          "\nkillasgroup=true\nstdout_logfile=" + log +
          "\nstdout_logfile_maxbytes=50MB\nstdout_logfile_backups=2\nredirect_stderr=true\n\n";
-}
-
-// The folder of the running catalogctl (catalogd and catalogctl sit side by side in build/).
-std::string OwnBinDir() {
-  std::error_code ec;
-  return std::filesystem::read_symlink("/proc/self/exe", ec).parent_path().string();
 }
 
 std::string Quoted(const std::string& s) { return "'" + s + "'"; }
