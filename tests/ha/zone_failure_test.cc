@@ -14,6 +14,7 @@
 
 #include "common/http_client.h"
 #include "common/pg.h"
+#include "ctl/gameday/checker.h"
 #include "ctl/topology/render.h"
 #include "ctl/topology/topology.h"
 #include "tests/ha/region_fixture.h"
@@ -24,6 +25,7 @@ namespace techmoda::test {
 namespace {
 
 namespace json = boost::json;
+namespace gameday = ctl::gameday;
 
 struct Drill {
   std::string name;
@@ -167,6 +169,50 @@ void RunDrill(const Drill& d) {
         },
         std::chrono::seconds(15));
     EXPECT_TRUE(same) << "zone " << z.name << "'s copy differs from the database: " << last;
+  }
+  // The game day's checker on the same history and database: the promises judged a second time, by
+  // the code the game day and the disaster-recovery drills use.
+  {
+    gameday::DatabaseState start, end;
+    for (const auto& sku : skus) start.stock[sku] = {before[sku].first, before[sku].second};
+    auto stock = (*conn)->Exec("SELECT sku, on_hand, reserved FROM inventory WHERE sku = ANY($1::text[])", {"{" + [&] {
+                                 std::string s;
+                                 for (const auto& k : skus) s += (s.empty() ? "" : ",") + k;
+                                 return s;
+                               }() + "}"});
+    auto& stock_rows = std::get<pg::Rows>(stock);
+    for (int i = 0; i < stock_rows.size(); ++i)
+      end.stock[std::string(stock_rows.Get(i, 0))] = {stock_rows.GetInt(i, 1), stock_rows.GetInt(i, 2)};
+    auto orders = (*conn)->Exec("SELECT id, status, lines::text FROM orders");
+    auto& order_rows = std::get<pg::Rows>(orders);
+    for (int i = 0; i < order_rows.size(); ++i) {
+      gameday::StoredOrder o{std::string(order_rows.Get(i, 1)), {}};
+      json::value lines = json::parse(order_rows.Get(i, 2));
+      for (const auto& l : lines.as_array())
+        o.lines.emplace_back(std::string(l.at("sku").as_string()), static_cast<int>(l.at("quantity").as_int64()));
+      end.orders[std::string(order_rows.Get(i, 0))] = std::move(o);
+    }
+    auto keys = (*conn)->Exec("SELECT key, body::json->>'id' FROM idempotency_keys WHERE status = 201");
+    auto& key_rows = std::get<pg::Rows>(keys);
+    for (int i = 0; i < key_rows.size(); ++i)
+      end.keys_orders[std::string(key_rows.Get(i, 0))].emplace_back(key_rows.Get(i, 1));
+    std::vector<gameday::Operation> ops;
+    for (const auto& op : history) {
+      gameday::Operation g;
+      g.kind = op.kind == Op::Kind::kOrder ? gameday::OpKind::kPlaceOrder : gameday::OpKind::kReadProduct;
+      g.start_s = op.start_s;
+      g.end_s = op.end_s;
+      g.status = op.status;
+      g.idempotency_key = op.key;
+      g.order_id = op.order_id;
+      if (!op.sku.empty()) g.lines = {{op.sku, op.quantity}};
+      ops.push_back(std::move(g));
+    }
+    gameday::CheckOptions options;
+    options.faults = {{d.name, fault_s, "zone"}};
+    auto report = gameday::Check(ops, start, end, options);
+    std::printf("[%s] checker:\n%s", d.name.c_str(), gameday::FormatReport(report).c_str());
+    EXPECT_TRUE(report.AllKept()) << gameday::FormatReport(report);
   }
   if (recovered_s >= 0)
     std::printf(

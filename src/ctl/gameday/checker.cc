@@ -1,5 +1,6 @@
 #include "ctl/gameday/checker.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <set>
@@ -174,11 +175,23 @@ CheckReport Check(const std::vector<Operation>& history, const DatabaseState& be
   for (const auto& [n, m] : minutes) r.availability.push_back(m);
   for (const auto& f : options.faults) {
     Recovery rec{f};
-    for (const auto& op : history) {
-      if (op.start_s < f.at_s || !op.Succeeded()) continue;
-      double after_fault = op.end_s - f.at_s;
-      if (op.IsWrite() && (rec.first_write_s < 0 || after_fault < rec.first_write_s)) rec.first_write_s = after_fault;
-      if (!op.IsWrite() && (rec.first_read_s < 0 || after_fault < rec.first_read_s)) rec.first_read_s = after_fault;
+    for (bool writes : {true, false}) {
+      std::vector<double> done;  // completions of successful answers after the fault
+      for (const auto& op : history)
+        if (op.IsWrite() == writes && op.Succeeded() && op.end_s >= f.at_s &&
+            op.end_s <= f.at_s + options.recovery_horizon_s)
+          done.push_back(op.end_s);
+      std::sort(done.begin(), done.end());
+      double previous = f.at_s, longest = -1, back = -1;
+      for (double t : done) {
+        if (t - previous > longest) {
+          longest = t - previous;
+          back = t - f.at_s;
+        }
+        previous = t;
+      }
+      (writes ? rec.write_outage_s : rec.read_outage_s) = longest;
+      (writes ? rec.writes_back_s : rec.reads_back_s) = back;
     }
     r.recoveries.push_back(rec);
   }
@@ -204,8 +217,10 @@ json::value ReportJson(const CheckReport& r) {
     recoveries.push_back({{"fault", rec.fault.name},
                           {"kind", rec.fault.kind},
                           {"at_s", rec.fault.at_s},
-                          {"first_write_s", rec.first_write_s},
-                          {"first_read_s", rec.first_read_s}});
+                          {"write_outage_s", rec.write_outage_s},
+                          {"writes_back_s", rec.writes_back_s},
+                          {"read_outage_s", rec.read_outage_s},
+                          {"reads_back_s", rec.reads_back_s}});
   return {
       {"all_kept", r.AllKept()}, {"verdicts", verdicts}, {"availability", availability}, {"recoveries", recoveries}};
 }
@@ -228,8 +243,10 @@ std::string FormatReport(const CheckReport& r) {
     out += line;
   }
   for (const auto& rec : r.recoveries) {
-    std::snprintf(line, sizeof line, "%-30s at %7.1f s: first write after %6.1f s, first read after %6.1f s\n",
-                  rec.fault.name.c_str(), rec.fault.at_s, rec.first_write_s, rec.first_read_s);
+    std::snprintf(line, sizeof line,
+                  "%-24s at %7.1f s: writes out %5.1f s (back after %5.1f s), reads out %5.1f s (back after %5.1f s)\n",
+                  rec.fault.name.c_str(), rec.fault.at_s, rec.write_outage_s, rec.writes_back_s, rec.read_outage_s,
+                  rec.reads_back_s);
     out += line;
   }
   return out;

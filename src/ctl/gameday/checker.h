@@ -73,6 +73,7 @@ struct CheckOptions {
   double rpo_s = 0;
   std::vector<FencedInterval> fenced;
   std::vector<Fault> faults;
+  double recovery_horizon_s = 300;
   int max_examples = 5;
 };
 
@@ -91,10 +92,13 @@ struct MinuteAvailability {
   double Ratio() const { return requests ? static_cast<double>(succeeded) / requests : 1.0; }
 };
 
+// How long the service was out after a fault: the longest stretch without a successful answer
+// (the fault's time opening the first stretch) within CheckOptions::recovery_horizon_s, and when
+// answers were back, counted from the fault. -1: nothing succeeded after the fault.
 struct Recovery {
   Fault fault;
-  double first_write_s = -1;  // from the fault to the first successful write that started after it (-1: none)
-  double first_read_s = -1;
+  double write_outage_s = -1, writes_back_s = -1;
+  double read_outage_s = -1, reads_back_s = -1;
 };
 
 struct CheckReport {
