@@ -277,6 +277,84 @@ TEST(Monitoring, QuietWhenHealthyThenAlertsAndRepairs) {
     rows.push_back(r);
   }
 
+  // 6. The two runbooks no fault here triggers on its own, driven through the responder's webhook as
+  // Alertmanager would: tighten shedding (HAProxy's maxconn halved, restored on resolve) and re-clone
+  // a replica (Patroni's /reinitialize; the replica streams again).
+  auto post = [&](const std::string& name, const std::string& runbook, const std::string& zone,
+                  const std::string& status) {
+    json::object alert{{"status", status},
+                       {"labels",
+                        {{"alertname", name},
+                         {"runbook", runbook},
+                         {"severity", "page"},
+                         {"region", "r"},
+                         {"zone", zone},
+                         {"instance", zone}}},
+                       {"annotations", {{"summary", "injected by the drill"}}},
+                       {"startsAt", "2026-11-26T00:00:00Z"},
+                       {"fingerprint", "drill-" + name}};
+    return HttpCall(t.monitoring.address, static_cast<unsigned short>(t.monitoring.responder_port), "POST", "/alerts",
+                    json::serialize(json::object{{"alerts", json::array{alert}}}))
+        .status;
+  };
+  auto maxconn = [&](const std::string& server) {
+    auto csv = HttpCall(t.regions[0].address, static_cast<unsigned short>(t.ports.haproxy_stats), "GET", "/stats;csv",
+                        "", {}, std::chrono::seconds(3))
+                   .body;
+    auto at = csv.find("\ncatalogd," + server + ",");
+    if (at == std::string::npos) return -1;
+    std::string line = csv.substr(at + 1, csv.find('\n', at + 1) - at - 1);
+    std::size_t field = 0, pos = 0;
+    while (field < 6 && pos != std::string::npos) pos = line.find(',', pos) + 1, ++field;  // slim is the 7th
+    return std::atoi(line.c_str() + pos);
+  };
+  {
+    ASSERT_EQ(maxconn("z1-1"), ctl::kCatalogdMaxconn);
+    ASSERT_EQ(post("CatalogdOverloaded", "tighten-shedding", "z1", "firing"), 200);
+    EXPECT_TRUE(WaitFor([&] { return maxconn("z1-1") == ctl::kCatalogdMaxconn / 2; }, std::chrono::seconds(10)))
+        << "maxconn " << maxconn("z1-1");
+    ASSERT_EQ(post("CatalogdOverloaded", "tighten-shedding", "z1", "resolved"), 200);
+    EXPECT_TRUE(WaitFor([&] { return maxconn("z1-1") == ctl::kCatalogdMaxconn; }, std::chrono::seconds(10)))
+        << "maxconn " << maxconn("z1-1");
+  }
+  {
+    std::string replica;
+    auto s = region.Status();
+    for (const auto& n : s.at("regions").at(0).at("nodes").as_array())
+      if (n.at("role") == "replica") replica = std::string(n.at("zone").as_string());
+    ASSERT_FALSE(replica.empty()) << "no asynchronous replica to re-clone";
+    // A re-cloned replica runs a new postmaster: its start time (Patroni's /patroni) changes.
+    const ctl::Zone* z = t.FindZone(replica);
+    auto member = [&] {
+      return HttpCall(z->address, static_cast<unsigned short>(t.ports.patroni), "GET", "/patroni", "", {},
+                      std::chrono::seconds(2))
+          .Json();
+    };
+    auto started = [](const json::value& m) {
+      return m.is_object() && m.as_object().contains("postmaster_start_time")
+                 ? std::string(m.at("postmaster_start_time").as_string())
+                 : std::string();
+    };
+    std::string before_start = started(member());
+    ASSERT_FALSE(before_start.empty());
+    auto at = Clock::now();
+    ASSERT_EQ(post("ReplicaBroken", "reinit-replica", replica, "firing"), 200);
+    Row r{"re-clone replica " + replica, "ReplicaBroken (sent)"};
+    r.fired_s = 0;
+    bool recloned = WaitFor(
+        [&] {
+          auto m = member();
+          std::string now = started(m);
+          return ResponderDid(t, "reinit-replica", replica) && !now.empty() && now != before_start &&
+                 (m.at("state") == "running" || m.at("state") == "streaming");
+        },
+        std::chrono::seconds(90));
+    r.repaired_s = recloned ? Since(at) : -1;
+    EXPECT_TRUE(recloned) << "the replica was not re-cloned";
+    rows.push_back(r);
+    EXPECT_TRUE(region.WaitHealthy(std::chrono::seconds(60)));
+  }
+
   std::printf("\n%-26s %-20s %10s %12s\n", "FAULT", "ALERT", "FIRED (s)", "REPAIRED (s)");
   for (const auto& r : rows)
     std::printf("%-26s %-20s %10.1f %12.1f\n", r.fault.c_str(), r.alert.c_str(), r.fired_s, r.repaired_s);

@@ -224,6 +224,10 @@ std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const
          "  bin_dir: " +
          t.postgres_bin_dir +
          "\n"
+         "  # A replica cloned (or re-cloned by the responder) asks the primary for an immediate checkpoint;\n"
+         "  # with the default, spread one, pg_basebackup waited minutes before copying anything.\n"
+         "  basebackup:\n"
+         "    - checkpoint: fast\n"
          "  pgpass: " +
          l.zone_dir +
          "/run/pgpass\n"
