@@ -219,8 +219,7 @@ class Actor {
       case Response::kReinitReplica: {
         const Zone* z = t_.FindZone(d.target);
         auto res = HttpCall(z->address, static_cast<unsigned short>(t_.ports.patroni), "POST", "/reinitialize",
-                            R"({"force": true})", {{"Authorization", "Basic " + Base64("patroni:" + s_.patroni_api)}},
-                            std::chrono::seconds(10));
+                            R"({"force": true})", {{"Authorization", PatroniBasicAuth(s_)}}, std::chrono::seconds(10));
         if (res.status != 200)
           return Status::Unavailable("Patroni /reinitialize on " + d.target + ": HTTP " + std::to_string(res.status) +
                                      " " + res.error + res.body);
@@ -253,23 +252,6 @@ class Actor {
   }
 
  private:
-  static std::string Base64(const std::string& in) {
-    static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    int val = 0, bits = -6;
-    for (unsigned char c : in) {
-      val = (val << 8) + c;
-      bits += 8;
-      while (bits >= 0) {
-        out.push_back(k[(val >> bits) & 0x3F]);
-        bits -= 6;
-      }
-    }
-    if (bits > -6) out.push_back(k[((val << 8) >> (bits + 8)) & 0x3F]);
-    while (out.size() % 4) out.push_back('=');
-    return out;
-  }
-
   const Topology& t_;
   const Secrets& s_;
   bool dry_run_;
@@ -390,10 +372,8 @@ Status RunResponder(const Topology& t, const ResponderOptions& options) {
                                   : rec.outcome.rfind("done", 0) == 0 ? "done"
                                                                       : "failed";
       json::object j = RecordJson(rec);
-      std::string key =
-          alert.fingerprint + "|" + alert.name + "|" + alert.region + "|" + alert.zone + "|" + alert.instance;
-      bool repeat = !acts && last_decision[key] == alert.status + d.reason;
-      last_decision[key] = alert.status + d.reason;
+      bool repeat = !acts && last_decision[alert.fingerprint] == alert.status + d.reason;
+      last_decision[alert.fingerprint] = alert.status + d.reason;
       log::Write(rec.outcome.rfind("failed", 0) == 0 ? log::Level::kError : log::Level::kInfo, "responder.decision", j);
       std::lock_guard<std::mutex> lock(mu);
       ++counts[std::string(ResponseName(d.response)) + "/" + outcome_class];

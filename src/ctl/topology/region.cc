@@ -1,6 +1,5 @@
 #include "ctl/topology/region.h"
 
-#include <openssl/evp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -823,16 +822,11 @@ Status Switchover(const Topology& t, const std::string& region, const std::strin
   if (!candidate.empty() && !t.FindZone(candidate)) return Status::Invalid("no zone " + candidate);
   auto secrets = LoadOrCreateSecrets(t);
   if (!secrets.ok()) return secrets.status();
-  std::string cred = "patroni:" + secrets->patroni_api;
-  std::string b64(4 * ((cred.size() + 2) / 3) + 1, '\0');
-  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
-                            reinterpret_cast<const unsigned char*>(cred.data()), static_cast<int>(cred.size()));
-  b64.resize(static_cast<std::size_t>(len));
   json::object body{{"leader", leader}};
   if (!candidate.empty()) body["candidate"] = candidate;
   const Zone* lz = t.FindZone(leader);
   auto res = HttpCall(lz->address, static_cast<unsigned short>(t.ports.patroni), "POST", "/switchover",
-                      json::serialize(body), {{"Authorization", "Basic " + b64}}, std::chrono::seconds(60));
+                      json::serialize(body), {{"Authorization", PatroniBasicAuth(*secrets)}}, std::chrono::seconds(60));
   // Patroni answers once it sees the switchover done; when that takes longer than it waits (the old
   // primary's shutdown can), it says "Switchover status unknown": then watch for the new leader.
   bool unknown = res.status == 503 && res.body.find("status unknown") != std::string::npos;

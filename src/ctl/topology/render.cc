@@ -1,6 +1,7 @@
 #include "ctl/topology/render.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -65,6 +66,15 @@ Result<Secrets> LoadOrCreateSecrets(const Topology& t) {
   close(fd);
   if (!ok) return Status::Internal("cannot write " + path);
   return s;
+}
+
+std::string PatroniBasicAuth(const Secrets& s) {
+  std::string cred = "patroni:" + s.patroni_api;
+  std::string b64(4 * ((cred.size() + 2) / 3) + 1, '\0');
+  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                            reinterpret_cast<const unsigned char*>(cred.data()), static_cast<int>(cred.size()));
+  b64.resize(static_cast<std::size_t>(len));
+  return "Basic " + b64;
 }
 
 namespace {

@@ -25,6 +25,8 @@ struct Secrets {
 
 // Reads the topology's secrets, generating and storing them (0600) the first time.
 Result<Secrets> LoadOrCreateSecrets(const Topology& t);
+// The Authorization header value for Patroni's REST API changes (switchover, reinitialize).
+std::string PatroniBasicAuth(const Secrets& s);
 
 struct RenderedFile {
   std::string path;
