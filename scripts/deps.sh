@@ -17,6 +17,8 @@ PACKAGES=(
   # monitoring (catalogctl up; promtool tests the alert rules): Prometheus, Alertmanager, the exporters;
   # chromium: the status page's browser test
   prometheus prometheus-alertmanager prometheus-postgres-exporter prometheus-node-exporter chromium
+  # backups (catalogctl up, backup run|list|verify, the dr tests): pgBackRest, openssl for its certificates
+  pgbackrest openssl
   # curl: for people trying the API; acl: setfacl, to let the embedded PostgreSQL reach a 0700 checkout
   curl acl bc
 )

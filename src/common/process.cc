@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -157,6 +158,32 @@ std::optional<std::string> ReadFile(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+int RunCapture(const std::vector<std::string>& argv, std::string* output,
+               const std::function<void(const std::string&)>& on_line) {
+  std::string cmd;
+  for (const auto& a : argv) {
+    std::string q = "'";
+    for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    cmd += q + "' ";
+  }
+  cmd += "2>&1";
+  FILE* f = popen(cmd.c_str(), "r");
+  if (!f) return -1;
+  char buf[4096];
+  std::string out;
+  std::size_t line_start = 0;
+  while (std::size_t n = fread(buf, 1, on_line ? 1 : sizeof buf, f)) {
+    out.append(buf, n);
+    if (!on_line) continue;
+    for (std::size_t nl; (nl = out.find('\n', line_start)) != std::string::npos; line_start = nl + 1)
+      on_line(out.substr(line_start, nl - line_start));
+  }
+  if (on_line && line_start < out.size()) on_line(out.substr(line_start));
+  int rc = pclose(f);
+  if (output) *output = out;
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
 }
 
 }  // namespace techmoda

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +52,12 @@ Status EnsureTraversable(const std::string& dir, const RunAs& who);
 
 // Recursively changes the owner of `path` (like chown -R).
 Status ChownTree(const std::string& path, uid_t uid, gid_t gid);
+
+// Runs a command of ours (fixed program, arguments we built, quoted for the shell) to completion
+// with stderr joined to stdout; returns its exit code (128 when it died by a signal, -1 when it could
+// not start). `on_line`, when given, sees each output line as it comes (progress of long commands).
+int RunCapture(const std::vector<std::string>& argv, std::string* output,
+               const std::function<void(const std::string&)>& on_line = {});
 
 // Reads a whole file; nullopt when it cannot be read.
 std::optional<std::string> ReadFile(const std::string& path);

@@ -13,6 +13,7 @@
 #include "common/embedded_pg.h"
 #include "common/log.h"
 #include "ctl/autoscale/autoscale.h"
+#include "ctl/backup/backup.h"
 #include "ctl/commands/seed.h"
 #include "ctl/monitoring/canary.h"
 #include "ctl/monitoring/responder.h"
@@ -152,7 +153,8 @@ int main(int argc, char** argv) {
   logs->add_option("--zone", log_zone, "only this zone");
   logs->add_option("--program", log_program, "only this program's logs")
       ->check(CLI::IsMember({"etcd", "patroni", "catalogd", "haproxy", "postgres-exporter", "prometheus",
-                             "alertmanager", "node-exporter", "responder", "canary", "status-page"}));
+                             "alertmanager", "node-exporter", "responder", "canary", "status-page", "pgbackrest",
+                             "pgbackrest-repo", "backup-scheduler"}));
   logs->add_option("-n,--lines", log_lines, "lines from the end of each")->capture_default_str();
   logs->add_flag("-f,--follow", follow, "keep printing as they grow");
 
@@ -196,6 +198,26 @@ int main(int argc, char** argv) {
   add_topology(scale);
   scale->add_option("--zone", scale_zone, "the zone")->required();
   scale->add_option("--instances", scale_count, "how many should serve (0 .. the zone's catalogd_max)")->required();
+
+  std::string backup_action, backup_type = "full", backup_set;
+  bool backup_json = false;
+  int backup_duration = 0;
+  auto* backup_cmd = app.add_subcommand(
+      "backup", "pgBackRest backups of the topology: run one, list them, verify one restores, run the schedule");
+  add_topology(backup_cmd);
+  backup_cmd
+      ->add_option("action", backup_action,
+                   "run (take a backup now) | list | verify (restore into a scratch instance and check it) | "
+                   "schedule (the scheduler's loop)")
+      ->required()
+      ->check(CLI::IsMember({"run", "list", "verify", "schedule"}));
+  backup_cmd->add_option("--type", backup_type, "with run: full, diff or incr")
+      ->check(CLI::IsMember({"full", "diff", "incr"}))
+      ->capture_default_str();
+  backup_cmd->add_option("--set", backup_set, "with verify: the backup's label (default: the newest)");
+  backup_cmd->add_flag("--json", backup_json, "with list and verify: JSON, for scripts");
+  backup_cmd->add_option("--duration", backup_duration,
+                         "with schedule: stop after this many seconds (0: until SIGTERM)");
 
   std::string render_target = "local", render_out = "./rendered";
   auto* render = app.add_subcommand("render", "write the configuration files (and systemd units) from the topology");
@@ -347,6 +369,36 @@ int main(int argc, char** argv) {
     auto s = ctl::autoscale::ScaleZone(*t, scale_zone, scale_count, &report);
     if (!s.ok()) return Fail("scale", s);
     std::printf("%s\n", report.c_str());
+    return 0;
+  }
+  if (*backup_cmd) {
+    if (backup_action == "run") {
+      auto s = ctl::backup::Run(*t, backup_type, PrintProgress);
+      if (!s.ok()) return Fail("backup run", s);
+      auto info = ctl::backup::List(*t);
+      if (info.ok()) std::cout << ctl::backup::FormatList(*info);
+      return 0;
+    }
+    if (backup_action == "list") {
+      auto info = ctl::backup::List(*t);
+      if (!info.ok()) return Fail("backup list", info.status());
+      if (backup_json)
+        std::cout << boost::json::serialize(ctl::backup::ListJson(*info)) << "\n";
+      else
+        std::cout << ctl::backup::FormatList(*info);
+      return 0;
+    }
+    if (backup_action == "verify") {
+      auto report = ctl::backup::Verify(*t, backup_set, backup_json ? [](const std::string&) {} : PrintProgress);
+      if (backup_json)
+        std::cout << boost::json::serialize(ctl::backup::VerifyJson(report)) << "\n";
+      else
+        std::cout << ctl::backup::FormatVerify(report);
+      return report.ok() ? 0 : 1;
+    }
+    log::Init(log::Level::kInfo, {{"service", "backup-scheduler"}, {"topology", t->name}});
+    auto s = ctl::backup::Schedule(*t, std::chrono::seconds(backup_duration));
+    if (!s.ok()) return Fail("backup schedule", s);
     return 0;
   }
   if (*render) {

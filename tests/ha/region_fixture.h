@@ -52,7 +52,9 @@ class Region {
                          << extra_yaml
                          // Prometheus and the rest only where a drill watches them (the monitoring drill).
                          << (extra_yaml.find("monitoring:") == std::string::npos ? "monitoring: {enabled: false}\n"
-                                                                                 : "");
+                                                                                 : "")
+                         // The scheduler's first full backup would compete with a drill for the CPU.
+                         << (extra_yaml.find("backup:") == std::string::npos ? "backup: {schedule: false}\n" : "");
     auto t = ctl::LoadTopology(file_, dir_ + "/var");
     if (!t.ok()) throw std::runtime_error(t.status().detail());
     topology_ = *t;

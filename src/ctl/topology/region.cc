@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/pg.h"
 #include "common/process.h"
+#include "ctl/backup/backup.h"
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
@@ -28,25 +29,6 @@ namespace techmoda::ctl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Runs a command of ours (fixed program, arguments we built) and returns its exit code and output.
-int RunCapture(const std::vector<std::string>& argv, std::string* output) {
-  std::string cmd;
-  for (const auto& a : argv) {
-    std::string q = "'";
-    for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    cmd += q + "' ";
-  }
-  cmd += "2>&1";
-  FILE* f = popen(cmd.c_str(), "r");
-  if (!f) return -1;
-  char buf[4096];
-  std::string out;
-  while (std::size_t n = fread(buf, 1, sizeof buf, f)) out.append(buf, n);
-  int rc = pclose(f);
-  if (output) *output = out;
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-}
 
 std::string SupervisorCtl(const Topology& t, std::vector<std::string> args, int* rc = nullptr) {
   std::vector<std::string> argv{"/usr/bin/supervisorctl", "-c", t.SupervisorConf()};
@@ -291,9 +273,12 @@ Status WriteFile(const RenderedFile& f) {
 Status Prepare(const Topology& t, const Secrets& s) {
   fs::create_directories(t.var_dir);
   chmod(t.var_dir.c_str(), 0755);  // zone users must reach their own folders below
+  if (auto st = backup::EnsureTls(t); !st.ok()) return st;
   for (const auto* z : t.AllZones()) {
     if (auto st = EnsureUser(z->os_user); !st.ok()) return st;
-    for (const char* sub : {"", "/etcd", "/pg", "/run", "/logs"}) fs::create_directories(z->dir + sub);
+    for (const char* sub :
+         {"", "/etcd", "/pg", "/run", "/logs", "/pgbackrest/spool", "/pgbackrest/log", "/pgbackrest/lock"})
+      fs::create_directories(z->dir + sub);
     for (int n = 1; n <= z->catalogd_instances; ++n)
       fs::create_directories(z->dir + "/" + Topology::InstanceName(*z, n));
     struct passwd* pw = getpwnam(z->os_user.c_str());
@@ -310,11 +295,17 @@ Status Prepare(const Topology& t, const Secrets& s) {
   }
   for (const auto& r : t.regions) {
     fs::create_directories(r.dir + "/logs");
-    // Every zone's user archives here (whichever is primary): sticky and world-writable, like /tmp,
-    // so that none can remove another's files.
-    fs::create_directories(Topology::WalArchiveDir(r));
-    chmod(r.dir.c_str(), 0755);
-    chmod(Topology::WalArchiveDir(r).c_str(), 01777);
+    chmod(r.dir.c_str(), 0755);  // the zones' archive_command looks for the stall file here
+  }
+  {
+    // The backup repository host: its own user, folder (0700) and pgBackRest server.
+    const auto& b = t.backup;
+    if (auto st = EnsureUser(b.os_user); !st.ok()) return st;
+    for (const char* sub : {"/repo", "/spool", "/logs", "/lock", "/verify"}) fs::create_directories(b.dir + sub);
+    struct passwd* pw = getpwnam(b.os_user.c_str());
+    if (auto st = ChownTree(b.dir, pw->pw_uid, pw->pw_gid); !st.ok()) return st;
+    chmod(b.dir.c_str(), 0700);
+    chmod((b.dir + "/repo").c_str(), 0750);
   }
   if (t.monitoring.enabled)
     for (const char* sub : {"/logs", "/prometheus", "/alertmanager"}) fs::create_directories(t.monitoring.dir + sub);
@@ -426,6 +417,10 @@ Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progr
       return n;
     });
     if (!st.ok()) return st;
+    std::vector<std::string> backup_servers;
+    if (&r == &t.regions.front()) backup_servers.push_back(kBackupRepoProgram);
+    for (const auto& z : r.zones) backup_servers.push_back(BackupServerProgram(z));
+    if (auto s2 = StartPrograms(t, backup_servers); !s2.ok()) return s2;
     if (auto s2 = StartPrograms(t, patroni); !s2.ok()) return s2;
     if (auto s2 = StartPrograms(t, {HaproxyProgram(r)}); !s2.ok()) return s2;
     if (t.monitoring.enabled) {
@@ -450,6 +445,8 @@ Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progr
     if (!st.ok()) return st;
     if (auto s2 = BootstrapDatabase(t, r, *secrets, deadline); !s2.ok()) return s2;
     progress("region " + r.name + ": role catalog and database techmoda ready");
+    if (&r == &t.regions.front())
+      if (auto s2 = backup::EnsureStanza(t, progress); !s2.ok()) return s2;
     if (auto s2 = StartPrograms(t, catalogd); !s2.ok()) return s2;
     st = WaitUntil("region " + r.name + ": catalogd ready", static_cast<int>(catalogd.size()), deadline, progress, [&] {
       int n = 0;
@@ -458,6 +455,11 @@ Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progr
       return n;
     });
     if (!st.ok()) return st;
+  }
+  if (t.backup.schedule) {
+    if (auto st = StartPrograms(t, {kBackupSchedulerProgram}); !st.ok()) return st;
+    progress("backups: scheduler running (a full backup every " + std::to_string(t.backup.full_every_h) +
+             " h, a differential every " + std::to_string(t.backup.diff_every_h) + " h; `catalogctl backup list`)");
   }
   if (t.monitoring.enabled) {
     const auto& m = t.monitoring;
@@ -739,7 +741,7 @@ Status FaultKillPostgres(const Topology& t, const std::string& zone, std::string
 Status FaultStallArchive(const Topology& t, const std::string& region, std::string* report) {
   const Region* r = region.empty() ? &t.regions.front() : t.FindRegion(region);
   if (!r) return Status::Invalid("no region " + region);
-  std::string stall = Topology::WalArchiveDir(*r) + "/STALLED";
+  std::string stall = Topology::ArchiveStallFile(*r);
   if (!std::ofstream(stall)) return Status::Internal("cannot create " + stall);
   *report = "WAL archiving of region " + r->name + " now fails (" + stall + "); undo with `fault heal`";
   return Status::Ok();
@@ -748,7 +750,7 @@ Status FaultStallArchive(const Topology& t, const std::string& region, std::stri
 Status FaultHeal(const Topology& t, std::string* report) {
   std::string out;
   int unstalled = 0;
-  for (const auto& r : t.regions) unstalled += fs::remove(Topology::WalArchiveDir(r) + "/STALLED");
+  for (const auto& r : t.regions) unstalled += fs::remove(Topology::ArchiveStallFile(r));
   bool had_rules = RunCapture({"/usr/sbin/nft", "delete", "table", "inet", t.NftTable()}, &out) == 0;
   int resumed = 0;
   for (const auto* z : t.AllZones())
@@ -763,7 +765,7 @@ Status FaultHeal(const Topology& t, std::string* report) {
       for (const auto& z : r.zones) {
         std::vector<std::string> candidates;
         if (pass == 0) candidates = {EtcdProgram(z)};
-        if (pass == 1) candidates = {PatroniProgram(z)};
+        if (pass == 1) candidates = {BackupServerProgram(z), PatroniProgram(z)};
         if (pass == 2)
           for (int n = 1; n <= z.catalogd_instances; ++n) candidates.push_back(CatalogdProgram(z, n));
         for (const auto& c : candidates) {
@@ -858,7 +860,8 @@ std::vector<std::string> LogFiles(const Topology& t, const std::string& zone, co
       std::vector<std::pair<std::string, std::string>> files{
           {"etcd", z.dir + "/logs/etcd.log"},
           {"patroni", z.dir + "/logs/patroni.log"},
-          {"postgres-exporter", z.dir + "/logs/postgres-exporter.log"}};
+          {"postgres-exporter", z.dir + "/logs/postgres-exporter.log"},
+          {"pgbackrest", z.dir + "/logs/pgbackrest-server.log"}};
       for (int n = 1; n <= z.catalogd_instances; ++n)
         files.emplace_back("catalogd", z.dir + "/logs/" + Topology::InstanceName(z, n) + ".log");
       for (const auto& [p, f] : files)
@@ -867,6 +870,11 @@ std::vector<std::string> LogFiles(const Topology& t, const std::string& zone, co
     if ((program.empty() || program == "haproxy") && zone.empty() && fs::exists(r.dir + "/logs/haproxy.log"))
       out.push_back(r.dir + "/logs/haproxy.log");
   }
+  if (zone.empty())
+    for (const auto& [p, f] :
+         {std::pair<std::string, std::string>{kBackupRepoProgram, t.backup.dir + "/logs/server.log"},
+          {kBackupSchedulerProgram, t.backup.dir + "/logs/scheduler.log"}})
+      if ((program.empty() || program == p) && fs::exists(f)) out.push_back(f);
   if (zone.empty())
     for (const auto& p : MonitoringPrograms(t)) {
       std::string f = t.monitoring.dir + "/logs/" + p + ".log";

@@ -21,6 +21,7 @@ std::string PatroniProgram(const Zone& z) { return "patroni-" + z.name; }
 std::string CatalogdProgram(const Zone& z, int n) { return "catalogd-" + Topology::InstanceName(z, n); }
 std::string HaproxyProgram(const Region& r) { return "haproxy-" + r.name; }
 std::string PostgresExporterProgram(const Zone& z) { return "postgres-exporter-" + z.name; }
+std::string BackupServerProgram(const Zone& z) { return "pgbackrest-" + z.name; }
 
 std::vector<std::string> MonitoringPrograms(const Topology& t) {
   if (!t.monitoring.enabled) return {};
@@ -132,6 +133,92 @@ std::string Join(const std::vector<std::string>& argv) {
   return out;
 }
 
+// Where a host's pgBackRest keeps its configuration, certificates, queue, logs and locks.
+struct BackupPaths {
+  std::string conf, tls, spool, log, lock;
+};
+
+BackupPaths ZoneBackupPaths(const Zone& z, RenderTarget target) {
+  if (target == RenderTarget::kLocal)
+    return {Topology::ZoneBackupConf(z), z.dir + "/tls", z.dir + "/pgbackrest/spool", z.dir + "/pgbackrest/log",
+            z.dir + "/pgbackrest/lock"};
+  return {"/etc/pgbackrest/pgbackrest.conf", "/etc/pgbackrest/tls", "/var/spool/pgbackrest", "/var/log/pgbackrest",
+          "/tmp/pgbackrest"};
+}
+
+BackupPaths RepoBackupPaths(const Topology& t, RenderTarget target) {
+  const auto& b = t.backup;
+  if (target == RenderTarget::kLocal)
+    return {b.Conf(), b.dir + "/tls", b.dir + "/spool", b.dir + "/logs", b.dir + "/lock"};
+  return ZoneBackupPaths(Zone{}, RenderTarget::kSystemd);
+}
+
+// The TLS lines of one side of a connection: `prefix` is tls-server or repo1-host / pgN-host.
+std::string TlsOptions(const std::string& prefix, const std::string& tls_dir) {
+  return prefix + "-ca-file=" + tls_dir + "/ca.crt\n" + prefix + "-cert-file=" + tls_dir + "/host.crt\n" + prefix +
+         "-key-file=" + tls_dir + "/host.key\n";
+}
+
+std::string BackupCommonOptions(const BackupPaths& p) {
+  return "spool-path=" + p.spool + "\nlog-path=" + p.log + "\nlock-path=" + p.lock +
+         "\nlog-level-console=warn\nlog-level-file=info\ncompress-type=zst\nprocess-max=2\n";
+}
+
+// A zone's pgBackRest: pushes WAL to the repository host and serves its data directory to it.
+std::string PgBackRestZoneConf(const Topology& t, const Zone& z, RenderTarget target) {
+  const auto& b = t.backup;
+  BackupPaths p = ZoneBackupPaths(z, target), repo = RepoBackupPaths(t, target);
+  std::string zone_dir = target == RenderTarget::kLocal ? z.dir : "/var/lib/techmoda";
+  return "# Rendered by catalogctl (topology " + t.name + "): zone " + z.name +
+         "'s pgBackRest (archive-push, and its TLS server for the repository host).\n[global]\nrepo1-host=" +
+         b.address + "\nrepo1-host-type=tls\nrepo1-host-port=" + std::to_string(b.port) +
+         "\nrepo1-host-config=" + repo.conf + "\n" + TlsOptions("repo1-host", p.tls) +
+         "tls-server-address=" + z.address + "\ntls-server-port=" + std::to_string(b.port) + "\n" +
+         TlsOptions("tls-server", p.tls) + "tls-server-auth=" + b.address + "=" + b.stanza +
+         "\n# WAL goes to the repository in the background; PostgreSQL's archive_command returns at once\n"
+         "# for a segment already pushed.\narchive-async=y\n" +
+         BackupCommonOptions(p) + "\n[" + b.stanza + "]\npg1-path=" + zone_dir +
+         "/pg/data\npg1-socket-path=" + zone_dir + "/run\npg1-port=" + std::to_string(t.ports.postgres) +
+         "\npg1-user=postgres\n";
+}
+
+// The repository host's pgBackRest: the repository, retention, and every database node as pgN.
+std::string PgBackRestRepoConf(const Topology& t, RenderTarget target) {
+  const auto& b = t.backup;
+  BackupPaths p = RepoBackupPaths(t, target);
+  std::string repo = target == RenderTarget::kLocal ? b.RepoPath() : "/var/lib/pgbackrest";
+  std::string out = "# Rendered by catalogctl (topology " + t.name +
+                    "): the backup repository host.\n# Production: an S3 repository instead of repo1-path, see "
+                    "docs/backups.md.\n[global]\nrepo1-path=" +
+                    repo + "\nrepo1-retention-full=" + std::to_string(b.retention_full) +
+                    "\nrepo1-retention-diff=" + std::to_string(b.retention_diff) +
+                    "\n# Many small files in a few bundles: faster backups and restores of a small database.\n"
+                    "repo1-bundle=y\nstart-fast=y\narchive-timeout=60\ntls-server-address=" +
+                    b.address + "\ntls-server-port=" + std::to_string(b.port) + "\n" + TlsOptions("tls-server", p.tls);
+  for (const auto* z : t.AllZones()) out += "tls-server-auth=" + z->address + "=" + b.stanza + "\n";
+  out += BackupCommonOptions(p) + "\n[" + b.stanza + "]\n";
+  int n = 0;
+  for (const auto* z : t.AllZones()) {
+    std::string pg = "pg" + std::to_string(++n);
+    BackupPaths zp = ZoneBackupPaths(*z, target);
+    std::string zone_dir = target == RenderTarget::kLocal ? z->dir : "/var/lib/techmoda";
+    out += pg + "-host=" + z->address + "\n" + pg + "-host-type=tls\n" + pg + "-host-port=" + std::to_string(b.port) +
+           "\n" + pg + "-host-config=" + zp.conf + "\n" + TlsOptions(pg + "-host", p.tls) + pg + "-path=" + zone_dir +
+           "/pg/data\n" + pg + "-socket-path=" + zone_dir + "/run\n" + pg +
+           "-port=" + std::to_string(t.ports.postgres) + "\n" + pg + "-user=postgres\n";
+  }
+  return out;
+}
+
+// For restores on the repository host itself (`backup verify`, `dr recover`): the repository, no
+// database hosts; the restore names its target folder.
+std::string PgBackRestRestoreConf(const Topology& t) {
+  BackupPaths p = RepoBackupPaths(t, RenderTarget::kLocal);
+  return "# Rendered by catalogctl (topology " + t.name +
+         "): restores on the repository host.\n[global]\nrepo1-path=" + t.backup.RepoPath() + "\n" +
+         BackupCommonOptions(p) + "\n[" + t.backup.stanza + "]\n";
+}
+
 std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const Secrets& s, const Layout& l) {
   std::string etcd_hosts;
   for (const auto& m : r.zones) {
@@ -153,12 +240,13 @@ std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const
            " scram-sha-256\n    - host all all " + n + " scram-sha-256\n";
   std::string api = z.address + ":" + std::to_string(t.ports.patroni);
   const auto& p = t.patroni;
-  // WAL archiving into the region's archive folder (on real hosts a shared mount). A file STALLED
-  // there makes it fail (the drill); a segment archived before is accepted again only if identical.
-  std::string archive = l.os_user == z.os_user ? Topology::WalArchiveDir(r) : "/var/lib/techmoda/wal-archive";
-  std::string archive_command = "test ! -e " + archive + "/STALLED && if test -f " + archive + "/%f; then cmp -s %p " +
-                                archive + "/%f; else cp %p " + archive + "/%f.part && mv " + archive + "/%f.part " +
-                                archive + "/%f; fi";
+  // WAL archiving with pgBackRest into the repository (asynchronously: a queue in the zone's spool
+  // folder). While the region's stall file exists it fails (the drill `fault stall-archive`).
+  bool local = l.os_user == z.os_user;
+  std::string archive_command =
+      (local ? "test ! -e " + Topology::ArchiveStallFile(r) + " && " : std::string()) +
+      "/usr/bin/pgbackrest --config=" + ZoneBackupPaths(z, local ? RenderTarget::kLocal : RenderTarget::kSystemd).conf +
+      " --stanza=" + t.backup.stanza + " archive-push %p";
   return "# Rendered by catalogctl from " + t.file + " (topology " + t.name +
          "). Do not edit: edit the topology and re-render.\n"
          "scope: " +
@@ -634,6 +722,9 @@ std::string SupervisorConf(const Topology& t) {
             SupervisorProgram(CatalogdProgram(z, n),
                               l.bin_dir + "/catalogd --config " + z.dir + "/" + Topology::InstanceName(z, n) + ".yaml",
                               z.os_user, l.log_dir + "/" + Topology::InstanceName(z, n) + ".log", 30, 25);
+      out += SupervisorProgram(BackupServerProgram(z),
+                               "/usr/bin/pgbackrest --config=" + Topology::ZoneBackupConf(z) + " server", z.os_user,
+                               l.log_dir + "/pgbackrest-server.log", 15, 10);
       // The node's PostgreSQL seen from inside: archiver, replication, databases. It connects over
       // the node's own socket as postgres (peer authentication maps the zone's user), so no password.
       if (t.monitoring.enabled)
@@ -649,6 +740,13 @@ std::string SupervisorConf(const Topology& t) {
     out += SupervisorProgram(HaproxyProgram(r), "/usr/sbin/haproxy -W -db -f " + r.dir + "/haproxy.cfg", "",
                              r.dir + "/logs/haproxy.log", 5, 10);
   }
+  const auto& b = t.backup;
+  out += SupervisorProgram(kBackupRepoProgram, "/usr/bin/pgbackrest --config=" + b.Conf() + " server", b.os_user,
+                           b.dir + "/logs/server.log", 5, 10);
+  std::string var_root = std::filesystem::path(t.var_dir).parent_path().string();
+  out += SupervisorProgram(kBackupSchedulerProgram,
+                           OwnBinDir() + "/catalogctl backup schedule --topology " + t.file + " --var-dir " + var_root,
+                           "", b.dir + "/logs/scheduler.log", 45, 10);
   return out + MonitoringSupervisorPrograms(t);
 }
 
@@ -679,6 +777,7 @@ std::vector<RenderedFile> Render(const Topology& t, const Secrets& s, RenderTarg
         files.push_back({at(z.dir + "/" + Topology::InstanceName(z, n) + ".yaml",
                             "/etc/techmoda/" + Topology::InstanceName(z, n) + ".yaml"),
                          CatalogdYaml(t, r, z, n, s, l), 0600, owner});
+      files.push_back({ZoneBackupPaths(z, target).conf.insert(0, host), PgBackRestZoneConf(t, z, target), 0600, owner});
       if (target == RenderTarget::kSystemd) {
         // On a real host the zone's processes run as `postgres` (Debian's user); the files are
         // installed 0600 for it by the operator (docs/runbooks/zone-failure.md).
@@ -702,6 +801,12 @@ std::vector<RenderedFile> Render(const Topology& t, const Secrets& s, RenderTarg
       std::string host = r.name + "-lb";
       files.push_back({host + "/etc/haproxy/haproxy.cfg", HaproxyCfg(t, r, "/run/haproxy"), 0644, ""});
     }
+  }
+  if (target == RenderTarget::kLocal) {
+    files.push_back({t.backup.Conf(), PgBackRestRepoConf(t, target), 0600, t.backup.os_user});
+    files.push_back({t.backup.RestoreConf(), PgBackRestRestoreConf(t), 0600, t.backup.os_user});
+  } else {
+    files.push_back({"backup/etc/pgbackrest/pgbackrest.conf", PgBackRestRepoConf(t, target), 0600, ""});
   }
   if (t.monitoring.enabled) {
     // Local: under <var>/monitoring; real hosts: the monitoring host's /etc.

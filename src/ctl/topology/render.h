@@ -57,6 +57,10 @@ std::string PatroniProgram(const Zone& z);
 std::string CatalogdProgram(const Zone& z, int n);
 std::string HaproxyProgram(const Region& r);
 std::string PostgresExporterProgram(const Zone& z);
+// pgBackRest's TLS server on a zone (as the zone's user) and on the repository host; the scheduler.
+std::string BackupServerProgram(const Zone& z);
+inline constexpr const char* kBackupRepoProgram = "pgbackrest-repo";
+inline constexpr const char* kBackupSchedulerProgram = "backup-scheduler";
 // The monitoring programs of a topology (Prometheus, Alertmanager, node exporter, canary, responder,
 // status page), in the order `up` starts them; empty when monitoring is off.
 std::vector<std::string> MonitoringPrograms(const Topology& t);

@@ -119,8 +119,10 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
   }
   if (!root.IsMap()) return Status::Invalid(file + ": expected a mapping with name and regions");
   std::vector<std::string> errors;
-  CheckKeys(root, {"name", "regions", "ports", "patroni", "catalogd", "autoscale", "monitoring", "postgres_bin_dir"},
-            "topology", &errors);
+  CheckKeys(
+      root,
+      {"name", "regions", "ports", "patroni", "catalogd", "autoscale", "monitoring", "backup", "postgres_bin_dir"},
+      "topology", &errors);
   Topology t;
   t.file = file;
   ReadString(root, "name", "topology", &t.name, &errors);
@@ -214,6 +216,18 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
   ReadInt(mon, "responder_max_actions", 1, 1000, "monitoring", &m.responder_max_actions, &errors);
   ReadInt(mon, "responder_window_s", 1, 86400, "monitoring", &m.responder_window_s, &errors);
 
+  const auto& bk = root["backup"];
+  CheckKeys(bk, {"host", "port", "schedule", "full_every_h", "diff_every_h", "retention_full", "retention_diff"},
+            "backup", &errors);
+  auto& b = t.backup;
+  ReadString(bk, "host", "backup", &b.address, &errors);
+  ReadInt(bk, "port", 1, 65535, "backup", &b.port, &errors);
+  ReadBool(bk, "schedule", "backup", &b.schedule, &errors);
+  ReadInt(bk, "full_every_h", 1, 24 * 366, "backup", &b.full_every_h, &errors);
+  ReadInt(bk, "diff_every_h", 1, 24 * 366, "backup", &b.diff_every_h, &errors);
+  ReadInt(bk, "retention_full", 1, 9999, "backup", &b.retention_full, &errors);
+  ReadInt(bk, "retention_diff", 1, 9999, "backup", &b.retention_diff, &errors);
+
   std::error_code ec;
   auto var = std::filesystem::absolute(var_root, ec).lexically_normal().string();
   while (var.size() > 1 && var.back() == '/') var.pop_back();
@@ -274,6 +288,9 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
   if (t.monitoring.address.empty() && !t.regions.empty())
     t.monitoring.address = "127.0." + std::to_string(t.regions.front().id * 10) + ".2";
   t.monitoring.dir = t.var_dir + "/monitoring";
+  if (t.backup.address.empty() && !t.regions.empty())
+    t.backup.address = "127.0." + std::to_string(t.regions.front().id * 10) + ".3";
+  t.backup.dir = t.var_dir + "/backup";
   if (!errors.empty()) {
     std::string msg = file + ": " + std::to_string(errors.size()) + " problem(s):";
     for (const auto& e : errors) msg += "\n  - " + e;

@@ -75,6 +75,25 @@ struct Monitoring {
   std::string dir;  // <var>/monitoring
 };
 
+// Backups with pgBackRest (`backup:` in the file; docs/backups.md explains each value). A repository
+// host (its own OS user and address) keeps the repository; every zone runs pgBackRest's TLS server so
+// that the repository host can reach its data, and pushes its WAL there (asynchronously).
+struct Backup {
+  std::string address;  // the repository host: 127.0.<first region's id>0.3 on one machine; `host:`
+  int port = 8432;      // pgBackRest's TLS server, on the repository host and on every zone's address
+  std::string os_user = "tm-backup";
+  std::string stanza = "catalog";
+  bool schedule = true;    // run the scheduler (`catalogctl backup schedule`) with the region
+  int full_every_h = 24;   // a full backup when the newest full is this old (or none exists)
+  int diff_every_h = 4;    // else a differential when the newest backup is this old
+  int retention_full = 2;  // full backups kept (and the WAL they need); older ones expire
+  int retention_diff = 6;  // differential backups kept
+  std::string dir;         // <var>/backup: the repository host's folder (repository, spool, logs)
+  std::string Conf() const { return dir + "/pgbackrest.conf"; }
+  std::string RepoPath() const { return dir + "/repo"; }
+  std::string RestoreConf() const { return dir + "/restore.conf"; }
+};
+
 struct Zone {
   std::string name;
   std::string region;               // its region's name
@@ -105,6 +124,7 @@ struct Topology {
   CatalogdSettings catalogd;
   AutoscalePolicy autoscale;
   Monitoring monitoring;
+  Backup backup;
   std::string postgres_bin_dir = "/usr/lib/postgresql/15/bin";
 
   const Zone* FindZone(const std::string& name) const;
@@ -117,9 +137,10 @@ struct Topology {
   std::string SupervisorConf() const { return var_dir + "/supervisord.conf"; }
   std::string SupervisorSocket() const { return var_dir + "/supervisor.sock"; }
   std::string SupervisorPidFile() const { return var_dir + "/supervisord.pid"; }
-  // Where a region's PostgreSQL archives its WAL (archive_command); a file STALLED in it makes
-  // archiving fail (the `fault stall-archive` drill).
-  static std::string WalArchiveDir(const Region& r) { return r.dir + "/wal-archive"; }
+  // While this file exists the region's archive_command fails (the `fault stall-archive` drill).
+  static std::string ArchiveStallFile(const Region& r) { return r.dir + "/ARCHIVE-STALLED"; }
+  // A zone's pgBackRest configuration (archive-push, its TLS server).
+  static std::string ZoneBackupConf(const Zone& z) { return z.dir + "/pgbackrest.conf"; }
   // The nftables table holding this topology's fault rules.
   std::string NftTable() const;
 };

@@ -61,7 +61,7 @@ TEST(Render, EveryZoneGetsItsOwnConfigurationAndNoSecretLeavesItsFile) {
   ASSERT_TRUE(t.ok());
   Secrets s{"su-secret", "repl-secret", "rew-secret", "cat-secret", "api-secret", "adm-token", "cli-token"};
   auto files = Render(*t, s, RenderTarget::kLocal);
-  int patroni = 0;
+  int patroni = 0, zone_backup_confs = 0;
   for (const auto& f : files) {
     EXPECT_EQ(f.mode & 077, f.path.ends_with(".service") ? 044 : 0) << f.path;
     if (f.path.ends_with("patroni.yml")) {
@@ -73,8 +73,11 @@ TEST(Render, EveryZoneGetsItsOwnConfigurationAndNoSecretLeavesItsFile) {
       EXPECT_NE(f.content.find("scram-sha-256"), std::string::npos);
       EXPECT_NE(f.content.find("ttl: 20"), std::string::npos);
       EXPECT_NE(f.content.find("archive_mode: 'on'"), std::string::npos);
-      EXPECT_NE(f.content.find("archive_command: 'test ! -e /srv/var/drill/a/wal-archive/STALLED"), std::string::npos)
+      EXPECT_NE(f.content.find("archive_command: 'test ! -e /srv/var/drill/a/ARCHIVE-STALLED && /usr/bin/pgbackrest "
+                               "--config=/srv/var/drill/"),
+                std::string::npos)
           << f.content;
+      EXPECT_NE(f.content.find("--stanza=catalog archive-push %p'"), std::string::npos);
     }
     if (f.path.ends_with("supervisord.conf")) {
       EXPECT_EQ(f.content.find("autorestart=true"), std::string::npos) << "drills decide restarts";
@@ -85,6 +88,22 @@ TEST(Render, EveryZoneGetsItsOwnConfigurationAndNoSecretLeavesItsFile) {
       for (const char* p : {"[program:prometheus]", "[program:alertmanager]", "[program:responder]", "[program:canary]",
                             "[program:status-page]", "--cluster.listen-address= "})
         EXPECT_NE(f.content.find(p), std::string::npos) << p;
+    }
+    if (f.path.ends_with("/pgbackrest.conf") && f.path.find("/backup/") == std::string::npos) {
+      // A zone: pushes WAL asynchronously to the repository host, serves its data to it over TLS only.
+      ++zone_backup_confs;
+      EXPECT_NE(f.content.find("archive-async=y"), std::string::npos);
+      EXPECT_NE(f.content.find("repo1-host=127.0.70.3\nrepo1-host-type=tls"), std::string::npos) << f.content;
+      EXPECT_NE(f.content.find("tls-server-auth=127.0.70.3=catalog"), std::string::npos);
+      EXPECT_NE(f.content.find("repo1-host-config=/srv/var/drill/backup/pgbackrest.conf"), std::string::npos);
+    }
+    if (f.path == "/srv/var/drill/backup/pgbackrest.conf") {
+      // The repository host: every zone is a pgN host and an authorised client; retention as set.
+      EXPECT_EQ(f.owner, "tm-backup");
+      for (const char* want : {"pg1-host=127.0.71.1", "pg3-host=127.0.73.1", "tls-server-auth=127.0.72.1=catalog",
+                               "pg2-host-config=/srv/var/drill/a2/pgbackrest.conf", "repo1-retention-full=2",
+                               "repo1-path=/srv/var/drill/backup/repo"})
+        EXPECT_NE(f.content.find(want), std::string::npos) << want << "\n" << f.content;
     }
     if (f.path.ends_with("prometheus.yml")) {
       // Every part is scraped, with the labels the rules rely on; autoscaled extras apart.
@@ -108,6 +127,7 @@ TEST(Render, EveryZoneGetsItsOwnConfigurationAndNoSecretLeavesItsFile) {
     }
   }
   EXPECT_EQ(patroni, 3);
+  EXPECT_EQ(zone_backup_confs, 3);
 
   // A replaced etcd member joins the existing cluster; the others keep founding it.
   auto replaced = *t;
