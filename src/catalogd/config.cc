@@ -129,6 +129,12 @@ Result<CatalogdConfig> LoadCatalogdConfig(int argc, char** argv, int* exit_code)
       FromYaml(y, "cache_max_age_s", &cfg.cache_max_age_s);
       FromYaml(y, "stale_while_revalidate_s", &cfg.stale_while_revalidate_s);
       FromYaml(y, "stale_if_error_s", &cfg.stale_if_error_s);
+      FromYaml(y, "global_etcd", &cfg.global_etcd);
+      FromYaml(y, "dr_prefix", &cfg.dr_prefix);
+      FromYaml(y, "lease_ttl_s", &cfg.lease_ttl_s);
+      if (const auto& m = y["region_database_urls"]; m && m.IsMap())
+        for (const auto& kv : m)
+          cfg.region_database_urls.emplace_back(kv.first.as<std::string>(), kv.second.as<std::string>());
     } catch (const YAML::Exception& e) {
       return Status::Invalid("--config " + cfg.config_file + ": " + e.what());
     }

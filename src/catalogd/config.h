@@ -42,8 +42,15 @@ struct CatalogdConfig {
   int cache_max_age_s = 5;
   int stale_while_revalidate_s = 30;
   int stale_if_error_s = 86400;
-  std::string tokens_file;                                 // YAML with a `tokens:` list
-  std::vector<std::pair<std::string, http::Role>> tokens;  // never logged
+  // Several regions (docs/runbooks/region-loss.md): the global etcd's members (host:port, comma-
+  // separated), the key prefix, the write lease's TTL, and each region's write conninfo. Writes go to
+  // the active region's database and only while this instance holds its lease. Empty: one region.
+  std::string global_etcd;
+  std::string dr_prefix;
+  int lease_ttl_s = 5;
+  std::vector<std::pair<std::string, std::string>> region_database_urls;  // never logged (passwords)
+  std::string tokens_file;                                                // YAML with a `tokens:` list
+  std::vector<std::pair<std::string, http::Role>> tokens;                 // never logged
 };
 
 // Parses flags, environment and the YAML file. Returns nullopt-like kOk with `*exit_code` set when

@@ -13,6 +13,7 @@
 #include "catalogd/admission/rate_limit.h"
 #include "catalogd/config.h"
 #include "catalogd/copy/feed.h"
+#include "catalogd/fence/active_region.h"
 #include "catalogd/http/handlers.h"
 #include "catalogd/http/server.h"
 #include "catalogd/metrics/metrics.h"
@@ -84,13 +85,47 @@ int main(int argc, char** argv) {
     if (auto s = embedded->Start(); !s.ok()) return Fail(s);
     conninfo = embedded->conninfo();
   }
+  // Several regions: writes go to the active region's database, while this instance holds its lease.
+  struct Followers {
+    std::mutex mu;
+    pg::Pool* pool = nullptr;
+    copy::Feed* feed = nullptr;
+  } followers;
+  std::optional<fence::ActiveRegion> active_region;
+  auto url_of = [&](const std::string& region) {
+    for (const auto& [r, url] : cfg->region_database_urls)
+      if (r == region) return url;
+    return std::string();
+  };
+  if (!cfg->global_etcd.empty()) {
+    fence::ActiveRegionOptions fo;
+    fo.endpoints = etcd::ParseEndpoints(cfg->global_etcd);
+    fo.prefix = cfg->dr_prefix;
+    fo.region = cfg->region;
+    fo.zone = cfg->zone;
+    fo.instance = cfg->instance.empty() ? cfg->listen : cfg->instance;
+    fo.lease_ttl_s = cfg->lease_ttl_s;
+    fo.on_change = [&](const fence::Active& a) {
+      std::string url = url_of(a.region);
+      log::Info("fence.following", {{"region", a.region}, {"epoch", a.epoch}, {"known_region", !url.empty()}});
+      if (url.empty()) return;
+      std::lock_guard lock(followers.mu);
+      if (followers.pool) followers.pool->Retarget(url);
+      if (followers.feed) followers.feed->Retarget(url);
+    };
+    active_region.emplace(fo);
+    active_region->Start(std::chrono::seconds(15));
+    if (std::string url = url_of(active_region->active().region); !url.empty()) conninfo = url;
+  }
   if (auto s = PrepareDatabase(conninfo); !s.ok()) return Fail(s);
 
   http::TokenRegistry tokens;
   for (const auto& [token, role] : cfg->tokens) tokens.Add(token, role);
   if (!cfg->tokens_file.empty()) log::Info("tokens.loaded", {{"count", tokens.size()}, {"file", cfg->tokens_file}});
 
-  PgStore db_store(std::make_unique<pg::Pool>(conninfo, cfg->pool_size),
+  auto write_pool = std::make_unique<pg::Pool>(conninfo, cfg->pool_size);
+  pg::Pool* write_pool_ptr = write_pool.get();
+  PgStore db_store(std::move(write_pool),
                    cfg->replica_database_url.empty()
                        ? nullptr
                        : std::make_unique<pg::Pool>(cfg->replica_database_url, std::max(2, cfg->pool_size / 2)));
@@ -109,6 +144,16 @@ int main(int argc, char** argv) {
     copy_store.emplace(db_store, catalog_copy, &*feed);
   }
   Store& store = copy_store ? static_cast<Store&>(*copy_store) : static_cast<Store&>(db_store);
+  if (active_region) {
+    std::lock_guard lock(followers.mu);
+    followers.pool = write_pool_ptr;
+    followers.feed = feed ? &*feed : nullptr;
+    // The active region may have changed while the database was prepared.
+    if (std::string url = url_of(active_region->active().region); !url.empty()) {
+      write_pool_ptr->Retarget(url);
+      if (feed) feed->Retarget(url);
+    }
+  }
   http::ServerOptions srv_opt;
   SplitHostPort(cfg->listen, &srv_opt.address, &srv_opt.port);
   http::ApiOptions api_opt;
@@ -131,6 +176,10 @@ int main(int argc, char** argv) {
                                        *admission::ParseRateLimit(cfg->rate_limit_admin)});
   api.SetRateLimiter(&rate_limiter);
   api.AddMetricsSource([&admission](std::string& out) { admission.RenderMetrics(out); });
+  if (active_region) {
+    api.SetWriteGate({[&] { return active_region->BeginWrite(); }, [&] { return active_region->EndWrite(); }});
+    api.AddMetricsSource([&active_region](std::string& out) { active_region->RenderMetrics(out); });
+  }
   api.AddMetricsSource([&rate_limiter](std::string& out) { rate_limiter.RenderMetrics(out); });
   // CPU used, against the network threads that can use it: the autoscaler's second signal.
   const int io_threads = cfg->io_threads > 0 ? cfg->io_threads : static_cast<int>(std::thread::hardware_concurrency());
@@ -178,6 +227,7 @@ int main(int argc, char** argv) {
   // Stop, so that thread has finished by then.
   server.Run();
   signal_thread.join();
+  if (active_region) active_region->Stop();
   if (feed) feed->Stop();
   if (embedded) embedded->Stop();
   log::Info("catalogd.stopped");

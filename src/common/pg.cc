@@ -162,15 +162,26 @@ Result<Pool::Lease> Pool::Acquire(std::chrono::steady_clock::time_point deadline
     idle_.pop_back();
     return Lease(this, std::move(c));
   }
+  std::string conninfo = conninfo_;
+  int generation = generation_;
   lock.unlock();
-  auto c = Connect(conninfo_, std::chrono::seconds(5));
+  auto c = Connect(conninfo, std::chrono::seconds(5));
   if (!c.ok()) {
     lock.lock();
     --in_use_;
     cv_.notify_one();
     return c.status();
   }
+  (*c)->pool_generation = generation;
   return Lease(this, std::move(c).value());
+}
+
+void Pool::Retarget(std::string conninfo) {
+  std::lock_guard lock(mu_);
+  if (conninfo == conninfo_) return;
+  conninfo_ = std::move(conninfo);
+  ++generation_;
+  idle_.clear();
 }
 
 void Pool::Release(std::unique_ptr<Connection> c) {
@@ -181,7 +192,7 @@ void Pool::Release(std::unique_ptr<Connection> c) {
   // handing them out one by one would cost every caller a failure. Drop them all.
   if (c->IsBroken())
     idle_.clear();
-  else if (PQtransactionStatus(c->raw()) == PQTRANS_IDLE)
+  else if (PQtransactionStatus(c->raw()) == PQTRANS_IDLE && c->pool_generation == generation_)
     idle_.push_back(std::move(c));
   cv_.notify_one();
 }

@@ -100,6 +100,7 @@ class Connection {
   // Marks the connection as unusable, so the pool drops it instead of reusing it.
   void MarkBroken() { broken_ = true; }
   bool IsBroken() const { return broken_ || !IsAlive(); }
+  int pool_generation = 0;  // the Pool's target when this connection was made
   // True when the server said, since the last call, that it stopped waiting for synchronous
   // replication of a commit ("committed locally, but might not have been replicated"): that
   // commit is not known to be durable, whatever COMMIT answered. Clears the flag.
@@ -143,12 +144,16 @@ class Pool {
   };
 
   Result<Lease> Acquire(std::chrono::steady_clock::time_point deadline);
+  // From now on connect to `conninfo` (the active region changed); idle connections to the old
+  // target are dropped now, busy ones when they come back.
+  void Retarget(std::string conninfo);
   int in_use() const;
   int max_size() const { return max_size_; }
 
  private:
   void Release(std::unique_ptr<Connection> c);
-  const std::string conninfo_;
+  std::string conninfo_;  // guarded by mu_
+  int generation_ = 0;    // guarded by mu_: bumped by Retarget
   const int max_size_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -140,6 +140,21 @@ void Feed::Stop() {
   if (probe_thread_.joinable()) probe_thread_.join();
 }
 
+std::string Feed::Conninfo() const {
+  std::lock_guard lock(state_mu_);
+  return options_.conninfo;
+}
+
+void Feed::Retarget(std::string conninfo) {
+  {
+    std::lock_guard lock(state_mu_);
+    if (conninfo == options_.conninfo) return;
+    options_.conninfo = std::move(conninfo);
+  }
+  retarget_ = true;
+  probe_retarget_ = true;
+}
+
 std::string Feed::state() const {
   std::lock_guard lock(state_mu_);
   return state_;
@@ -168,7 +183,9 @@ void Feed::RunFeed() {
 }
 
 Status Feed::Session() {
-  auto repl = pg::Connect(options_.conninfo, std::chrono::seconds(5),
+  const std::string conninfo = Conninfo();
+  retarget_ = false;
+  auto repl = pg::Connect(conninfo, std::chrono::seconds(5),
                           {{"replication", "database"}, kSessionSettings[0], kSessionSettings[1]});
   if (!repl.ok()) return repl.status();
   PGconn* c = (*repl)->raw();
@@ -192,7 +209,7 @@ Status Feed::Session() {
   std::string snapshot_name = PQgetvalue(made.get(), 0, 2);
   if (!start) return Status::Internal("the server named no consistent point");
 
-  auto snap = LoadSnapshot(options_.conninfo, snapshot_name, stop_);
+  auto snap = LoadSnapshot(conninfo, snapshot_name, stop_);
   if (!snap.ok()) return snap.status();
   std::size_t products = snap->products();
   std::size_t kept = copy_.Install(std::move(snap).value(), *start, new_history);
@@ -236,6 +253,7 @@ Status Feed::Session() {
   };
 
   while (!stop_.load()) {
+    if (retarget_.load()) return Status::Unavailable("the active region changed: following its database");
     char* buf = nullptr;
     int n = PQgetCopyData(c, &buf, 1);
     if (n == 0) {
@@ -344,9 +362,10 @@ void Feed::RunProbe() {
   std::unique_ptr<pg::Connection> conn;
   while (!stop_.load()) {
     auto t0 = Clock::now();
+    if (probe_retarget_.exchange(false)) conn.reset();
     if (!conn || conn->IsBroken()) {
       conn.reset();
-      auto c = pg::Connect(options_.conninfo, std::chrono::seconds(2), {kSessionSettings[1]});
+      auto c = pg::Connect(Conninfo(), std::chrono::seconds(2), {kSessionSettings[1]});
       if (c.ok()) conn = std::move(c).value();
     }
     if (conn) {

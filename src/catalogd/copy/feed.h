@@ -37,6 +37,10 @@ class Feed {
   void Start();
   void Stop();
 
+  // Follows another database from now on (the active region changed): the session ends and the
+  // next one starts there (a new history: its snapshot replaces the copy).
+  void Retarget(std::string conninfo);
+
   // "streaming", "loading a snapshot", or why it is reconnecting; for /readyz and logs.
   std::string state() const;
   std::uint64_t sessions() const { return sessions_.load(); }
@@ -56,7 +60,9 @@ class Feed {
   // synchronous replication, confirm what is applied.
   static constexpr std::uint64_t kNoBound = ~std::uint64_t{0};
   std::atomic<std::uint64_t> confirm_bound_{0};
+  std::string Conninfo() const;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> retarget_{false}, probe_retarget_{false};
   std::atomic<std::uint64_t> sessions_{0};
   std::string history_;  // "<system id>/<timeline>" of the last session's server (feed thread only)
   mutable std::mutex state_mu_;

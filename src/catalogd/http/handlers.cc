@@ -162,7 +162,7 @@ Served Api::Serve(const Request& req) {
         for (auto& [name, value] : out.response.headers)
           if (name == "Retry-After") value = std::to_string(*wait);
       } else {
-        out.response = Handle(req, m, who, out.request_id, std::string(url->path()), query);
+        out.response = HandleGated(req, m, who, out.request_id, std::string(url->path()), query);
       }
     }
   } catch (const std::exception& e) {
@@ -235,6 +235,20 @@ Response Api::MetricsText() {
     store_.RenderMetrics(out);
     for (const auto& source : metrics_sources_) source(out);
   });
+  return r;
+}
+
+Response Api::HandleGated(const Request& req, const RouteMatch& m, const Identity& who, const std::string& rid,
+                          const std::string& path, const std::multimap<std::string, std::string>& query) {
+  if (!InfoOf(m.route).is_write || !write_gate_.begin) return Handle(req, m, who, rid, path, query);
+  if (Status may = write_gate_.begin(); !may.ok()) {
+    Response r = Problem(503, "region-fenced", may.detail(), rid);
+    r.headers.emplace_back("Retry-After", "2");
+    return r;
+  }
+  Response r = Handle(req, m, who, rid, path, query);
+  if (Status ack = write_gate_.end(); !ack.ok() && r.status < 300)
+    r = Problem(503, "outcome-unknown", ack.detail() + "; retry with the same Idempotency-Key to learn it", rid);
   return r;
 }
 

@@ -73,6 +73,13 @@ class Api {
   // Adds series to /metrics (admission control, rate limits). Requires: before the first Serve.
   void AddMetricsSource(std::function<void(std::string&)> source) { metrics_sources_.push_back(std::move(source)); }
 
+  // With several regions: `begin` says whether a write may start (the instance's lease on the active
+  // epoch), `end` whether its outcome may be acknowledged. Requires: before the first Serve.
+  struct WriteGate {
+    std::function<Status()> begin, end;
+  };
+  void SetWriteGate(WriteGate gate) { write_gate_ = std::move(gate); }
+
   // Names this instance in X-Served-By. Requires: called before the first Serve.
   void SetServedBy(std::string served_by) { options_.served_by = std::move(served_by); }
 
@@ -88,6 +95,9 @@ class Api {
  private:
   Response Handle(const Request& req, const RouteMatch& m, const Identity& who, const std::string& request_id,
                   const std::string& path, const std::multimap<std::string, std::string>& query);
+  // Handle behind the write gate.
+  Response HandleGated(const Request& req, const RouteMatch& m, const Identity& who, const std::string& request_id,
+                       const std::string& path, const std::multimap<std::string, std::string>& query);
   Response Readyz();
   Response MetricsText();
   // Adds the stale-read headers when the store's data is older than the freshness bound.
@@ -107,6 +117,7 @@ class Api {
   std::atomic<std::uint64_t> orders_created_{0}, synthetic_orders_created_{0};
   admission::RateLimiter* rate_limiter_ = nullptr;
   std::vector<std::function<void(std::string&)>> metrics_sources_;
+  WriteGate write_gate_;
 };
 
 }  // namespace techmoda::http

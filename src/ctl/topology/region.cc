@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "catalogd/fence/active_region.h"
+#include "common/etcd_client.h"
 #include "common/http_client.h"
 #include "common/log.h"
 #include "common/pg.h"
@@ -157,7 +159,7 @@ json::value ClusterView(const Topology& t, const Region& r) {
     if (!j.is_object() || !j.as_object().contains("members")) continue;
     std::string leader;
     for (const auto& m : j.at("members").as_array())
-      if (m.at("role") == "leader") leader = std::string(m.at("name").as_string());
+      if (m.at("role") == "leader" || m.at("role") == "standby_leader") leader = std::string(m.at("name").as_string());
     ++votes[leader];
     if (leader == z.name) self_leader = leader;
     if (!view_of.count(leader) || leader == z.name) view_of[leader] = j;
@@ -297,6 +299,15 @@ Status Prepare(const Topology& t, const Secrets& s) {
     fs::create_directories(r.dir + "/logs");
     chmod(r.dir.c_str(), 0755);  // the zones' archive_command looks for the stall file here
   }
+  for (const auto& m : t.GlobalEtcd()) {
+    if (auto st = EnsureUser(m.os_user); !st.ok()) return st;
+    fs::create_directories(m.dir + "/etcd");
+    struct passwd* pw = getpwnam(m.os_user.c_str());
+    chmod((t.var_dir + "/global").c_str(), 0755);
+    if (auto st = ChownTree(m.dir, pw->pw_uid, pw->pw_gid); !st.ok()) return st;
+    chmod(m.dir.c_str(), 0700);
+    chmod((m.dir + "/etcd").c_str(), 0700);
+  }
   {
     // The backup repository host: its own user, folder (0700) and pgBackRest server.
     const auto& b = t.backup;
@@ -402,7 +413,43 @@ Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progr
     SupervisorCtl(t, {"reread"});
     SupervisorCtl(t, {"update"});
   }
-  for (const auto& r : t.regions) {
+  if (t.MultiRegion()) {
+    auto members = t.GlobalEtcd();
+    std::vector<std::string> programs;
+    for (const auto& m : members) programs.push_back(GlobalEtcdProgram(m));
+    if (auto st = StartPrograms(t, programs); !st.ok()) return st;
+    etcd::Client global(etcd::ParseEndpoints(t.GlobalEtcdEndpoints()), std::chrono::seconds(2));
+    const Region& first = t.ActiveAtStart();
+    std::string active_now;
+    auto st = WaitUntil("global etcd (regions + witness): active region recorded", 1, deadline, progress, [&] {
+      auto kv = global.Get(t.DrPrefix() + "/active");
+      if (!kv.ok()) return 0;
+      if (!kv->has_value()) {
+        fence::Active a{first.name, 1, "active", 0};
+        if (!global.PutIf(t.DrPrefix() + "/active", 0, fence::ActiveJson(a)).ok()) return 0;
+        return 0;  // read it back next round
+      }
+      auto a = fence::ParseActive((*kv)->value);
+      if (a.ok()) active_now = a->region + " (epoch " + std::to_string(a->epoch) + ", " + a->state + ")";
+      return a.ok() ? 1 : 0;
+    });
+    if (!st.ok()) return st;
+    progress("global etcd: active region " + active_now);
+  }
+  {
+    // pgBackRest's servers first, in every region: the repository host reaches every zone's when it
+    // creates the stanza (a zone whose server is absent costs a connection timeout).
+    std::vector<std::string> backup_servers{kBackupRepoProgram};
+    for (const auto* z : t.AllZones()) backup_servers.push_back(BackupServerProgram(*z));
+    if (auto st = StartPrograms(t, backup_servers); !st.ok()) return st;
+  }
+  // The active region first: the others are standby clusters of it.
+  std::vector<const Region*> order{&t.ActiveAtStart()};
+  for (const auto& r : t.regions)
+    if (&r != order.front()) order.push_back(&r);
+  for (const Region* rp : order) {
+    const Region& r = *rp;
+    const bool standby = t.MultiRegion() && &r != order.front();
     std::vector<std::string> etcd, patroni, catalogd;
     for (const auto& z : r.zones) {
       etcd.push_back(EtcdProgram(z));
@@ -417,10 +464,6 @@ Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progr
       return n;
     });
     if (!st.ok()) return st;
-    std::vector<std::string> backup_servers;
-    if (&r == &t.regions.front()) backup_servers.push_back(kBackupRepoProgram);
-    for (const auto& z : r.zones) backup_servers.push_back(BackupServerProgram(z));
-    if (auto s2 = StartPrograms(t, backup_servers); !s2.ok()) return s2;
     if (auto s2 = StartPrograms(t, patroni); !s2.ok()) return s2;
     if (auto s2 = StartPrograms(t, {HaproxyProgram(r)}); !s2.ok()) return s2;
     if (t.monitoring.enabled) {
@@ -433,20 +476,23 @@ Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progr
       auto view = ClusterView(t, r);
       if (!view.is_object()) return 0;
       int running = 0;
-      bool leader = false, sync = nz == 1;
+      bool leader = false, sync = nz == 1 || standby;
       for (const auto& m : view.at("members").as_array()) {
         std::string state(m.at("state").as_string()), role(m.at("role").as_string());
         if (state == "running" || state == "streaming") ++running;
-        leader |= role == "leader";
+        leader |= role == (standby ? "standby_leader" : "leader");
         sync |= role == "sync_standby";
       }
       return leader && sync ? running : std::min(running, nz - 1);
     });
     if (!st.ok()) return st;
-    if (auto s2 = BootstrapDatabase(t, r, *secrets, deadline); !s2.ok()) return s2;
-    progress("region " + r.name + ": role catalog and database techmoda ready");
-    if (&r == &t.regions.front())
+    if (standby) {
+      progress("region " + r.name + ": a standby cluster streaming from region " + order.front()->name);
+    } else {
+      if (auto s2 = BootstrapDatabase(t, r, *secrets, deadline); !s2.ok()) return s2;
+      progress("region " + r.name + ": role catalog and database techmoda ready");
       if (auto s2 = backup::EnsureStanza(t, progress); !s2.ok()) return s2;
+    }
     if (auto s2 = StartPrograms(t, catalogd); !s2.ok()) return s2;
     st = WaitUntil("region " + r.name + ": catalogd ready", static_cast<int>(catalogd.size()), deadline, progress, [&] {
       int n = 0;
@@ -567,13 +613,15 @@ TopologyStatus ReadStatus(const Topology& t) {
       n.health = !pg_ok && n.etcd != "healthy"
                      ? "down"
                      : (pg_ok && cd_ok && n.etcd == "healthy" && !n.partitioned ? "ok" : "degraded");
-      if (n.role == "leader") rs.leader = z.name;
+      if (n.role == "leader" || n.role == "standby_leader") rs.leader = z.name;
+      rs.standby |= n.role == "standby_leader";
       if (n.role == "sync_standby") rs.sync_standby = z.name;
       if (n.health != "ok") rs.problems.push_back("zone " + z.name + " is " + n.health);
       rs.nodes.push_back(std::move(n));
     }
     if (rs.leader.empty()) rs.problems.push_back("no primary");
-    if (rs.sync_standby.empty() && r.zones.size() > 1) rs.problems.push_back("no synchronous standby: writes wait");
+    if (rs.sync_standby.empty() && r.zones.size() > 1 && !rs.standby)
+      rs.problems.push_back("no synchronous standby: writes wait");
     if (rs.haproxy != "RUNNING") rs.problems.push_back("HAProxy is " + rs.haproxy);
     rs.healthy = rs.problems.empty();
     out.regions.push_back(std::move(rs));
@@ -602,9 +650,13 @@ std::string FormatStatusTable(const TopologyStatus& s) {
                     lag.c_str(), cds.c_str(), health.c_str());
       out += line;
     }
-    out += "region " + r.name + ": HAProxy " + r.address + " " + r.haproxy + "; primary " +
-           (r.leader.empty() ? "NONE" : r.leader) + ", synchronous standby " +
-           (r.sync_standby.empty() ? "NONE" : r.sync_standby);
+    if (r.standby)
+      out += "region " + r.name + ": HAProxy " + r.address + " " + r.haproxy + "; STANDBY cluster, standby leader " +
+             r.leader;
+    else
+      out += "region " + r.name + ": HAProxy " + r.address + " " + r.haproxy + "; primary " +
+             (r.leader.empty() ? "NONE" : r.leader) + ", synchronous standby " +
+             (r.sync_standby.empty() ? "NONE" : r.sync_standby);
     for (const auto& p : r.problems) out += "\n  ! " + p;
     out += "\n";
   }
@@ -636,6 +688,7 @@ json::value StatusJson(const TopologyStatus& s) {
     regions.push_back({{"name", r.name},
                        {"haproxy", {{"address", r.address}, {"process", r.haproxy}}},
                        {"primary", r.leader.empty() ? json::value(nullptr) : json::value(r.leader)},
+                       {"standby", r.standby},
                        {"sync_standby", r.sync_standby.empty() ? json::value(nullptr) : json::value(r.sync_standby)},
                        {"healthy", r.healthy},
                        {"problems", problems},

@@ -42,7 +42,8 @@ struct RegionStatus {
   std::string name, address;
   std::string leader;  // zone name, empty if none
   std::string sync_standby;
-  std::string haproxy;  // supervisord's state
+  bool standby = false;  // a standby cluster of another region (its leader is a standby leader)
+  std::string haproxy;   // supervisord's state
   bool healthy = false;
   std::vector<std::string> problems;
   std::vector<NodeStatus> nodes;

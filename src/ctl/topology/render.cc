@@ -22,6 +22,7 @@ std::string CatalogdProgram(const Zone& z, int n) { return "catalogd-" + Topolog
 std::string HaproxyProgram(const Region& r) { return "haproxy-" + r.name; }
 std::string PostgresExporterProgram(const Zone& z) { return "postgres-exporter-" + z.name; }
 std::string BackupServerProgram(const Zone& z) { return "pgbackrest-" + z.name; }
+std::string GlobalEtcdProgram(const GlobalMember& m) { return "etcd-" + m.name; }
 
 std::vector<std::string> MonitoringPrograms(const Topology& t) {
   if (!t.monitoring.enabled) return {};
@@ -109,19 +110,34 @@ std::string EtcdCluster(const Topology& t, const Region& r) {
   return out;
 }
 
-std::vector<std::string> EtcdArgs(const Topology& t, const Region& r, const Zone& z, const Layout& l) {
-  std::string client = "http://" + z.address + ":" + std::to_string(t.ports.etcd_client);
-  std::string peer = "http://" + z.address + ":" + std::to_string(t.ports.etcd_peer);
-  return {"/usr/bin/etcd", "--name", z.name, "--data-dir", l.zone_dir + "/etcd", "--listen-client-urls", client,
+std::vector<std::string> EtcdArgs(const Topology& t, const std::string& name, const std::string& address,
+                                  const std::string& data_dir, const std::string& cluster, const std::string& token,
+                                  bool join_existing) {
+  std::string client = "http://" + address + ":" + std::to_string(t.ports.etcd_client);
+  std::string peer = "http://" + address + ":" + std::to_string(t.ports.etcd_peer);
+  return {"/usr/bin/etcd", "--name", name, "--data-dir", data_dir, "--listen-client-urls", client,
           "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-          "--initial-cluster", EtcdCluster(t, r), "--initial-cluster-state", z.etcd_join_existing ? "existing" : "new",
-          "--initial-cluster-token", t.name + "-" + r.name,
+          "--initial-cluster", cluster, "--initial-cluster-state", join_existing ? "existing" : "new",
+          "--initial-cluster-token", token,
           // Patroni 3.0.2's etcd3 store split-brains after a healed partition (shared/ha-facts.md):
           // Patroni uses the v2 API, which etcd 3.4 serves only when asked.
           "--enable-v2=true",
           // Without pre-vote a member cut off raises its term and forces an election when healed.
           "--pre-vote", "--heartbeat-interval", "100", "--election-timeout", "1000", "--logger", "zap", "--log-outputs",
           "stderr"};
+}
+
+std::vector<std::string> EtcdArgs(const Topology& t, const Region& r, const Zone& z, const Layout& l) {
+  return EtcdArgs(t, z.name, z.address, l.zone_dir + "/etcd", EtcdCluster(t, r), t.name + "-" + r.name,
+                  z.etcd_join_existing);
+}
+
+// The global etcd (several regions): which region is active, its epoch, catalogd's write leases.
+std::vector<std::string> GlobalEtcdArgs(const Topology& t, const GlobalMember& m) {
+  std::string cluster;
+  for (const auto& o : t.GlobalEtcd())
+    cluster += (cluster.empty() ? "" : ",") + o.name + "=http://" + o.address + ":" + std::to_string(t.ports.etcd_peer);
+  return EtcdArgs(t, m.name, m.address, m.dir + "/etcd", cluster, t.name + "-global", false);
 }
 
 std::string Join(const std::vector<std::string>& argv) {
@@ -161,7 +177,9 @@ std::string TlsOptions(const std::string& prefix, const std::string& tls_dir) {
 
 std::string BackupCommonOptions(const BackupPaths& p) {
   return "spool-path=" + p.spool + "\nlog-path=" + p.log + "\nlock-path=" + p.lock +
-         "\nlog-level-console=warn\nlog-level-file=info\ncompress-type=zst\nprocess-max=2\n";
+         "\nlog-level-console=warn\nlog-level-file=info\ncompress-type=zst\nprocess-max=2\n"
+         "# A host that does not answer (a zone or region down) is given up on after this, not 60 s.\n"
+         "io-timeout=15\n";
 }
 
 // A zone's pgBackRest: pushes WAL to the repository host and serves its data directory to it.
@@ -217,6 +235,23 @@ std::string PgBackRestRestoreConf(const Topology& t) {
   return "# Rendered by catalogctl (topology " + t.name +
          "): restores on the repository host.\n[global]\nrepo1-path=" + t.backup.RepoPath() + "\n" +
          BackupCommonOptions(p) + "\n[" + t.backup.stanza + "]\n";
+}
+
+// Several regions: each region keeps a physical slot for every other (whichever streams from it),
+// and a region that is not the active one starts as a standby cluster of the active region's primary.
+std::string StandbyClusterYaml(const Topology& t, const Region& r) {
+  if (!t.MultiRegion()) return "";
+  std::string out = "    # Regions that stream from this one (when it is the active region).\n    slots:\n";
+  for (const auto& o : t.regions)
+    if (o.name != r.name) out += "      standby_" + o.name + ": {type: physical}\n";
+  const Region& active = t.ActiveAtStart();
+  if (active.name == r.name) return out;
+  return out +
+         "    # A standby cluster of the active region (docs/runbooks/region-loss.md); `catalogctl dr failover`\n"
+         "    # promotes it by removing this section.\n"
+         "    standby_cluster:\n      host: " +
+         active.address + "\n      port: " + std::to_string(t.ports.haproxy_primary) +
+         "\n      primary_slot_name: standby_" + r.name + "\n      create_replica_methods: [basebackup]\n";
 }
 
 std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const Secrets& s, const Layout& l) {
@@ -286,8 +321,7 @@ std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const
          std::to_string(p.retry_timeout) +
          "\n"
          "    maximum_lag_on_failover: " +
-         std::to_string(p.maximum_lag_on_failover) +
-         "\n"
+         std::to_string(p.maximum_lag_on_failover) + "\n" + StandbyClusterYaml(t, r) +
          "    # An acknowledged commit is on a second zone; with none left, commits wait (strict).\n"
          "    synchronous_mode: true\n"
          "    synchronous_mode_strict: true\n"
@@ -367,6 +401,16 @@ std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const
          "tags: {nofailover: false, noloadbalance: false, clonefrom: false, nosync: false}\n";
 }
 
+// Several regions: where the global etcd is and every region's write conninfo (catalogd writes to
+// the active region's, while it holds its lease).
+std::string CatalogdDrYaml(const Topology& t, const Secrets& s) {
+  if (!t.MultiRegion()) return "";
+  std::string out = "global_etcd: \"" + t.GlobalEtcdEndpoints() + "\"\ndr_prefix: " + t.DrPrefix() +
+                    "\nlease_ttl_s: " + std::to_string(t.dr.lease_ttl_s) + "\nregion_database_urls:\n";
+  for (const auto& r : t.regions) out += "  " + r.name + ": \"" + CatalogConninfo(t, r, s) + "\"\n";
+  return out;
+}
+
 std::string CatalogdYaml(const Topology& t, const Region& r, const Zone& z, int n, const Secrets& s, const Layout& l) {
   return "# Rendered by catalogctl (topology " + t.name +
          "). Secret: mode 0600.\n"
@@ -377,7 +421,7 @@ std::string CatalogdYaml(const Topology& t, const Region& r, const Zone& z, int 
          l.zone_dir + "/" + Topology::InstanceName(z, n) +
          "\n"
          "database_url: \"" +
-         CatalogConninfo(t, r, s) +
+         CatalogConninfo(t, t.MultiRegion() ? t.ActiveAtStart() : r, s) +
          "\"\n"
          "replica_database_url: \"" +
          CatalogReplicaConninfo(t, r, s) +
@@ -416,7 +460,7 @@ std::string CatalogdYaml(const Topology& t, const Region& r, const Zone& z, int 
          t.catalogd.rate_limit_client +
          "\"\n"
          "tokens_file: " +
-         l.conf_dir + "/tokens.yaml\n";
+         l.conf_dir + "/tokens.yaml\n" + CatalogdDrYaml(t, s);
 }
 
 std::string TokensYaml(const Secrets& s) {
@@ -740,6 +784,8 @@ std::string SupervisorConf(const Topology& t) {
     out += SupervisorProgram(HaproxyProgram(r), "/usr/sbin/haproxy -W -db -f " + r.dir + "/haproxy.cfg", "",
                              r.dir + "/logs/haproxy.log", 5, 10);
   }
+  for (const auto& m : t.GlobalEtcd())
+    out += SupervisorProgram(GlobalEtcdProgram(m), Join(GlobalEtcdArgs(t, m)), m.os_user, m.dir + "/etcd.log", 8, 10);
   const auto& b = t.backup;
   out += SupervisorProgram(kBackupRepoProgram, "/usr/bin/pgbackrest --config=" + b.Conf() + " server", b.os_user,
                            b.dir + "/logs/server.log", 5, 10);

@@ -60,6 +60,8 @@ std::string PostgresExporterProgram(const Zone& z);
 // pgBackRest's TLS server on a zone (as the zone's user) and on the repository host; the scheduler.
 std::string BackupServerProgram(const Zone& z);
 inline constexpr const char* kBackupRepoProgram = "pgbackrest-repo";
+// A member of the global etcd (several regions).
+std::string GlobalEtcdProgram(const GlobalMember& m);
 inline constexpr const char* kBackupSchedulerProgram = "backup-scheduler";
 // The monitoring programs of a topology (Prometheus, Alertmanager, node exporter, canary, responder,
 // status page), in the order `up` starts them; empty when monitoring is off.

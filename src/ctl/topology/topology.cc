@@ -119,10 +119,10 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
   }
   if (!root.IsMap()) return Status::Invalid(file + ": expected a mapping with name and regions");
   std::vector<std::string> errors;
-  CheckKeys(
-      root,
-      {"name", "regions", "ports", "patroni", "catalogd", "autoscale", "monitoring", "backup", "postgres_bin_dir"},
-      "topology", &errors);
+  CheckKeys(root,
+            {"name", "regions", "ports", "patroni", "catalogd", "autoscale", "monitoring", "backup", "dr",
+             "postgres_bin_dir"},
+            "topology", &errors);
   Topology t;
   t.file = file;
   ReadString(root, "name", "topology", &t.name, &errors);
@@ -228,6 +228,12 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
   ReadInt(bk, "retention_full", 1, 9999, "backup", &b.retention_full, &errors);
   ReadInt(bk, "retention_diff", 1, 9999, "backup", &b.retention_diff, &errors);
 
+  const auto& drn = root["dr"];
+  CheckKeys(drn, {"witness_host", "lease_ttl_s", "active"}, "dr", &errors);
+  ReadString(drn, "witness_host", "dr", &t.dr.witness_address, &errors);
+  ReadInt(drn, "lease_ttl_s", 2, 120, "dr", &t.dr.lease_ttl_s, &errors);
+  ReadString(drn, "active", "dr", &t.dr.active, &errors);
+
   std::error_code ec;
   auto var = std::filesystem::absolute(var_root, ec).lexically_normal().string();
   while (var.size() > 1 && var.back() == '/') var.pop_back();
@@ -291,12 +297,36 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
   if (t.backup.address.empty() && !t.regions.empty())
     t.backup.address = "127.0." + std::to_string(t.regions.front().id * 10) + ".3";
   t.backup.dir = t.var_dir + "/backup";
+  if (!t.dr.active.empty() && !t.FindRegion(t.dr.active))
+    errors.push_back("dr.active: no region named '" + t.dr.active + "'");
   if (!errors.empty()) {
     std::string msg = file + ": " + std::to_string(errors.size()) + " problem(s):";
     for (const auto& e : errors) msg += "\n  - " + e;
     return Status::Invalid(msg);
   }
   return t;
+}
+
+std::vector<GlobalMember> Topology::GlobalEtcd() const {
+  std::vector<GlobalMember> out;
+  if (!MultiRegion()) return out;
+  for (const auto& r : regions)
+    out.push_back({"g-" + r.name, "127.0." + std::to_string(r.id * 10) + ".4", "tm-g" + std::to_string(r.id), r.name,
+                   var_dir + "/global/g-" + r.name});
+  out.push_back({"g-witness", dr.witness_address, "tm-witness", "", var_dir + "/global/g-witness"});
+  return out;
+}
+
+std::string Topology::GlobalEtcdEndpoints() const {
+  std::string out;
+  for (const auto& m : GlobalEtcd())
+    out += (out.empty() ? "" : ",") + m.address + ":" + std::to_string(ports.etcd_client);
+  return out;
+}
+
+const Region& Topology::ActiveAtStart() const {
+  if (const Region* r = FindRegion(dr.active)) return *r;
+  return regions.front();
 }
 
 Result<Topology> LoadTopology(const std::string& path, const std::string& var_root) {

@@ -94,6 +94,25 @@ struct Backup {
   std::string RestoreConf() const { return dir + "/restore.conf"; }
 };
 
+// Several regions (`dr:` in the file; docs/runbooks/region-loss.md): a global etcd of one member per
+// region plus a witness holds which region is active and its epoch; the other regions run Patroni
+// standby clusters of it, and every catalogd writes to the active region's database while it holds a
+// lease on the epoch.
+struct Disaster {
+  std::string witness_address = "127.0.250.4";  // the witness's global etcd member
+  int lease_ttl_s = 5;                          // catalogd's write lease; a cut-off region stops within it
+  std::string active;                           // the region active at the first `up` (default: the first)
+};
+
+// One member of the global etcd.
+struct GlobalMember {
+  std::string name;     // g-<region> or g-witness
+  std::string address;  // 127.0.<region id>0.4, or the witness's
+  std::string os_user;  // tm-g<region id> (a region partition cuts it off with its region), tm-witness
+  std::string region;   // empty for the witness
+  std::string dir;      // <var>/global/<name>
+};
+
 struct Zone {
   std::string name;
   std::string region;               // its region's name
@@ -125,8 +144,15 @@ struct Topology {
   AutoscalePolicy autoscale;
   Monitoring monitoring;
   Backup backup;
+  Disaster dr;
   std::string postgres_bin_dir = "/usr/lib/postgresql/15/bin";
 
+  bool MultiRegion() const { return regions.size() > 1; }
+  // The global etcd (several regions only): one member per region, then the witness.
+  std::vector<GlobalMember> GlobalEtcd() const;
+  std::string GlobalEtcdEndpoints() const;  // "host:port,..." of its client URLs
+  std::string DrPrefix() const { return "/techmoda/" + name; }
+  const Region& ActiveAtStart() const;
   const Zone* FindZone(const std::string& name) const;
   const Region* FindRegion(const std::string& name) const;
   std::vector<const Zone*> AllZones() const;

@@ -1,0 +1,192 @@
+#include "catalogd/fence/active_region.h"
+
+#include <boost/json.hpp>
+
+#include "common/log.h"
+
+namespace json = boost::json;
+
+namespace techmoda::fence {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+// A renewal counts from when it was sent, and the instance stops writing this long before its
+// lease could lapse at etcd: clocks on two machines run at slightly different rates.
+constexpr auto kSafetyMargin = std::chrono::milliseconds(1000);
+}  // namespace
+
+Result<Active> ParseActive(const std::string& text) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_object()) return Status::Invalid("active region: not a JSON object: " + text);
+  const auto& o = v.as_object();
+  Active a;
+  const auto* region = o.if_contains("region");
+  const auto* epoch = o.if_contains("epoch");
+  if (!region || !region->is_string() || !epoch || !epoch->is_int64())
+    return Status::Invalid("active region: needs region (string) and epoch (integer): " + text);
+  a.region = std::string(region->as_string());
+  a.epoch = epoch->as_int64();
+  a.state = "active";
+  if (const auto* s = o.if_contains("state"); s && s->is_string()) a.state = std::string(s->as_string());
+  return a;
+}
+
+std::string ActiveJson(const Active& a) {
+  return json::serialize(json::object{{"region", a.region}, {"epoch", a.epoch}, {"state", a.state}});
+}
+
+ActiveRegion::ActiveRegion(ActiveRegionOptions o)
+    : o_(std::move(o)), client_(o_.endpoints, std::chrono::milliseconds(std::max(300, o_.lease_ttl_s * 1000 / 5))) {}
+
+ActiveRegion::~ActiveRegion() { Stop(); }
+
+void ActiveRegion::Start(std::chrono::milliseconds first_view) {
+  thread_ = std::thread([this] { Loop(); });
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, first_view, [this] { return have_view_; });
+}
+
+void ActiveRegion::Stop() {
+  if (stop_.exchange(true)) return;
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  // Leave the epoch at once rather than when the lease lapses (a planned stop).
+  if (lease_) client_.Revoke(lease_);
+}
+
+Clock::time_point ActiveRegion::LeaseValidUntil() const {
+  return renewed_at_ + std::chrono::seconds(o_.lease_ttl_s) - kSafetyMargin;
+}
+
+bool ActiveRegion::LeaseAlive() const {
+  std::lock_guard lock(mu_);
+  return have_view_ && Clock::now() < LeaseValidUntil();
+}
+
+Active ActiveRegion::active() const {
+  std::lock_guard lock(mu_);
+  return active_;
+}
+
+Status ActiveRegion::BeginWrite() {
+  {
+    std::lock_guard lock(mu_);
+    std::string why;
+    if (!have_view_)
+      why = "this instance does not know yet which region is active (the global etcd has not answered)";
+    else if (Clock::now() >= LeaseValidUntil())
+      why = "this instance's lease on epoch " + std::to_string(active_.epoch) +
+            " has lapsed: it cannot reach the global etcd's majority, so it takes no writes (region fenced)";
+    else if (active_.state != "active")
+      why = "a planned region failover is under way (epoch " + std::to_string(active_.epoch) + ", region " +
+            active_.region + " " + active_.state + "); writes resume in a few seconds";
+    if (!why.empty()) {
+      ++fenced_;
+      return Status::Unavailable(why);
+    }
+  }
+  ++in_flight_;
+  return Status::Ok();
+}
+
+Status ActiveRegion::EndWrite() {
+  --in_flight_;
+  if (LeaseAlive()) return Status::Ok();
+  ++unacknowledged_;
+  return Status::Unavailable("this instance's lease lapsed while the write was under way; its outcome is unknown");
+}
+
+void ActiveRegion::Loop() {
+  auto period = std::chrono::milliseconds(std::max(200, o_.lease_ttl_s * 1000 / 5));
+  while (!stop_) {
+    auto started = Clock::now();
+    Round();
+    std::unique_lock lock(mu_);
+    cv_.wait_until(lock, started + period, [this] { return stop_.load(); });
+  }
+}
+
+void ActiveRegion::Round() {
+  auto sent = Clock::now();
+  if (lease_) {
+    auto ttl = client_.KeepAlive(lease_);
+    if (!ttl.ok() || *ttl <= 0) {
+      if (!ttl.ok()) {
+        ++renew_failures_;
+        log::Warn("fence.renew_failed", {{"error", ttl.status().detail()}});
+        return;  // try again next round; the lease may still be alive at etcd
+      }
+      log::Warn("fence.lease_expired", {{"lease", lease_}});
+      lease_ = 0;
+      registered_epoch_ = -1;
+    }
+  }
+  if (!lease_) {
+    sent = Clock::now();
+    auto id = client_.Grant(o_.lease_ttl_s);
+    if (!id.ok()) {
+      ++renew_failures_;
+      log::Warn("fence.grant_failed", {{"error", id.status().detail()}});
+      return;
+    }
+    lease_ = *id;
+  }
+  auto kv = client_.Get(o_.prefix + "/active");
+  if (!kv.ok() || !kv->has_value()) {
+    if (!kv.ok()) ++renew_failures_;
+    log::Warn("fence.no_active_region", {{"error", kv.ok() ? "the key is absent" : kv.status().detail()}});
+    return;
+  }
+  auto a = ParseActive((*kv)->value);
+  if (!a.ok()) {
+    log::Error("fence.bad_active_region", {{"error", a.status().detail()}});
+    return;
+  }
+  a->mod_revision = (*kv)->mod_revision;
+  // Join the epoch once no write of ours started under the previous one is still running (a planned
+  // failover waits for every instance to join before it reads the primary's last position).
+  if (a->epoch != registered_epoch_ && in_flight_.load() == 0) {
+    std::string value = json::serialize(json::object{{"region", o_.region}, {"zone", o_.zone}});
+    if (client_.Put(o_.prefix + "/leases/" + std::to_string(a->epoch) + "/" + o_.instance, value, lease_).ok()) {
+      if (registered_epoch_ >= 0)
+        client_.Delete(o_.prefix + "/leases/" + std::to_string(registered_epoch_) + "/" + o_.instance);
+      registered_epoch_ = a->epoch;
+    }
+  }
+  bool changed;
+  {
+    std::lock_guard lock(mu_);
+    changed = !have_view_ || active_.region != a->region;
+    if (active_.epoch != a->epoch || active_.state != a->state)
+      log::Info("fence.epoch", {{"region", a->region}, {"epoch", a->epoch}, {"state", a->state}});
+    active_ = *a;
+    renewed_at_ = sent;
+    have_view_ = true;
+  }
+  cv_.notify_all();
+  if (changed && o_.on_change) o_.on_change(*a);
+}
+
+void ActiveRegion::RenderMetrics(std::string& out) const {
+  Active a = active();
+  bool alive = LeaseAlive();
+  out +=
+      "# HELP catalogd_fence_lease_alive 1 while this instance holds its lease on the active epoch.\n"
+      "# TYPE catalogd_fence_lease_alive gauge\ncatalogd_fence_lease_alive " +
+      std::to_string(alive ? 1 : 0) +
+      "\n# HELP catalogd_active_epoch The epoch of the active region as last read from the global etcd.\n"
+      "# TYPE catalogd_active_epoch gauge\ncatalogd_active_epoch{region=\"" +
+      a.region + "\",state=\"" + a.state + "\"} " + std::to_string(a.epoch) +
+      "\n# HELP catalogd_writes_fenced_total Writes refused because the lease lapsed or a failover was under way.\n"
+      "# TYPE catalogd_writes_fenced_total counter\ncatalogd_writes_fenced_total " +
+      std::to_string(fenced_.load()) +
+      "\n# HELP catalogd_writes_unacknowledged_total Writes whose lease lapsed while they ran (answered 503).\n"
+      "# TYPE catalogd_writes_unacknowledged_total counter\ncatalogd_writes_unacknowledged_total " +
+      std::to_string(unacknowledged_.load()) +
+      "\n# HELP catalogd_fence_renew_failures_total Lease renewals or reads of the active region that failed.\n"
+      "# TYPE catalogd_fence_renew_failures_total counter\ncatalogd_fence_renew_failures_total " +
+      std::to_string(renew_failures_.load()) + "\n";
+}
+
+}  // namespace techmoda::fence
