@@ -15,6 +15,7 @@
 #include "ctl/autoscale/autoscale.h"
 #include "ctl/backup/backup.h"
 #include "ctl/commands/seed.h"
+#include "ctl/dr/dr.h"
 #include "ctl/monitoring/canary.h"
 #include "ctl/monitoring/responder.h"
 #include "ctl/monitoring/status_web.h"
@@ -162,13 +163,16 @@ int main(int argc, char** argv) {
   auto* fault = app.add_subcommand("fault", "inject a fault for a drill (undo with `fault heal`)");
   add_topology(fault);
   fault
-      ->add_option("kind", fault_kind,
-                   "kill-zone | stop-zone | partition-zone | kill-postgres | stop-postgres | stall-archive | heal")
+      ->add_option(
+          "kind", fault_kind,
+          "kill-zone | stop-zone | partition-zone | kill-postgres | stop-postgres | stall-archive | kill-region | "
+          "partition-region | heal")
       ->required()
-      ->check(CLI::IsMember(
-          {"kill-zone", "stop-zone", "partition-zone", "kill-postgres", "stop-postgres", "stall-archive", "heal"}));
+      ->check(CLI::IsMember({"kill-zone", "stop-zone", "partition-zone", "kill-postgres", "stop-postgres",
+                             "stall-archive", "kill-region", "partition-region", "heal"}));
   fault->add_option("zone", fault_zone,
-                    "the zone, or 'primary' for the current primary's zone (default); for stall-archive the region");
+                    "the zone, or 'primary' for the current primary's zone (default); for stall-archive, "
+                    "kill-region and partition-region the region (default: the first)");
 
   std::string sw_region, sw_candidate;
   auto* sw = app.add_subcommand("switchover", "planned switchover of a region's primary (Patroni)");
@@ -218,6 +222,22 @@ int main(int argc, char** argv) {
   backup_cmd->add_flag("--json", backup_json, "with list and verify: JSON, for scripts");
   backup_cmd->add_option("--duration", backup_duration,
                          "with schedule: stop after this many seconds (0: until SIGTERM)");
+
+  std::string dr_action, dr_to;
+  bool dr_force = false, dr_json = false;
+  auto* dr_cmd = app.add_subcommand("dr", "regions: which is active and how far behind the others are; fail over");
+  add_topology(dr_cmd);
+  dr_cmd
+      ->add_option("action", dr_action,
+                   "status (active region, epoch, leases, the RPO meter) | failover (move the active region) | "
+                   "failback (rebuild a lost region as a standby, then make it active again)")
+      ->required()
+      ->check(CLI::IsMember({"status", "failover", "failback"}));
+  dr_cmd->add_option("--to", dr_to, "with failover: the region to make active");
+  dr_cmd->add_flag("--force", dr_force,
+                   "with failover: the active region is lost; do not wait for it (writes it acknowledged and the "
+                   "target lacks are lost, within the RPO)");
+  dr_cmd->add_flag("--json", dr_json, "with status: JSON");
 
   std::string render_target = "local", render_out = "./rendered";
   auto* render = app.add_subcommand("render", "write the configuration files (and systemd units) from the topology");
@@ -342,6 +362,8 @@ int main(int argc, char** argv) {
     if (fault_kind == "kill-postgres") s = ctl::FaultKillPostgres(*t, fault_zone, &report);
     if (fault_kind == "stop-postgres") s = ctl::FaultStopPostgres(*t, fault_zone, &report);
     if (fault_kind == "stall-archive") s = ctl::FaultStallArchive(*t, fault_zone, &report);
+    if (fault_kind == "kill-region") s = ctl::FaultKillRegion(*t, fault_zone, &report);
+    if (fault_kind == "partition-region") s = ctl::FaultPartitionRegion(*t, fault_zone, &report);
     if (fault_kind == "heal") s = ctl::FaultHeal(*t, &report);
     if (!s.ok()) return Fail("fault", s);
     std::printf("%s\n", report.c_str());
@@ -399,6 +421,25 @@ int main(int argc, char** argv) {
     log::Init(log::Level::kInfo, {{"service", "backup-scheduler"}, {"topology", t->name}});
     auto s = ctl::backup::Schedule(*t, std::chrono::seconds(backup_duration));
     if (!s.ok()) return Fail("backup schedule", s);
+    return 0;
+  }
+  if (*dr_cmd) {
+    if (dr_action == "status") {
+      auto st = ctl::dr::ReadDrStatus(*t);
+      if (dr_json)
+        std::cout << boost::json::serialize(ctl::dr::DrStatusJson(st)) << "\n";
+      else
+        std::cout << ctl::dr::FormatDrStatus(st);
+      return st.global_error.empty() ? 0 : 3;
+    }
+    if (dr_to.empty()) return Fail("dr failover", Status::Invalid("--to REGION is required"));
+    auto start = std::chrono::steady_clock::now();
+    auto s = dr_action == "failback" ? ctl::dr::Failback(*t, dr_to, PrintProgress)
+                                     : ctl::dr::Failover(*t, dr_to, dr_force, PrintProgress);
+    if (!s.ok()) return Fail("dr " + dr_action, s);
+    std::printf("region %s is active (%s failover in %.1f s)\n", dr_to.c_str(), dr_force ? "forced" : "planned",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    std::cout << ctl::dr::FormatDrStatus(ctl::dr::ReadDrStatus(*t));
     return 0;
   }
   if (*render) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
@@ -365,6 +366,8 @@ Status BootstrapDatabase(const Topology& t, const Region& r, const Secrets& s, C
 
 }  // namespace
 
+json::value RegionClusterView(const Topology& t, const Region& r) { return ClusterView(t, r); }
+
 bool TopologyStatus::healthy() const {
   if (!supervisor_running || regions.empty()) return false;
   for (const auto& r : regions)
@@ -717,6 +720,88 @@ Status FaultKillZone(const Topology& t, const std::string& zone, std::string* re
   return Status::Ok();
 }
 
+namespace {
+
+// A region's OS users (its zones' and its global etcd member's) and its addresses (zones, HAProxy,
+// global etcd member), and the same for everything outside it (other regions, the witness).
+struct RegionSides {
+  std::vector<uid_t> inside_uids, outside_uids;
+  std::vector<std::string> inside_addrs, outside_addrs;
+};
+
+Result<RegionSides> SidesOf(const Topology& t, const std::string& region) {
+  const Region* r = region.empty() ? &t.regions.front() : t.FindRegion(region);
+  if (!r) return Status::Invalid("no region '" + region + "' in topology " + t.name);
+  RegionSides s;
+  for (const auto& o : t.regions) {
+    bool in = o.name == r->name;
+    (in ? s.inside_addrs : s.outside_addrs).push_back(o.address);
+    for (const auto& z : o.zones) {
+      (in ? s.inside_addrs : s.outside_addrs).push_back(z.address);
+      if (auto uid = UidOf(z.os_user)) (in ? s.inside_uids : s.outside_uids).push_back(*uid);
+    }
+  }
+  for (const auto& m : t.GlobalEtcd()) {
+    bool in = m.region == r->name;
+    (in ? s.inside_addrs : s.outside_addrs).push_back(m.address);
+    if (auto uid = UidOf(m.os_user)) (in ? s.inside_uids : s.outside_uids).push_back(*uid);
+  }
+  return s;
+}
+
+template <typename T>
+std::string NftSet(const std::vector<T>& items) {
+  std::string out;
+  for (const auto& i : items) {
+    std::ostringstream os;
+    os << i;
+    out += (out.empty() ? "" : ", ") + os.str();
+  }
+  return "{ " + out + " }";
+}
+
+}  // namespace
+
+Status FaultKillRegion(const Topology& t, const std::string& region, std::string* report) {
+  auto sides = SidesOf(t, region);
+  if (!sides.ok()) return sides.status();
+  const Region* r = region.empty() ? &t.regions.front() : t.FindRegion(region);
+  int n = 0;
+  for (uid_t uid : sides->inside_uids)
+    for (pid_t p : ProcessesOf(uid)) n += kill(p, SIGKILL) == 0;
+  // The region's HAProxy (run as root) dies with it.
+  auto programs = ProgramStates(t);
+  if (auto it = programs.find(HaproxyProgram(*r)); it != programs.end() && it->second.second > 0)
+    n += kill(it->second.second, SIGKILL) == 0;
+  *report = "region " + r->name + ": SIGKILL to " + std::to_string(n) +
+            " process(es): every zone, its HAProxy and its global etcd member (undo: fault heal)";
+  return Status::Ok();
+}
+
+Status FaultPartitionRegion(const Topology& t, const std::string& region, std::string* report) {
+  auto sides = SidesOf(t, region);
+  if (!sides.ok()) return sides.status();
+  if (sides->outside_addrs.empty()) return Status::Invalid("topology " + t.name + " has no other region");
+  // As for a zone: loopback traffic leaves from 127.0.0.1, so match the sending socket's owner. The
+  // region's processes may not reach the rest (other regions, the witness), nor the rest them; clients
+  // and the HAProxies (root) still reach everything, as clients on the region's side of a cut would.
+  std::string table = t.NftTable();
+  std::string rules = "add table inet " + table + "\nadd chain inet " + table +
+                      " zones { type filter hook output priority 0; policy accept; }\n"
+                      "add rule inet " +
+                      table + " zones meta skuid " + NftSet(sides->inside_uids) + " ip daddr " +
+                      NftSet(sides->outside_addrs) + " drop\nadd rule inet " + table + " zones meta skuid " +
+                      NftSet(sides->outside_uids) + " ip daddr " + NftSet(sides->inside_addrs) + " drop\n";
+  std::string path = t.var_dir + "/partition-region.nft";
+  std::ofstream(path, std::ios::trunc) << rules;
+  std::string out;
+  if (RunCapture({"/usr/sbin/nft", "-f", path}, &out) != 0) return Status::Internal("nft failed: " + out);
+  *report = "region " + (region.empty() ? t.regions.front().name : region) +
+            " cut off from the other regions and the witness (its clients still reach it; nftables table inet " +
+            table + ")";
+  return Status::Ok();
+}
+
 Status FaultStopZone(const Topology& t, const std::string& zone, std::string* report) {
   auto zp = ZoneProcesses(t, zone);
   if (!zp.ok()) return zp.status();
@@ -817,7 +902,7 @@ Status FaultHeal(const Topology& t, std::string* report) {
     for (const auto& r : t.regions)
       for (const auto& z : r.zones) {
         std::vector<std::string> candidates;
-        if (pass == 0) candidates = {EtcdProgram(z)};
+        if (pass == 0) candidates = {EtcdProgram(z), HaproxyProgram(r)};
         if (pass == 1) candidates = {BackupServerProgram(z), PatroniProgram(z)};
         if (pass == 2)
           for (int n = 1; n <= z.catalogd_instances; ++n) candidates.push_back(CatalogdProgram(z, n));
@@ -827,6 +912,13 @@ Status FaultHeal(const Topology& t, std::string* report) {
             names.push_back(c);
         }
       }
+    if (pass == 0)
+      for (const auto& m : t.GlobalEtcd())
+        if (auto it = programs.find(GlobalEtcdProgram(m));
+            it != programs.end() && it->second.first != "RUNNING" && it->second.first != "STARTING")
+          names.push_back(GlobalEtcdProgram(m));
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
     if (auto st = StartPrograms(t, names); !st.ok()) return st;
     started.insert(started.end(), names.begin(), names.end());
   }

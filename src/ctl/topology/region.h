@@ -75,6 +75,10 @@ Status FaultPartitionZone(const Topology& t, const std::string& zone, std::strin
 // Freezes a zone's PostgreSQL alone (a hung disk, say): its Patroni, etcd and catalogd go on.
 Status FaultStopPostgres(const Topology& t, const std::string& zone, std::string* report);
 Status FaultKillPostgres(const Topology& t, const std::string& zone, std::string* report);
+// Several regions: kill every process of a region (zones, HAProxy, its global etcd member), or cut
+// it off from the other regions and the witness while its clients still reach it.
+Status FaultKillRegion(const Topology& t, const std::string& region, std::string* report);
+Status FaultPartitionRegion(const Topology& t, const std::string& region, std::string* report);
 // Makes a region's WAL archiving fail (archive_command finds STALLED in the archive folder); `region`
 // empty: the first.
 Status FaultStallArchive(const Topology& t, const std::string& region, std::string* report);
@@ -84,6 +88,9 @@ Status FaultHeal(const Topology& t, std::string* report);
 // Restarts a zone's Patroni (and so its PostgreSQL), first removing PostgreSQL processes left
 // without their postmaster or Patroni (they would hold the old shared memory).
 Status RestartDatabaseNode(const Topology& t, const Zone& z, std::string* report);
+
+// Patroni's /cluster of a region as most of its members see it (null when none answers).
+boost::json::value RegionClusterView(const Topology& t, const Region& r);
 
 // Planned switchover through Patroni's REST API; `candidate` may be empty (Patroni picks).
 Status Switchover(const Topology& t, const std::string& region, const std::string& candidate, std::string* report);

@@ -1,0 +1,450 @@
+#include "ctl/dr/dr.h"
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <thread>
+
+#include "catalogd/fence/active_region.h"
+#include "common/etcd_client.h"
+#include "common/http_client.h"
+#include "common/pg.h"
+#include "ctl/topology/render.h"
+
+namespace json = boost::json;
+
+namespace techmoda::ctl::dr {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+std::string Secs(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", s);
+  return buf;
+}
+
+etcd::Client Global(const Topology& t) {
+  return etcd::Client(etcd::ParseEndpoints(t.GlobalEtcdEndpoints()), std::chrono::milliseconds(1500));
+}
+
+// "X/Y" -> bytes; -1 when it is not an LSN.
+long long ParseLsn(const std::string& s) {
+  unsigned hi = 0, lo = 0;
+  if (std::sscanf(s.c_str(), "%X/%X", &hi, &lo) != 2) return -1;
+  return (static_cast<long long>(hi) << 32) | lo;
+}
+
+// Patroni's /patroni of one member (null when it does not answer).
+json::value Member(const Topology& t, const Zone& z) {
+  auto r = HttpCall(z.address, static_cast<unsigned short>(t.ports.patroni), "GET", "/patroni", "", {},
+                    std::chrono::milliseconds(1500));
+  if (r.status != 200 && r.status != 503) return nullptr;
+  return r.Json();
+}
+
+long long XlogOf(const json::value& m, const char* field) {
+  if (!m.is_object()) return -1;
+  const auto* x = m.as_object().if_contains("xlog");
+  if (!x || !x->is_object()) return -1;
+  const auto* v = x->as_object().if_contains(field);
+  return v && v->is_int64() ? v->as_int64() : -1;
+}
+
+// The region's leader (primary or standby leader) and its /patroni.
+std::pair<const Zone*, json::value> LeaderOf(const Topology& t, const Region& r) {
+  auto view = RegionClusterView(t, r);
+  if (!view.is_object()) return {nullptr, nullptr};
+  for (const auto& m : view.at("members").as_array()) {
+    std::string role(m.at("role").as_string());
+    if (role != "leader" && role != "standby_leader") continue;
+    const Zone* z = t.FindZone(std::string(m.at("name").as_string()));
+    if (z) return {z, Member(t, *z)};
+  }
+  return {nullptr, nullptr};
+}
+
+bool IsPrimary(const json::value& m) {
+  if (!m.is_object()) return false;
+  const auto* role = m.as_object().if_contains("role");
+  return role && role->is_string() && (role->as_string() == "master" || role->as_string() == "primary");
+}
+
+// PATCHes a region's Patroni configuration (in its DCS) through its leader.
+Status PatchConfig(const Topology& t, const Region& r, const json::value& patch) {
+  auto secrets = LoadOrCreateSecrets(t);
+  if (!secrets.ok()) return secrets.status();
+  auto [z, m] = LeaderOf(t, r);
+  std::vector<const Zone*> tries;
+  if (z) tries.push_back(z);
+  for (const auto& o : r.zones) tries.push_back(&o);
+  std::string errors;
+  for (const Zone* zz : tries) {
+    auto res =
+        HttpCall(zz->address, static_cast<unsigned short>(t.ports.patroni), "PATCH", "/config", json::serialize(patch),
+                 {{"Authorization", PatroniBasicAuth(*secrets)}}, std::chrono::seconds(5));
+    if (res.status == 200) return Status::Ok();
+    errors += (errors.empty() ? "" : "; ") + zz->name + ": " + (res.status ? res.body : res.error);
+  }
+  return Status::Unavailable("region " + r.name + ": Patroni refused the configuration change (" + errors + ")");
+}
+
+Status WaitFor(const std::string& what, std::chrono::seconds timeout, const Progress& progress,
+               const std::function<bool(std::string*)>& done) {
+  auto t0 = Clock::now();
+  auto next = t0 + std::chrono::seconds(2);
+  std::string note;
+  while (true) {
+    if (done(&note)) return Status::Ok();
+    if (Clock::now() - t0 > timeout)
+      return Status::Unavailable(what + ": not after " + Secs(Since(t0)) + (note.empty() ? "" : " (" + note + ")"));
+    if (Clock::now() > next) {
+      progress("  " + what + " ... " + Secs(Since(t0)) + (note.empty() ? "" : "  " + note));
+      next += std::chrono::seconds(2);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+// The standby_cluster section that makes `r` follow `source`'s primary.
+json::value StandbyOf(const Topology& t, const Region& r, const Region& source) {
+  return json::object{{"host", source.address},
+                      {"port", t.ports.haproxy_primary},
+                      {"primary_slot_name", "standby_" + r.name},
+                      {"create_replica_methods", json::array{"basebackup"}}};
+}
+
+// The region's primary answers writes through its HAProxy (as catalogd will reach it).
+bool Writable(const Topology& t, const Region& r) {
+  auto secrets = LoadOrCreateSecrets(t);
+  if (!secrets.ok()) return false;
+  auto c = pg::Connect(CatalogConninfo(t, r, *secrets), std::chrono::seconds(2));
+  if (!c.ok()) return false;
+  auto res = (*c)->Exec("SELECT pg_is_in_recovery()");
+  auto* rows = std::get_if<pg::Rows>(&res);
+  return rows && rows->size() == 1 && rows->Get(0, 0) == "f";
+}
+
+}  // namespace
+
+DrStatus ReadDrStatus(const Topology& t) {
+  DrStatus s;
+  auto global = Global(t);
+  if (auto kv = global.Get(t.DrPrefix() + "/active"); !kv.ok()) {
+    s.global_error = kv.status().detail();
+  } else if (kv->has_value()) {
+    if (auto a = fence::ParseActive((*kv)->value); a.ok()) {
+      s.active_region = a->region;
+      s.epoch = a->epoch;
+      s.state = a->state;
+    }
+  }
+  if (auto leases = global.GetPrefix(t.DrPrefix() + "/leases/"); leases.ok()) {
+    std::map<std::string, int> count;
+    for (const auto& kv : *leases) {
+      // <prefix>/leases/<epoch>/<instance> = {"region": ...}
+      std::string epoch = kv.key.substr(t.DrPrefix().size() + 8);
+      epoch = epoch.substr(0, epoch.find('/'));
+      boost::system::error_code ec;
+      auto v = json::parse(kv.value, ec);
+      std::string region =
+          !ec && v.is_object() && v.as_object().contains("region") ? std::string(v.at("region").as_string()) : "?";
+      ++count[epoch + "/" + region];
+    }
+    s.leases.assign(count.begin(), count.end());
+  }
+  long long primary_lsn = -1;
+  std::string primary_region;
+  for (const auto& r : t.regions) {
+    RegionView v;
+    v.name = r.name;
+    auto [z, m] = LeaderOf(t, r);
+    v.role = !z ? "down" : (IsPrimary(m) ? "primary" : "standby");
+    if (z) v.leader = z->name;
+    if (m.is_object() && m.as_object().contains("timeline") && m.at("timeline").is_int64())
+      v.timeline = m.at("timeline").as_int64();
+    if (v.role == "primary") {
+      v.lsn = XlogOf(m, "location");
+      if (r.name == s.active_region || primary_region.empty()) {
+        primary_lsn = v.lsn;
+        primary_region = r.name;
+      }
+    } else if (v.role == "standby") {
+      v.lsn = XlogOf(m, "replayed_location");
+    }
+    s.regions.push_back(v);
+  }
+  auto secrets = LoadOrCreateSecrets(t);
+  const Region* pr = t.FindRegion(primary_region);
+  std::map<std::string, double> replay_lag;
+  if (pr && secrets.ok()) {
+    auto c = pg::Connect(SuperuserConninfo(t, *pr, *secrets), std::chrono::seconds(2));
+    if (c.ok()) {
+      auto res =
+          (*c)->Exec("SELECT application_name, coalesce(extract(epoch FROM replay_lag), 0) FROM pg_stat_replication");
+      if (auto* rows = std::get_if<pg::Rows>(&res))
+        for (int i = 0; i < rows->size(); ++i)
+          replay_lag[std::string(rows->Get(i, 0))] = std::atof(std::string(rows->Get(i, 1)).c_str());
+      auto arch = (*c)->Exec(
+          "SELECT pg_current_wal_lsn()::text, coalesce(last_archived_wal, ''), "
+          "coalesce(extract(epoch FROM now() - last_archived_time), -1), "
+          "pg_size_bytes(current_setting('wal_segment_size')) "
+          "FROM pg_stat_archiver");
+      if (auto* rows = std::get_if<pg::Rows>(&arch); rows && rows->size() == 1) {
+        long long current = ParseLsn(std::string(rows->Get(0, 0)));
+        std::string wal(rows->Get(0, 1));
+        long long seg_size = rows->GetInt(0, 3);
+        s.unarchived_seconds = std::atof(std::string(rows->Get(0, 2)).c_str());
+        if (wal.size() == 24 && seg_size > 0) {
+          long long log = std::stoll(wal.substr(8, 8), nullptr, 16), seg = std::stoll(wal.substr(16, 8), nullptr, 16);
+          long long end = log * 0x100000000LL + (seg + 1) * seg_size;
+          s.unarchived_bytes = std::max(0LL, current - end);
+        }
+      }
+    }
+  }
+  long long primary_timeline = 0;
+  for (const auto& v : s.regions)
+    if (v.name == primary_region) primary_timeline = v.timeline;
+  for (auto& v : s.regions)
+    // A standby on another timeline has not caught up, whatever its position says.
+    if (v.role == "standby" && primary_lsn >= 0 && v.lsn >= 0 && v.timeline == primary_timeline) {
+      v.lag_bytes = std::max(0LL, primary_lsn - v.lsn);
+      if (auto it = replay_lag.find(v.leader); it != replay_lag.end()) v.lag_seconds = it->second;
+    }
+  return s;
+}
+
+std::string FormatDrStatus(const DrStatus& s) {
+  std::string out;
+  if (!s.global_error.empty())
+    out += "global etcd: UNREACHABLE (" + s.global_error + ")\n";
+  else
+    out += "active region: " + (s.active_region.empty() ? std::string("?") : s.active_region) + "  epoch " +
+           std::to_string(s.epoch) + "  (" + s.state + ")\n";
+  std::string leases;
+  for (const auto& [k, n] : s.leases) leases += (leases.empty() ? "" : ", ") + k + ": " + std::to_string(n);
+  out += "catalogd leases (epoch/region: count): " + (leases.empty() ? std::string("none") : leases) + "\n";
+  char line[256];
+  std::snprintf(line, sizeof line, "%-7s %-8s %-7s %16s %14s %10s\n", "REGION", "ROLE", "LEADER", "LSN", "BEHIND (B)",
+                "BEHIND (s)");
+  out += line;
+  for (const auto& r : s.regions) {
+    char lsn[32] = "-";
+    if (r.lsn >= 0)
+      std::snprintf(lsn, sizeof lsn, "%X/%X", static_cast<unsigned>(r.lsn >> 32), static_cast<unsigned>(r.lsn));
+    std::snprintf(line, sizeof line, "%-7s %-8s %-7s %16s %14s %10s\n", r.name.c_str(), r.role.c_str(),
+                  r.leader.empty() ? "-" : r.leader.c_str(), lsn,
+                  r.lag_bytes < 0 ? "-" : std::to_string(r.lag_bytes).c_str(),
+                  r.lag_seconds < 0 ? "-" : Secs(r.lag_seconds).c_str());
+    out += line;
+  }
+  out += "not yet in the backup repository: " +
+         (s.unarchived_bytes < 0 ? std::string("?") : std::to_string(s.unarchived_bytes) + " B") + ", last archive " +
+         (s.unarchived_seconds < 0 ? std::string("?") : Secs(s.unarchived_seconds)) + " ago\n";
+  return out;
+}
+
+json::value DrStatusJson(const DrStatus& s) {
+  json::array regions;
+  for (const auto& r : s.regions)
+    regions.push_back(json::object{{"name", r.name},
+                                   {"role", r.role},
+                                   {"leader", r.leader},
+                                   {"lsn", r.lsn},
+                                   {"lag_bytes", r.lag_bytes},
+                                   {"lag_seconds", r.lag_seconds}});
+  json::object leases;
+  for (const auto& [k, n] : s.leases) leases[k] = n;
+  return json::object{{"active_region", s.active_region},
+                      {"epoch", s.epoch},
+                      {"state", s.state},
+                      {"global_error", s.global_error},
+                      {"leases", std::move(leases)},
+                      {"regions", std::move(regions)},
+                      {"unarchived_bytes", s.unarchived_bytes},
+                      {"unarchived_seconds", s.unarchived_seconds}};
+}
+
+std::string RpoMetrics(const DrStatus& s) {
+  std::string out =
+      "# HELP techmoda_rpo_standby_bytes WAL of the active primary a standby region has not replayed yet.\n"
+      "# TYPE techmoda_rpo_standby_bytes gauge\n";
+  std::string secs =
+      "# HELP techmoda_rpo_standby_seconds The active primary's view of a standby region's replay lag.\n"
+      "# TYPE techmoda_rpo_standby_seconds gauge\n";
+  for (const auto& r : s.regions)
+    if (r.role == "standby" && r.lag_bytes >= 0) {
+      out += "techmoda_rpo_standby_bytes{region=\"" + r.name + "\"} " + std::to_string(r.lag_bytes) + "\n";
+      if (r.lag_seconds >= 0)
+        secs += "techmoda_rpo_standby_seconds{region=\"" + r.name + "\"} " + std::to_string(r.lag_seconds) + "\n";
+    }
+  out += secs;
+  if (s.unarchived_bytes >= 0)
+    out +=
+        "# HELP techmoda_rpo_unarchived_bytes WAL of the active primary not yet in the backup repository.\n"
+        "# TYPE techmoda_rpo_unarchived_bytes gauge\ntechmoda_rpo_unarchived_bytes " +
+        std::to_string(s.unarchived_bytes) + "\n";
+  if (s.unarchived_seconds >= 0)
+    out +=
+        "# HELP techmoda_rpo_unarchived_seconds Age of the active primary's last archived WAL segment.\n"
+        "# TYPE techmoda_rpo_unarchived_seconds gauge\ntechmoda_rpo_unarchived_seconds " +
+        std::to_string(s.unarchived_seconds) + "\n";
+  out +=
+      "# HELP techmoda_active_epoch The active region's epoch in the global etcd.\n"
+      "# TYPE techmoda_active_epoch gauge\ntechmoda_active_epoch{region=\"" +
+      s.active_region + "\"} " + std::to_string(s.epoch) + "\n";
+  return out;
+}
+
+Status Failover(const Topology& t, const std::string& to, bool force, const Progress& progress) {
+  if (!t.MultiRegion()) return Status::Invalid("topology " + t.name + " has one region: nothing to fail over to");
+  const Region* target = t.FindRegion(to);
+  if (!target) return Status::Invalid("no region '" + to + "' in topology " + t.name);
+  auto t0 = Clock::now();
+  auto global = Global(t);
+  const std::string key = t.DrPrefix() + "/active";
+  auto kv = global.Get(key);
+  if (!kv.ok())
+    return Status::Unavailable("the global etcd has no majority from here, so no epoch can change: " +
+                               kv.status().detail());
+  if (!kv->has_value()) return Status::Internal("the global etcd holds no active region (was `up` run?)");
+  auto cur = fence::ParseActive((*kv)->value);
+  if (!cur.ok()) return cur.status();
+  cur->mod_revision = (*kv)->mod_revision;
+  if (cur->region == to && cur->state == "active")
+    return Status::Invalid("region " + to + " is already the active region (epoch " + std::to_string(cur->epoch) + ")");
+  const Region* from = t.FindRegion(cur->region);
+  if (!from) return Status::Internal("the active region '" + cur->region + "' is not in the topology");
+  const int ttl = t.dr.lease_ttl_s;
+
+  // 1. A new epoch in which nobody writes yet: catalogds refuse new writes and re-register once their
+  //    running writes are done.
+  fence::Active next{cur->region, cur->epoch + 1, force ? "promoting" : "draining", 0};
+  auto put = global.PutIf(key, cur->mod_revision, fence::ActiveJson(next));
+  if (!put.ok()) return put.status();
+  if (!*put) return Status::Unavailable("the active region changed under us; read `catalogctl dr status` and retry");
+  progress("epoch " + std::to_string(next.epoch) + ": writes stopped (" + next.state + ")  " + Secs(Since(t0)));
+
+  // 2. Planned: every lease of the old epoch gone (each live catalogd moved on once its running writes
+  //    were done, so the old primary's position read next covers every acknowledged write).
+  //    Forced: the lost region's leases gone (they lapse at the global etcd ttl after its last renewal,
+  //    and its catalogds stopped writing 1 s before that). Catalogds elsewhere may still be retrying a
+  //    write against the lost database: once the target is promoted they finish it there.
+  std::string old_prefix = t.DrPrefix() + "/leases/" + std::to_string(cur->epoch) + "/";
+  auto st = WaitFor(
+      force ? "leases of region " + from->name + " lapsed" : "leases of epoch " + std::to_string(cur->epoch) + " gone",
+      std::chrono::seconds(ttl * 2 + t.catalogd.write_deadline_ms / 1000 + 5), progress, [&](std::string* note) {
+        auto left = global.GetPrefix(old_prefix);
+        if (!left.ok()) return *note = left.status().detail(), false;
+        int n = 0;
+        for (const auto& kv : *left) {
+          boost::system::error_code ec;
+          auto v = json::parse(kv.value, ec);
+          bool of_lost =
+              !ec && v.is_object() && v.as_object().contains("region") && v.at("region").as_string() == from->name;
+          n += !force || of_lost;
+        }
+        *note = std::to_string(n) + " left";
+        return n == 0;
+      });
+  if (!st.ok()) return st;
+  progress((force ? "region " + from->name + "'s leases have lapsed: it takes no writes  "
+                  : "every catalogd has left epoch " + std::to_string(cur->epoch) + "  ") +
+           Secs(Since(t0)));
+
+  // 3. Planned: the target has replayed everything the old primary wrote.
+  if (!force) {
+    auto [fz, fm] = LeaderOf(t, *from);
+    if (!fz || !IsPrimary(fm))
+      return Status::Unavailable("region " + from->name +
+                                 " has no primary answering: a planned failover needs it (use --force if it is lost)");
+    auto secrets = LoadOrCreateSecrets(t);
+    if (!secrets.ok()) return secrets.status();
+    auto c = pg::Connect(SuperuserConninfo(t, *from, *secrets), std::chrono::seconds(3));
+    if (!c.ok()) return Status::Unavailable("region " + from->name + "'s primary: " + c.status().detail());
+    auto res = (*c)->Exec("SELECT pg_current_wal_lsn()::text");
+    auto* rows = std::get_if<pg::Rows>(&res);
+    if (!rows) return Status::Unavailable("reading the primary's WAL position: " + std::get<pg::Error>(res).message);
+    long long final_lsn = ParseLsn(std::string(rows->Get(0, 0)));
+    st = WaitFor("region " + to + " replays up to " + std::string(rows->Get(0, 0)), std::chrono::seconds(60), progress,
+                 [&](std::string* note) {
+                   auto [tz, tm] = LeaderOf(t, *target);
+                   long long replayed = XlogOf(tm, "replayed_location");
+                   bool same_history = tm.is_object() && fm.is_object() && tm.as_object().contains("timeline") &&
+                                       fm.as_object().contains("timeline") && tm.at("timeline") == fm.at("timeline");
+                   *note = replayed < 0    ? "no standby leader"
+                           : !same_history ? "on another timeline"
+                                           : std::to_string(final_lsn - replayed) + " B behind";
+                   return same_history && replayed >= final_lsn;
+                 });
+    if (!st.ok()) return st;
+    progress("region " + to + " has everything region " + from->name + " wrote  " + Secs(Since(t0)));
+  }
+
+  // 4. Promote the target: it stops being a standby cluster.
+  if (auto s = PatchConfig(t, *target, json::object{{"standby_cluster", nullptr}}); !s.ok()) return s;
+  st = WaitFor("region " + to + " primary and writable", std::chrono::seconds(60), progress, [&](std::string* note) {
+    auto [tz, tm] = LeaderOf(t, *target);
+    *note = tz ? "leader " + tz->name : "no leader";
+    return tz && IsPrimary(tm) && Writable(t, *target);
+  });
+  if (!st.ok()) return st;
+  progress("region " + to + " promoted  " + Secs(Since(t0)));
+
+  // 5. Planned: the old region follows the new one (a forced failover leaves that to `dr failback`).
+  if (!force) {
+    if (auto s = PatchConfig(t, *from, json::object{{"standby_cluster", StandbyOf(t, *from, *target)}}); !s.ok())
+      progress("warning: region " + from->name + " could not be made a standby of " + to + ": " + s.detail() +
+               " (run `catalogctl dr failback` later)");
+    else
+      progress("region " + from->name + " is following region " + to + " as a standby cluster");
+  }
+
+  // 6. Writes resume, in the target region's database.
+  fence::Active done{to, next.epoch, "active", 0};
+  auto now = global.Get(key);
+  if (!now.ok() || !now->has_value())
+    return Status::Unavailable("re-reading the active region: " + now.status().detail());
+  auto put2 = global.PutIf(key, (*now)->mod_revision, fence::ActiveJson(done));
+  if (!put2.ok()) return put2.status();
+  if (!*put2) return Status::Unavailable("the active region changed during the failover; read `catalogctl dr status`");
+  progress("epoch " + std::to_string(done.epoch) + ": region " + to + " active, writes resume  " + Secs(Since(t0)));
+  return Status::Ok();
+}
+
+Status Failback(const Topology& t, const std::string& to, const Progress& progress) {
+  const Region* back = t.FindRegion(to);
+  if (!back) return Status::Invalid("no region '" + to + "' in topology " + t.name);
+  auto st = ReadDrStatus(t);
+  if (!st.global_error.empty()) return Status::Unavailable("the global etcd: " + st.global_error);
+  if (st.active_region == to) return Status::Invalid("region " + to + " is already active");
+  const Region* active = t.FindRegion(st.active_region);
+  if (!active) return Status::Internal("no active region recorded");
+  auto t0 = Clock::now();
+  // 1. Rebuild: the returning region follows the active one. Its old primary's timeline diverged at
+  //    the forced failover: Patroni rewinds it, or clones it again when it cannot.
+  if (auto s = PatchConfig(t, *back, json::object{{"standby_cluster", StandbyOf(t, *back, *active)}}); !s.ok())
+    return s;
+  progress("region " + to + " is being rebuilt as a standby of region " + active->name);
+  auto wait = WaitFor("region " + to + " streaming from region " + active->name, std::chrono::seconds(300), progress,
+                      [&](std::string* note) {
+                        auto now = ReadDrStatus(t);
+                        for (const auto& r : now.regions)
+                          if (r.name == to) {
+                            *note = r.role + (r.lag_bytes >= 0 ? ", " + std::to_string(r.lag_bytes) + " B behind" : "");
+                            return r.role == "standby" && r.lag_bytes >= 0 && r.lag_bytes < 1024 * 1024;
+                          }
+                        return false;
+                      });
+  if (!wait.ok()) return wait;
+  progress("region " + to + " rebuilt and caught up  " + Secs(Since(t0)));
+  // 2. Switch back as a planned failover: nothing acknowledged is lost.
+  return Failover(t, to, false, progress);
+}
+
+}  // namespace techmoda::ctl::dr

@@ -1,0 +1,51 @@
+// Region failover (docs/runbooks/region-loss.md): which region is active, how far behind the others
+// are (the RPO meter), and moving the active region: planned (drain writes, wait until the target
+// has everything, promote it, turn the old one into its standby: zero loss) or forced (the active
+// region is gone: bump the epoch, wait until its leases lapse, promote).
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "ctl/topology/region.h"
+#include "ctl/topology/topology.h"
+
+namespace techmoda::ctl::dr {
+
+struct RegionView {
+  std::string name;
+  std::string role;    // "primary", "standby" (a standby cluster) or "down"
+  std::string leader;  // zone of the (standby) leader
+  long long lsn = -1;  // primary: its WAL position; standby: what its leader has replayed
+  long long timeline = 0;
+  long long lag_bytes = -1;  // standby: behind the active region's primary (the RPO meter, bytes)
+  double lag_seconds = -1;   // standby: the primary's view of its replay lag (pg_stat_replication)
+};
+
+struct DrStatus {
+  std::string active_region, state;
+  long long epoch = 0;
+  std::string global_error;                         // why the global etcd could not be read
+  std::vector<std::pair<std::string, int>> leases;  // "epoch/region" -> catalogd holding a lease
+  std::vector<RegionView> regions;
+  long long unarchived_bytes = -1;  // WAL of the active primary not yet in the backup repository
+  double unarchived_seconds = -1;   // age of its last archived segment
+};
+
+DrStatus ReadDrStatus(const Topology& t);
+std::string FormatDrStatus(const DrStatus& s);
+boost::json::value DrStatusJson(const DrStatus& s);
+// The RPO meter as Prometheus series (techmoda_rpo_*), for the canary's /metrics.
+std::string RpoMetrics(const DrStatus& s);
+
+// Moves the active region to `to`. Without `force` the current active region must answer (planned:
+// nothing acknowledged is lost); with it, the current region is presumed lost.
+Status Failover(const Topology& t, const std::string& to, bool force, const Progress& progress);
+
+// After a forced failover: rebuilds region `to` as a standby cluster of the active region, waits until
+// it has caught up, then makes it active again by a planned failover.
+Status Failback(const Topology& t, const std::string& to, const Progress& progress);
+
+}  // namespace techmoda::ctl::dr
