@@ -26,12 +26,18 @@ std::string HttpResult::Header(const std::string& lower_name) const {
 HttpResult HttpCall(const std::string& host, unsigned short port, const std::string& method, const std::string& target,
                     const std::string& body, const HttpHeaders& headers, std::chrono::milliseconds timeout) {
   HttpResult out;
+  // Asynchronous operations on a private io_context, so that the whole call (connect included) ends
+  // within `timeout`: a synchronous connect to an address whose packets are dropped (a partition)
+  // would otherwise wait for the kernel's retries, minutes.
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  bhttp::request<bhttp::string_body> req;
+  beast::flat_buffer buf;
+  bhttp::response_parser<bhttp::string_body> parser;
+  beast::error_code failure;
+  bool done = false;
   try {
-    net::io_context ioc;
-    beast::tcp_stream stream(ioc);
-    stream.expires_after(timeout);
-    stream.connect(tcp::endpoint(net::ip::make_address(host), port));
-    bhttp::request<bhttp::string_body> req(bhttp::string_to_verb(method), target, 11);
+    req = bhttp::request<bhttp::string_body>(bhttp::string_to_verb(method), target, 11);
     req.set(bhttp::field::host, host);
     bool has_ct = false;
     for (const auto& [k, v] : headers) {
@@ -44,25 +50,47 @@ HttpResult HttpCall(const std::string& host, unsigned short port, const std::str
     if (!body.empty() && !has_ct) req.set(bhttp::field::content_type, "application/json");
     req.body() = body;
     if (!body.empty() || method == "POST" || method == "PUT") req.prepare_payload();
-    bhttp::write(stream, req);
-    beast::flat_buffer buf;
-    bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64 << 20);
     if (method == "HEAD") parser.skip(true);
-    bhttp::read(stream, buf, parser);
-    auto& res = parser.get();
-    out.status = res.result_int();
-    for (const auto& f : res) {
-      std::string name(f.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      out.headers[name] = std::string(f.value());
-    }
-    out.body = res.body();
-    beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream.expires_after(timeout);
+    stream.async_connect(tcp::endpoint(net::ip::make_address(host), port), [&](beast::error_code ec) {
+      if (ec) {
+        failure = ec;
+        return;
+      }
+      bhttp::async_write(stream, req, [&](beast::error_code wec, std::size_t) {
+        if (wec) {
+          failure = wec;
+          return;
+        }
+        bhttp::async_read(stream, buf, parser, [&](beast::error_code rec, std::size_t) {
+          if (rec)
+            failure = rec;
+          else
+            done = true;
+        });
+      });
+    });
+    // The stream's own timer ends any step that runs past the deadline; run_for is the backstop.
+    ioc.run_for(timeout + std::chrono::milliseconds(200));
   } catch (const std::exception& e) {
     out.error = e.what();
+    return out;
   }
+  if (!done) {
+    out.error = failure ? failure.message() : "timed out after " + std::to_string(timeout.count()) + " ms";
+    return out;
+  }
+  auto& res = parser.get();
+  out.status = res.result_int();
+  for (const auto& f : res) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[name] = std::string(f.value());
+  }
+  out.body = res.body();
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "common/pg.h"
 
+#include <sys/socket.h>
+
 #include <poll.h>
 
 #include <cerrno>
@@ -160,6 +162,7 @@ Result<Pool::Lease> Pool::Acquire(std::chrono::steady_clock::time_point deadline
   if (!idle_.empty()) {
     auto c = std::move(idle_.back());
     idle_.pop_back();
+    busy_.insert(c.get());
     return Lease(this, std::move(c));
   }
   std::string conninfo = conninfo_;
@@ -173,6 +176,9 @@ Result<Pool::Lease> Pool::Acquire(std::chrono::steady_clock::time_point deadline
     return c.status();
   }
   (*c)->pool_generation = generation;
+  lock.lock();
+  busy_.insert(c->get());
+  lock.unlock();
   return Lease(this, std::move(c).value());
 }
 
@@ -182,11 +188,14 @@ void Pool::Retarget(std::string conninfo) {
   conninfo_ = std::move(conninfo);
   ++generation_;
   idle_.clear();
+  for (Connection* c : busy_)
+    if (int fd = PQsocket(c->raw()); fd >= 0) shutdown(fd, SHUT_RDWR);
 }
 
 void Pool::Release(std::unique_ptr<Connection> c) {
   std::lock_guard lock(mu_);
   --in_use_;
+  busy_.erase(c.get());
   // A connection left inside a transaction or broken is dropped, never handed to another request.
   // A broken one usually means the server restarted or moved: the idle ones are stale too, and
   // handing them out one by one would cost every caller a failure. Drop them all.

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -144,8 +145,9 @@ class Pool {
   };
 
   Result<Lease> Acquire(std::chrono::steady_clock::time_point deadline);
-  // From now on connect to `conninfo` (the active region changed); idle connections to the old
-  // target are dropped now, busy ones when they come back.
+  // From now on connect to `conninfo` (the active region changed). Idle connections to the old
+  // target are dropped; busy ones have their socket shut down, so a statement waiting on a database
+  // that no longer answers (a region cut off) fails at once and its caller retries on the new target.
   void Retarget(std::string conninfo);
   int in_use() const;
   int max_size() const { return max_size_; }
@@ -158,6 +160,7 @@ class Pool {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
+  std::set<Connection*> busy_;                     // guarded by mu_: handed out, not yet back
   int in_use_ = 0;                                 // guarded by mu_
 };
 

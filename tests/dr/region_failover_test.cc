@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <fstream>
@@ -22,37 +23,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-class TwoRegions {
+class TwoRegions : public TopologyFixture {
  public:
-  explicit TwoRegions(const std::string& name) {
-    dir_ = MakeTestDir("dr-" + name);
-    file_ = dir_ + "/topology.yaml";
-    std::ofstream(file_) << "name: " << name
-                         << "\nregions:\n  - {name: a, id: 17, zones: [a1, a2, a3]}\n"
-                            "  - {name: b, id: 18, zones: [b1, b2]}\n"
-                            "patroni: {ttl: 20, loop_wait: 2, retry_timeout: 9}\n"
-                            "dr: {witness_host: 127.0.250.17, lease_ttl_s: 5, active: a}\n"
-                            "backup: {schedule: false}\nmonitoring: {enabled: false}\n";
-    auto t = ctl::LoadTopology(file_, dir_ + "/var");
-    if (!t.ok()) throw std::runtime_error(t.status().detail());
-    topology_ = *t;
-  }
-  ~TwoRegions() { Ctl(Args({"down"})); }
-  std::vector<std::string> Args(std::vector<std::string> a) const {
-    a.insert(a.end(), {"--topology", file_, "--var-dir", dir_ + "/var"});
-    return a;
-  }
-  bool Up() {
-    std::string out;
-    int rc = Ctl(Args({"up", "--timeout", "300"}), &out);
-    std::printf("%s", out.c_str());
-    if (rc != 0) return false;
-    secrets_ = *ctl::LoadOrCreateSecrets(topology_);
-    return true;
-  }
+  explicit TwoRegions(const std::string& name)
+      : TopologyFixture(name, "dr-",
+                        "regions:\n  - {name: a, id: 17, zones: [a1, a2, a3]}\n"
+                        "  - {name: b, id: 18, zones: [b1, b2]}\n"
+                        "patroni: {ttl: 20, loop_wait: 2, retry_timeout: 9}\n"
+                        "dr: {witness_host: 127.0.250.17, lease_ttl_s: 5, active: a}\n"
+                        "backup: {schedule: false}\nmonitoring: {enabled: false}\n") {}
   const ctl::Region& region(const std::string& n) const { return *topology_.FindRegion(n); }
   std::string Conninfo(const std::string& n) const { return ctl::CatalogConninfo(topology_, region(n), secrets_); }
-  const ctl::Secrets& secrets() const { return secrets_; }
   unsigned short ApiPort() const { return static_cast<unsigned short>(topology_.ports.haproxy_api); }
   json::value DrStatus() const {
     std::string out;
@@ -61,11 +42,6 @@ class TwoRegions {
     auto v = json::parse(out, ec);
     return ec ? json::value() : v;
   }
-
- private:
-  std::string dir_, file_;
-  ctl::Topology topology_;
-  ctl::Secrets secrets_;
 };
 
 std::vector<std::string> Column(const std::string& conninfo, const std::string& sql) {
@@ -114,7 +90,7 @@ double FirstAckAfter(const std::vector<Op>& history, double from_s) {
 TEST(RegionFailover, PlannedAndBackLosesNothing) {
   if (geteuid() != 0) GTEST_SKIP() << "region drills run as root";
   TwoRegions dr("planned");
-  ASSERT_TRUE(dr.Up());
+  ASSERT_TRUE(dr.Up(300));
   auto [products, skus] = Prepare(dr);
   Workload load({dr.region("b").address, dr.ApiPort(), dr.secrets().client_token, products, skus});
   load.Start();
@@ -149,7 +125,7 @@ TEST(RegionFailover, PlannedAndBackLosesNothing) {
 TEST(RegionFailover, RegionLostForcedFailoverWithinRpo) {
   if (geteuid() != 0) GTEST_SKIP() << "region drills run as root";
   TwoRegions dr("forced");
-  ASSERT_TRUE(dr.Up());
+  ASSERT_TRUE(dr.Up(300));
   auto [products, skus] = Prepare(dr);
   Workload load({dr.region("b").address, dr.ApiPort(), dr.secrets().client_token, products, skus});
   load.Start();
@@ -188,6 +164,76 @@ TEST(RegionFailover, RegionLostForcedFailoverWithinRpo) {
     EXPECT_TRUE(missing.empty()) << missing.size() << " lost while the meter showed 0 B behind";
   }
   EXPECT_LE(missing.size(), 50u) << "far more lost than an RPO under 1 s of writes allows";
+
+  // Region a returns; failback rebuilds it as b's standby and makes it active again, losing nothing
+  // b acknowledged.
+  ASSERT_EQ(Ctl(dr.Args({"fault", "heal"}), &out), 0) << out;
+  Workload after({dr.region("b").address, dr.ApiPort(), dr.secrets().client_token, products, skus});
+  after.Start();
+  auto f0 = Clock::now();
+  ASSERT_EQ(Ctl(dr.Args({"dr", "failback", "--to", "a"}), &out), 0) << out;
+  double failback_s = std::chrono::duration<double>(Clock::now() - f0).count();
+  std::printf("%s", out.c_str());
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  after.Stop();
+  auto later = after.History();
+  later.insert(later.end(), history.begin(), history.end());
+  auto lost_after_failback = Missing(later, dr.Conninfo("a"));
+  auto fb = Measure(after.History(), 0);
+  std::printf("[failback] %.1f s; orders acknowledged meanwhile %d; lost (of everything acknowledged) %zu\n",
+              failback_s, fb.orders_ok, lost_after_failback.size());
+  EXPECT_EQ(lost_after_failback.size(), missing.size()) << "failback lost acknowledged orders";
+  EXPECT_EQ(dr.DrStatus().at("active_region").as_string(), "a");
+}
+
+TEST(RegionFailover, CutOffRegionStopsWritingBeforeTheOtherIsPromoted) {
+  if (geteuid() != 0) GTEST_SKIP() << "region drills run as root";
+  TwoRegions dr("cutoff");
+  ASSERT_TRUE(dr.Up(300));
+  auto [products, skus] = Prepare(dr);
+  // Clients of each region: region a's keep reaching a during the cut.
+  Workload in_a({dr.region("a").address, dr.ApiPort(), dr.secrets().client_token, products, skus});
+  Workload in_b({dr.region("b").address, dr.ApiPort(), dr.secrets().client_token, products, skus});
+  in_a.Start();
+  in_b.Start();
+  double skew = in_b.Now() - in_a.Now();  // b's clock minus a's, for comparing their histories
+  std::this_thread::sleep_for(std::chrono::seconds(6));
+  std::string out;
+  double cut = in_b.Now();
+  ASSERT_EQ(Ctl(dr.Args({"fault", "partition-region", "a"}), &out), 0) << out;
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  double command = in_b.Now();
+  ASSERT_EQ(Ctl(dr.Args({"dr", "failover", "--to", "b", "--force"}), &out), 0) << out;
+  std::printf("%s", out.c_str());
+  ASSERT_TRUE(WaitFor([&] { return FirstAckAfter(in_b.History(), command) >= 0; }, std::chrono::seconds(30)));
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  in_a.Stop();
+  in_b.Stop();
+  auto ha = in_a.History(), hb = in_b.History();
+  // The last order region a's catalogd acknowledged, on b's clock, against the first b acknowledged
+  // after the failover began (b's catalogd wrote to a's database before it).
+  double last_a = -1;
+  for (const auto& op : ha)
+    if (op.kind == Op::Kind::kOrder && op.status == 201) last_a = std::max(last_a, op.end_s + skew);
+  double first_b = command + FirstAckAfter(hb, command);
+  auto lost = Missing(ha, dr.Conninfo("b"));
+  int fenced = 0;
+  for (const auto& op : ha) fenced += op.kind == Op::Kind::kOrder && op.status == 503 && op.start_s + skew > cut;
+  std::printf(
+      "[cutoff] region a's last acknowledged order %.2f s after the cut; region b's first after promotion %.2f s "
+      "after the cut; a's clients refused %d orders after the cut; orders a acknowledged that b lacks: %zu\n",
+      last_a - cut, first_b - cut, fenced, lost.size());
+  EXPECT_LT(last_a, first_b) << "two regions acknowledged writes at the same time";
+  // a stops within one renewal round of the cut (0.5 s period + 0.5 s timeout), long before its lease
+  // (5 s) would lapse; what it acknowledged meanwhile is the loss this fault costs (the RPO).
+  EXPECT_LT(last_a - cut, 2.0) << "a kept acknowledging after it could no longer renew";
+  EXPECT_GT(fenced, 0) << "region a's clients should have been refused while it was cut off";
+  for (const auto& op : ha) {
+    bool lost_here = std::find(lost.begin(), lost.end(), op.order_id) != lost.end();
+    if (op.kind == Op::Kind::kOrder && op.status == 201 && lost_here) {
+      EXPECT_GT(op.end_s + skew, cut - 1.0) << "an order acknowledged well before the cut is missing in b";
+    }
+  }
 }
 
 }  // namespace

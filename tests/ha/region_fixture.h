@@ -39,27 +39,19 @@ inline int Ctl(const std::vector<std::string>& args, std::string* out = nullptr)
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
 }
 
-// One region of three zones in the test's own folder, with its own loopback addresses.
-class Region {
+// A topology in the test's own folder, brought up and down with catalogctl: `yaml` is the whole
+// file but its name.
+class TopologyFixture {
  public:
-  // `zones` is the YAML of the region's zone list; `extra_yaml` adds top-level sections.
-  Region(const std::string& name, int id, const std::string& extra_yaml = "",
-         const std::string& zones = "[z1, z2, z3]") {
-    dir_ = MakeTestDir("ha-" + name);
+  TopologyFixture(const std::string& name, const std::string& prefix, const std::string& yaml) {
+    dir_ = MakeTestDir(prefix + name);
     file_ = dir_ + "/topology.yaml";
-    std::ofstream(file_) << "name: " << name << "\nregions:\n  - name: r\n    id: " << id << "\n    zones: " << zones
-                         << "\npatroni: {ttl: 20, loop_wait: 2, retry_timeout: 9}\n"
-                         << extra_yaml
-                         // Prometheus and the rest only where a drill watches them (the monitoring drill).
-                         << (extra_yaml.find("monitoring:") == std::string::npos ? "monitoring: {enabled: false}\n"
-                                                                                 : "")
-                         // The scheduler's first full backup would compete with a drill for the CPU.
-                         << (extra_yaml.find("backup:") == std::string::npos ? "backup: {schedule: false}\n" : "");
+    std::ofstream(file_) << "name: " << name << "\n" << yaml;
     auto t = ctl::LoadTopology(file_, dir_ + "/var");
     if (!t.ok()) throw std::runtime_error(t.status().detail());
     topology_ = *t;
   }
-  ~Region() {
+  ~TopologyFixture() {
     std::string out;
     Ctl(Args({"down"}), &out);
   }
@@ -67,20 +59,41 @@ class Region {
     a.insert(a.end(), {"--topology", file_, "--var-dir", dir_ + "/var"});
     return a;
   }
-  bool Up() {
+  bool Up(int timeout_s = 240) {
     std::string out;
-    int rc = Ctl(Args({"up", "--timeout", "240"}), &out);
+    int rc = Ctl(Args({"up", "--timeout", std::to_string(timeout_s)}), &out);
     std::printf("%s", out.c_str());
     if (rc != 0) return false;
     auto s = ctl::LoadOrCreateSecrets(topology_);
     secrets_ = *s;
     return true;
   }
+  const ctl::Topology& topology() const { return topology_; }
+  const std::string& dir() const { return dir_; }
+  const ctl::Secrets& secrets() const { return secrets_; }
+
+ protected:
+  std::string dir_, file_;
+  ctl::Topology topology_;
+  ctl::Secrets secrets_;
+};
+
+// One region of three zones in the test's own folder, with its own loopback addresses.
+class Region : public TopologyFixture {
+ public:
+  // `zones` is the YAML of the region's zone list; `extra_yaml` adds top-level sections.
+  Region(const std::string& name, int id, const std::string& extra_yaml = "", const std::string& zones = "[z1, z2, z3]")
+      : TopologyFixture(
+            name, "ha-",
+            "regions:\n  - name: r\n    id: " + std::to_string(id) + "\n    zones: " + zones +
+                "\npatroni: {ttl: 20, loop_wait: 2, retry_timeout: 9}\n" + extra_yaml +
+                // Prometheus and the rest only where a drill watches them (the monitoring drill).
+                (extra_yaml.find("monitoring:") == std::string::npos ? "monitoring: {enabled: false}\n" : "") +
+                // The scheduler's first full backup would compete with a drill for the CPU.
+                (extra_yaml.find("backup:") == std::string::npos ? "backup: {schedule: false}\n" : "")) {}
   std::string Conninfo() const { return ctl::CatalogConninfo(topology_, topology_.regions[0], secrets_); }
   std::string ApiHost() const { return topology_.regions[0].address; }
   const std::vector<ctl::Zone>& Zones() const { return topology_.regions[0].zones; }
-  const ctl::Topology& topology() const { return topology_; }
-  const std::string& dir() const { return dir_; }
   unsigned short CatalogdPort() const { return static_cast<unsigned short>(topology_.CatalogdPort(1)); }
   // The zone whose Patroni answers GET /primary with 200 right now ("" if none): HAProxy's view.
   std::string PrimaryByHealthCheck() const {
@@ -92,7 +105,6 @@ class Region {
     return "";
   }
   unsigned short ApiPort() const { return static_cast<unsigned short>(topology_.ports.haproxy_api); }
-  const ctl::Secrets& secrets() const { return secrets_; }
   json::value Status() const {
     std::string out;
     Ctl(Args({"status", "--json"}), &out);
@@ -114,11 +126,6 @@ class Region {
         },
         timeout);
   }
-
- private:
-  std::string dir_, file_;
-  ctl::Topology topology_;
-  ctl::Secrets secrets_;
 };
 
 }  // namespace techmoda::test

@@ -37,7 +37,7 @@ std::string ActiveJson(const Active& a) {
 }
 
 ActiveRegion::ActiveRegion(ActiveRegionOptions o)
-    : o_(std::move(o)), client_(o_.endpoints, std::chrono::milliseconds(std::max(300, o_.lease_ttl_s * 1000 / 5))) {}
+    : o_(std::move(o)), client_(o_.endpoints, std::chrono::milliseconds(std::max(200, o_.lease_ttl_s * 1000 / 10))) {}
 
 ActiveRegion::~ActiveRegion() { Stop(); }
 
@@ -61,7 +61,7 @@ Clock::time_point ActiveRegion::LeaseValidUntil() const {
 
 bool ActiveRegion::LeaseAlive() const {
   std::lock_guard lock(mu_);
-  return have_view_ && Clock::now() < LeaseValidUntil();
+  return have_view_ && !unreachable_ && Clock::now() < LeaseValidUntil();
 }
 
 Active ActiveRegion::active() const {
@@ -75,9 +75,9 @@ Status ActiveRegion::BeginWrite() {
     std::string why;
     if (!have_view_)
       why = "this instance does not know yet which region is active (the global etcd has not answered)";
-    else if (Clock::now() >= LeaseValidUntil())
-      why = "this instance's lease on epoch " + std::to_string(active_.epoch) +
-            " has lapsed: it cannot reach the global etcd's majority, so it takes no writes (region fenced)";
+    else if (unreachable_ || Clock::now() >= LeaseValidUntil())
+      why = "this instance cannot renew its lease on epoch " + std::to_string(active_.epoch) +
+            ": the global etcd's majority does not answer, so it takes no writes (region fenced)";
     else if (active_.state != "active")
       why = "a planned region failover is under way (epoch " + std::to_string(active_.epoch) + ", region " +
             active_.region + " " + active_.state + "); writes resume in a few seconds";
@@ -98,7 +98,7 @@ Status ActiveRegion::EndWrite() {
 }
 
 void ActiveRegion::Loop() {
-  auto period = std::chrono::milliseconds(std::max(200, o_.lease_ttl_s * 1000 / 5));
+  auto period = std::chrono::milliseconds(std::max(200, o_.lease_ttl_s * 1000 / 10));
   while (!stop_) {
     auto started = Clock::now();
     Round();
@@ -108,6 +108,17 @@ void ActiveRegion::Loop() {
 }
 
 void ActiveRegion::Round() {
+  // Any failed round fences at once: a region that cannot reach the majority stops acknowledging
+  // within one round (period + timeout), not only when its lease lapses; the next good round lifts it.
+  bool ok = false;
+  struct Mark {
+    ActiveRegion* self;
+    bool* ok;
+    ~Mark() {
+      std::lock_guard lock(self->mu_);
+      self->unreachable_ = !*ok;
+    }
+  } mark{this, &ok};
   auto sent = Clock::now();
   if (lease_) {
     auto ttl = client_.KeepAlive(lease_);
@@ -164,6 +175,7 @@ void ActiveRegion::Round() {
     renewed_at_ = sent;
     have_view_ = true;
   }
+  ok = true;
   cv_.notify_all();
   if (changed && o_.on_change) o_.on_change(*a);
 }

@@ -75,6 +75,7 @@ class ActiveRegion {
   long long registered_epoch_ = -1;                     // the watcher's thread only
   std::chrono::steady_clock::time_point renewed_at_{};  // guarded by mu_: start of the last good renewal
   bool have_view_ = false;                              // guarded by mu_
+  bool unreachable_ = false;                            // guarded by mu_: the last round failed
   std::atomic<int> in_flight_{0};
   std::atomic<std::uint64_t> fenced_{0}, unacknowledged_{0}, renew_failures_{0};
 };

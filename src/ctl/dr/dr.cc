@@ -157,7 +157,7 @@ DrStatus ReadDrStatus(const Topology& t) {
     }
     s.leases.assign(count.begin(), count.end());
   }
-  long long primary_lsn = -1;
+
   std::string primary_region;
   for (const auto& r : t.regions) {
     RegionView v;
@@ -170,7 +170,6 @@ DrStatus ReadDrStatus(const Topology& t) {
     if (v.role == "primary") {
       v.lsn = XlogOf(m, "location");
       if (r.name == s.active_region || primary_region.empty()) {
-        primary_lsn = v.lsn;
         primary_region = r.name;
       }
     } else if (v.role == "standby") {
@@ -181,14 +180,20 @@ DrStatus ReadDrStatus(const Topology& t) {
   auto secrets = LoadOrCreateSecrets(t);
   const Region* pr = t.FindRegion(primary_region);
   std::map<std::string, double> replay_lag;
+  std::map<std::string, long long> replay_bytes;
   if (pr && secrets.ok()) {
     auto c = pg::Connect(SuperuserConninfo(t, *pr, *secrets), std::chrono::seconds(2));
     if (c.ok()) {
-      auto res =
-          (*c)->Exec("SELECT application_name, coalesce(extract(epoch FROM replay_lag), 0) FROM pg_stat_replication");
+      // The primary's own view: a standby streaming from it is on its history by construction.
+      auto res = (*c)->Exec(
+          "SELECT application_name, coalesce(extract(epoch FROM replay_lag), 0), "
+          "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint FROM pg_stat_replication "
+          "WHERE replay_lsn IS NOT NULL");
       if (auto* rows = std::get_if<pg::Rows>(&res))
-        for (int i = 0; i < rows->size(); ++i)
+        for (int i = 0; i < rows->size(); ++i) {
           replay_lag[std::string(rows->Get(i, 0))] = std::atof(std::string(rows->Get(i, 1)).c_str());
+          replay_bytes[std::string(rows->Get(i, 0))] = rows->GetInt(i, 2);
+        }
       auto arch = (*c)->Exec(
           "SELECT pg_current_wal_lsn()::text, coalesce(last_archived_wal, ''), "
           "coalesce(extract(epoch FROM now() - last_archived_time), -1), "
@@ -207,15 +212,14 @@ DrStatus ReadDrStatus(const Topology& t) {
       }
     }
   }
-  long long primary_timeline = 0;
-  for (const auto& v : s.regions)
-    if (v.name == primary_region) primary_timeline = v.timeline;
+  // A standby region's lag is known only while it streams from the active primary (a region on another
+  // history may show a larger position and still lack everything since the fork).
   for (auto& v : s.regions)
-    // A standby on another timeline has not caught up, whatever its position says.
-    if (v.role == "standby" && primary_lsn >= 0 && v.lsn >= 0 && v.timeline == primary_timeline) {
-      v.lag_bytes = std::max(0LL, primary_lsn - v.lsn);
-      if (auto it = replay_lag.find(v.leader); it != replay_lag.end()) v.lag_seconds = it->second;
-    }
+    if (v.role == "standby")
+      if (auto it = replay_bytes.find(v.leader); it != replay_bytes.end()) {
+        v.lag_bytes = std::max(0LL, it->second);
+        v.lag_seconds = replay_lag[v.leader];
+      }
   return s;
 }
 
@@ -370,17 +374,22 @@ Status Failover(const Topology& t, const std::string& to, bool force, const Prog
     auto res = (*c)->Exec("SELECT pg_current_wal_lsn()::text");
     auto* rows = std::get_if<pg::Rows>(&res);
     if (!rows) return Status::Unavailable("reading the primary's WAL position: " + std::get<pg::Error>(res).message);
-    long long final_lsn = ParseLsn(std::string(rows->Get(0, 0)));
-    st = WaitFor("region " + to + " replays up to " + std::string(rows->Get(0, 0)), std::chrono::seconds(60), progress,
+    std::string final_lsn(rows->Get(0, 0));
+    // The old primary's own view of the target's standby leader streaming from it, replayed up to the
+    // final position (a region on another history never appears here).
+    st = WaitFor("region " + to + " replays up to " + final_lsn, std::chrono::seconds(60), progress,
                  [&](std::string* note) {
                    auto [tz, tm] = LeaderOf(t, *target);
-                   long long replayed = XlogOf(tm, "replayed_location");
-                   bool same_history = tm.is_object() && fm.is_object() && tm.as_object().contains("timeline") &&
-                                       fm.as_object().contains("timeline") && tm.at("timeline") == fm.at("timeline");
-                   *note = replayed < 0    ? "no standby leader"
-                           : !same_history ? "on another timeline"
-                                           : std::to_string(final_lsn - replayed) + " B behind";
-                   return same_history && replayed >= final_lsn;
+                   if (!tz) return *note = "no standby leader", false;
+                   auto q = (*c)->Exec(
+                       "SELECT pg_wal_lsn_diff($1::pg_lsn, replay_lsn)::bigint FROM pg_stat_replication "
+                       "WHERE application_name = $2 AND replay_lsn IS NOT NULL",
+                       {final_lsn, tz->name});
+                   auto* r = std::get_if<pg::Rows>(&q);
+                   if (!r || r->size() == 0) return *note = tz->name + " is not streaming from " + from->name, false;
+                   long long behind = r->GetInt(0, 0);
+                   *note = std::to_string(behind) + " B behind";
+                   return behind <= 0;
                  });
     if (!st.ok()) return st;
     progress("region " + to + " has everything region " + from->name + " wrote  " + Secs(Since(t0)));
@@ -426,11 +435,10 @@ Status Failback(const Topology& t, const std::string& to, const Progress& progre
   const Region* active = t.FindRegion(st.active_region);
   if (!active) return Status::Internal("no active region recorded");
   auto t0 = Clock::now();
-  // 1. Rebuild: the returning region follows the active one. Its old primary's timeline diverged at
-  //    the forced failover: Patroni rewinds it, or clones it again when it cannot.
-  if (auto s = PatchConfig(t, *back, json::object{{"standby_cluster", StandbyOf(t, *back, *active)}}); !s.ok())
-    return s;
+  // 1. Rebuild: the returning region's old primary left the active history at the forced failover
+  //    (whatever its timeline number says), so it is cloned again from the active region.
   progress("region " + to + " is being rebuilt as a standby of region " + active->name);
+  if (auto s = RebuildRegionAsStandby(t, to, active->name, progress); !s.ok()) return s;
   auto wait = WaitFor("region " + to + " streaming from region " + active->name, std::chrono::seconds(300), progress,
                       [&](std::string* note) {
                         auto now = ReadDrStatus(t);

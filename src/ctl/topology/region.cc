@@ -957,6 +957,62 @@ Status RestartDatabaseNode(const Topology& t, const Zone& z, std::string* report
   return Status::Ok();
 }
 
+Status RebuildRegionAsStandby(const Topology& t, const std::string& region, const std::string& source,
+                              const Progress& progress) {
+  const Region* r = t.FindRegion(region);
+  const Region* from = t.FindRegion(source);
+  if (!r || !from || r == from)
+    return Status::Invalid("rebuild region " + region + " from " + source + ": bad regions");
+  auto secrets = LoadOrCreateSecrets(t);
+  if (!secrets.ok()) return secrets.status();
+  // 1. Stop the region's database nodes (its catalogd go on: they follow the active region).
+  std::vector<std::string> patroni;
+  for (const auto& z : r->zones) patroni.push_back(PatroniProgram(z));
+  if (auto st = StopPrograms(t, patroni); !st.ok()) return st;
+  for (const auto& z : r->zones)
+    if (auto uid = UidOf(z.os_user))
+      for (pid_t p : ProcessesOf(*uid))
+        if (CommAndParent(p).first == "postgres") kill(p, SIGKILL);
+  // 2. Forget the old cluster: its data (a history the active region left) and its Patroni state in
+  //    the region's etcd (the v2 keys under the scope).
+  for (const auto& z : r->zones) {
+    std::error_code ec;
+    fs::remove_all(z.dir + "/pg/data", ec);
+    if (ec) return Status::Internal("removing " + z.dir + "/pg/data: " + ec.message());
+  }
+  std::string scope = t.name + "-" + r->name;
+  bool cleared = false;
+  for (const auto& z : r->zones) {
+    auto res = HttpCall(z.address, static_cast<unsigned short>(t.ports.etcd_client), "DELETE",
+                        "/v2/keys/techmoda/" + scope + "?recursive=true", "", {}, std::chrono::seconds(3));
+    if (res.status == 200 || res.status == 404) {
+      cleared = true;
+      break;
+    }
+  }
+  if (!cleared) return Status::Unavailable("region " + r->name + "'s etcd did not answer: cannot reset its cluster");
+  progress("region " + r->name + ": old data and cluster state removed");
+  // 3. Bootstrap it again as a standby cluster of the source region (rendered with the source active).
+  Topology as_standby = t;
+  as_standby.dr.active = from->name;
+  if (auto st = Prepare(as_standby, *secrets); !st.ok()) return st;
+  if (auto st = StartPrograms(t, patroni); !st.ok()) return st;
+  int nz = static_cast<int>(r->zones.size());
+  return WaitUntil("region " + r->name + ": cloned from region " + from->name, nz,
+                   Clock::now() + std::chrono::seconds(600), progress, [&] {
+                     auto view = ClusterView(t, *r);
+                     if (!view.is_object()) return 0;
+                     int running = 0;
+                     bool leader = false;
+                     for (const auto& m : view.at("members").as_array()) {
+                       std::string state(m.at("state").as_string());
+                       running += state == "running" || state == "streaming";
+                       leader |= m.at("role") == "standby_leader";
+                     }
+                     return leader ? running : std::min(running, nz - 1);
+                   });
+}
+
 Status Switchover(const Topology& t, const std::string& region, const std::string& candidate, std::string* report) {
   const Region* r = region.empty() ? &t.regions.front() : t.FindRegion(region);
   if (!r) return Status::Invalid("no region " + region);

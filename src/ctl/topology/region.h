@@ -92,6 +92,12 @@ Status RestartDatabaseNode(const Topology& t, const Zone& z, std::string* report
 // Patroni's /cluster of a region as most of its members see it (null when none answers).
 boost::json::value RegionClusterView(const Topology& t, const Region& r);
 
+// Several regions: makes `region` a fresh standby cluster of `source` (its database nodes stopped,
+// their data and Patroni state removed, bootstrapped again by cloning from the source's primary).
+// For a region whose old primary left the active history (after a forced failover).
+Status RebuildRegionAsStandby(const Topology& t, const std::string& region, const std::string& source,
+                              const Progress& progress);
+
 // Planned switchover through Patroni's REST API; `candidate` may be empty (Patroni picks).
 Status Switchover(const Topology& t, const std::string& region, const std::string& candidate, std::string* report);
 
