@@ -59,9 +59,21 @@ Clock::time_point ActiveRegion::LeaseValidUntil() const {
   return renewed_at_ + std::chrono::seconds(o_.lease_ttl_s) - kSafetyMargin;
 }
 
+std::chrono::milliseconds ActiveRegion::Period() const {
+  return std::chrono::milliseconds(std::max(200, o_.lease_ttl_s * 1000 / 10));
+}
+
+bool ActiveRegion::Fresh() const {
+  // A healthy instance renews every period in a few milliseconds. A round that fails, however long it
+  // takes to fail (each unreachable member costs a timeout), must not extend the time a cut-off
+  // instance keeps acknowledging: the view counts only if renewed within a period, a call's timeout
+  // and a little slack.
+  return Clock::now() - renewed_at_ < 2 * Period() + std::chrono::milliseconds(200);
+}
+
 bool ActiveRegion::LeaseAlive() const {
   std::lock_guard lock(mu_);
-  return have_view_ && !unreachable_ && Clock::now() < LeaseValidUntil();
+  return have_view_ && !unreachable_ && Fresh() && Clock::now() < LeaseValidUntil();
 }
 
 Active ActiveRegion::active() const {
@@ -75,7 +87,7 @@ Status ActiveRegion::BeginWrite() {
     std::string why;
     if (!have_view_)
       why = "this instance does not know yet which region is active (the global etcd has not answered)";
-    else if (unreachable_ || Clock::now() >= LeaseValidUntil())
+    else if (unreachable_ || !Fresh() || Clock::now() >= LeaseValidUntil())
       why = "this instance cannot renew its lease on epoch " + std::to_string(active_.epoch) +
             ": the global etcd's majority does not answer, so it takes no writes (region fenced)";
     else if (active_.state != "active")
@@ -98,7 +110,7 @@ Status ActiveRegion::EndWrite() {
 }
 
 void ActiveRegion::Loop() {
-  auto period = std::chrono::milliseconds(std::max(200, o_.lease_ttl_s * 1000 / 10));
+  auto period = Period();
   while (!stop_) {
     auto started = Clock::now();
     Round();

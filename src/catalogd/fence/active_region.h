@@ -63,6 +63,8 @@ class ActiveRegion {
   void Loop();
   void Round();
   std::chrono::steady_clock::time_point LeaseValidUntil() const;
+  std::chrono::milliseconds Period() const;
+  bool Fresh() const;  // requires mu_
 
   ActiveRegionOptions o_;
   etcd::Client client_;
