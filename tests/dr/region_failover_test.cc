@@ -119,7 +119,6 @@ TEST(RegionFailover, PlannedAndBackLosesNothing) {
   auto st = dr.DrStatus();
   ASSERT_TRUE(st.is_object());
   EXPECT_EQ(st.at("active_region").as_string(), "a");
-  // And the copy in region b followed: every acknowledged order readable there again.
 }
 
 TEST(RegionFailover, RegionLostForcedFailoverWithinRpo) {

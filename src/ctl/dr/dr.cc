@@ -165,8 +165,6 @@ DrStatus ReadDrStatus(const Topology& t) {
     auto [z, m] = LeaderOf(t, r);
     v.role = !z ? "down" : (IsPrimary(m) ? "primary" : "standby");
     if (z) v.leader = z->name;
-    if (m.is_object() && m.as_object().contains("timeline") && m.at("timeline").is_int64())
-      v.timeline = m.at("timeline").as_int64();
     if (v.role == "primary") {
       v.lsn = XlogOf(m, "location");
       if (r.name == s.active_region || primary_region.empty()) {
@@ -272,37 +270,6 @@ json::value DrStatusJson(const DrStatus& s) {
                       {"regions", std::move(regions)},
                       {"unarchived_bytes", s.unarchived_bytes},
                       {"unarchived_seconds", s.unarchived_seconds}};
-}
-
-std::string RpoMetrics(const DrStatus& s) {
-  std::string out =
-      "# HELP techmoda_rpo_standby_bytes WAL of the active primary a standby region has not replayed yet.\n"
-      "# TYPE techmoda_rpo_standby_bytes gauge\n";
-  std::string secs =
-      "# HELP techmoda_rpo_standby_seconds The active primary's view of a standby region's replay lag.\n"
-      "# TYPE techmoda_rpo_standby_seconds gauge\n";
-  for (const auto& r : s.regions)
-    if (r.role == "standby" && r.lag_bytes >= 0) {
-      out += "techmoda_rpo_standby_bytes{region=\"" + r.name + "\"} " + std::to_string(r.lag_bytes) + "\n";
-      if (r.lag_seconds >= 0)
-        secs += "techmoda_rpo_standby_seconds{region=\"" + r.name + "\"} " + std::to_string(r.lag_seconds) + "\n";
-    }
-  out += secs;
-  if (s.unarchived_bytes >= 0)
-    out +=
-        "# HELP techmoda_rpo_unarchived_bytes WAL of the active primary not yet in the backup repository.\n"
-        "# TYPE techmoda_rpo_unarchived_bytes gauge\ntechmoda_rpo_unarchived_bytes " +
-        std::to_string(s.unarchived_bytes) + "\n";
-  if (s.unarchived_seconds >= 0)
-    out +=
-        "# HELP techmoda_rpo_unarchived_seconds Age of the active primary's last archived WAL segment.\n"
-        "# TYPE techmoda_rpo_unarchived_seconds gauge\ntechmoda_rpo_unarchived_seconds " +
-        std::to_string(s.unarchived_seconds) + "\n";
-  out +=
-      "# HELP techmoda_active_epoch The active region's epoch in the global etcd.\n"
-      "# TYPE techmoda_active_epoch gauge\ntechmoda_active_epoch{region=\"" +
-      s.active_region + "\"} " + std::to_string(s.epoch) + "\n";
-  return out;
 }
 
 Status Failover(const Topology& t, const std::string& to, bool force, const Progress& progress) {

@@ -16,10 +16,9 @@ namespace techmoda::ctl::dr {
 
 struct RegionView {
   std::string name;
-  std::string role;    // "primary", "standby" (a standby cluster) or "down"
-  std::string leader;  // zone of the (standby) leader
-  long long lsn = -1;  // primary: its WAL position; standby: what its leader has replayed
-  long long timeline = 0;
+  std::string role;          // "primary", "standby" (a standby cluster) or "down"
+  std::string leader;        // zone of the (standby) leader
+  long long lsn = -1;        // primary: its WAL position; standby: what its leader has replayed
   long long lag_bytes = -1;  // standby: behind the active region's primary (the RPO meter, bytes)
   double lag_seconds = -1;   // standby: the primary's view of its replay lag (pg_stat_replication)
 };
@@ -37,8 +36,6 @@ struct DrStatus {
 DrStatus ReadDrStatus(const Topology& t);
 std::string FormatDrStatus(const DrStatus& s);
 boost::json::value DrStatusJson(const DrStatus& s);
-// The RPO meter as Prometheus series (techmoda_rpo_*), for the canary's /metrics.
-std::string RpoMetrics(const DrStatus& s);
 
 // Moves the active region to `to`. Without `force` the current active region must answer (planned:
 // nothing acknowledged is lost); with it, the current region is presumed lost.
