@@ -56,6 +56,7 @@ class Rows {
  public:
   explicit Rows(ResultPtr r) : r_(std::move(r)) {}
   int size() const { return PQntuples(r_.get()); }
+  int columns() const { return PQnfields(r_.get()); }
   bool IsNull(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
   std::string_view Get(int row, int col) const {
     return {PQgetvalue(r_.get(), row, col), static_cast<std::size_t>(PQgetlength(r_.get(), row, col))};

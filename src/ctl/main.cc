@@ -16,6 +16,7 @@
 #include "ctl/backup/backup.h"
 #include "ctl/commands/seed.h"
 #include "ctl/dr/dr.h"
+#include "ctl/dr/recover.h"
 #include "ctl/monitoring/canary.h"
 #include "ctl/monitoring/responder.h"
 #include "ctl/monitoring/status_web.h"
@@ -223,21 +224,27 @@ int main(int argc, char** argv) {
   backup_cmd->add_option("--duration", backup_duration,
                          "with schedule: stop after this many seconds (0: until SIGTERM)");
 
-  std::string dr_action, dr_to;
+  std::string dr_action, dr_to, dr_to_time, dr_exclude_deploy;
   bool dr_force = false, dr_json = false;
   auto* dr_cmd = app.add_subcommand("dr", "regions: which is active and how far behind the others are; fail over");
   add_topology(dr_cmd);
   dr_cmd
       ->add_option("action", dr_action,
                    "status (active region, epoch, leases, the RPO meter) | failover (move the active region) | "
-                   "failback (rebuild a lost region as a standby, then make it active again)")
+                   "failback (rebuild a lost region as a standby, then make it active again) | recover (undo a "
+                   "bad deployment: the state at --to-time, then every later change but deployment "
+                   "--exclude-deploy's)")
       ->required()
-      ->check(CLI::IsMember({"status", "failover", "failback"}));
+      ->check(CLI::IsMember({"status", "failover", "failback", "recover"}));
   dr_cmd->add_option("--to", dr_to, "with failover: the region to make active");
   dr_cmd->add_flag("--force", dr_force,
                    "with failover: the active region is lost; do not wait for it (writes it acknowledged and the "
                    "target lacks are lost, within the RPO)");
-  dr_cmd->add_flag("--json", dr_json, "with status: JSON");
+  dr_cmd->add_option("--to-time", dr_to_time,
+                     "with recover: the moment to restore (a time PostgreSQL reads, e.g. 2026-11-26T17:00:00Z)");
+  dr_cmd->add_option("--exclude-deploy", dr_exclude_deploy,
+                     "with recover: the deployment id whose changes after --to-time are not replayed");
+  dr_cmd->add_flag("--json", dr_json, "with status and recover: JSON");
 
   std::string render_target = "local", render_out = "./rendered";
   auto* render = app.add_subcommand("render", "write the configuration files (and systemd units) from the topology");
@@ -431,6 +438,15 @@ int main(int argc, char** argv) {
       else
         std::cout << ctl::dr::FormatDrStatus(st);
       return st.global_error.empty() ? 0 : 3;
+    }
+    if (dr_action == "recover") {
+      auto r = ctl::dr::Recover(*t, {dr_to_time, dr_exclude_deploy}, PrintProgress);
+      if (!r.ok()) return Fail("dr recover", r.status());
+      if (dr_json)
+        std::cout << boost::json::serialize(ctl::dr::RecoverJson(*r)) << "\n";
+      else
+        std::cout << ctl::dr::FormatRecover(*r);
+      return r->conflicts.empty() ? 0 : 4;
     }
     if (dr_to.empty()) return Fail("dr failover", Status::Invalid("--to REGION is required"));
     auto start = std::chrono::steady_clock::now();

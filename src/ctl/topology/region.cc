@@ -957,6 +957,62 @@ Status RestartDatabaseNode(const Topology& t, const Zone& z, std::string* report
   return Status::Ok();
 }
 
+namespace {
+
+// Stops every database node of `r` at once (Patroni and PostgreSQL killed: their data is replaced or
+// only kept as evidence, so a clean shutdown buys nothing). Its catalogd go on.
+Status StopRegionDatabase(const Topology& t, const Region& r) {
+  std::vector<std::string> patroni;
+  for (const auto& z : r.zones) patroni.push_back(PatroniProgram(z));
+  auto states = ProgramStates(t);
+  for (const auto& name : patroni)
+    if (auto it = states.find(name); it != states.end() && it->second.second > 0) kill(it->second.second, SIGKILL);
+  for (const auto& z : r.zones)
+    if (auto uid = UidOf(z.os_user))
+      for (pid_t p : ProcessesOf(*uid))
+        if (CommAndParent(p).first == "postgres") kill(p, SIGKILL);
+  if (auto st = StopPrograms(t, patroni); !st.ok()) return st;
+  for (const auto& z : r.zones)
+    if (auto uid = UidOf(z.os_user))
+      for (pid_t p : ProcessesOf(*uid))
+        if (CommAndParent(p).first == "postgres") kill(p, SIGKILL);
+  return Status::Ok();
+}
+
+// Forgets `r`'s Patroni cluster: the v2 keys under its scope in the region's etcd.
+Status ClearPatroniState(const Topology& t, const Region& r) {
+  std::string scope = t.name + "-" + r.name;
+  for (const auto& z : r.zones) {
+    auto res = HttpCall(z.address, static_cast<unsigned short>(t.ports.etcd_client), "DELETE",
+                        "/v2/keys/techmoda/" + scope + "?recursive=true", "", {}, std::chrono::seconds(3));
+    if (res.status == 200 || res.status == 404) return Status::Ok();
+  }
+  return Status::Unavailable("region " + r.name + "'s etcd did not answer: cannot reset its cluster");
+}
+
+// Starts `zones`' Patroni and waits until `want` nodes of `r` run (or stream) under a leader whose
+// role is `leader_role` ("leader", or "standby_leader" for a standby cluster).
+Status StartRegionDatabase(const Topology& t, const Region& r, const std::vector<const Zone*>& zones, int want,
+                           const std::string& leader_role, const std::string& what, const Progress& progress) {
+  std::vector<std::string> patroni;
+  for (const auto* z : zones) patroni.push_back(PatroniProgram(*z));
+  if (auto st = StartPrograms(t, patroni); !st.ok()) return st;
+  return WaitUntil(what, want, Clock::now() + std::chrono::seconds(600), progress, [&] {
+    auto view = ClusterView(t, r);
+    if (!view.is_object()) return 0;
+    int running = 0;
+    bool leader = false;
+    for (const auto& m : view.at("members").as_array()) {
+      std::string state(m.at("state").as_string());
+      running += state == "running" || state == "streaming";
+      leader |= m.at("role").as_string() == leader_role;
+    }
+    return leader ? running : std::min(running, want - 1);
+  });
+}
+
+}  // namespace
+
 Status RebuildRegionAsStandby(const Topology& t, const std::string& region, const std::string& source,
                               const Progress& progress) {
   const Region* r = t.FindRegion(region);
@@ -966,51 +1022,60 @@ Status RebuildRegionAsStandby(const Topology& t, const std::string& region, cons
   auto secrets = LoadOrCreateSecrets(t);
   if (!secrets.ok()) return secrets.status();
   // 1. Stop the region's database nodes (its catalogd go on: they follow the active region).
-  std::vector<std::string> patroni;
-  for (const auto& z : r->zones) patroni.push_back(PatroniProgram(z));
-  if (auto st = StopPrograms(t, patroni); !st.ok()) return st;
-  for (const auto& z : r->zones)
-    if (auto uid = UidOf(z.os_user))
-      for (pid_t p : ProcessesOf(*uid))
-        if (CommAndParent(p).first == "postgres") kill(p, SIGKILL);
-  // 2. Forget the old cluster: its data (a history the active region left) and its Patroni state in
-  //    the region's etcd (the v2 keys under the scope).
+  if (auto st = StopRegionDatabase(t, *r); !st.ok()) return st;
+  // 2. Forget the old cluster: its data (a history the active region left) and its Patroni state.
   for (const auto& z : r->zones) {
     std::error_code ec;
     fs::remove_all(z.dir + "/pg/data", ec);
     if (ec) return Status::Internal("removing " + z.dir + "/pg/data: " + ec.message());
   }
-  std::string scope = t.name + "-" + r->name;
-  bool cleared = false;
-  for (const auto& z : r->zones) {
-    auto res = HttpCall(z.address, static_cast<unsigned short>(t.ports.etcd_client), "DELETE",
-                        "/v2/keys/techmoda/" + scope + "?recursive=true", "", {}, std::chrono::seconds(3));
-    if (res.status == 200 || res.status == 404) {
-      cleared = true;
-      break;
-    }
-  }
-  if (!cleared) return Status::Unavailable("region " + r->name + "'s etcd did not answer: cannot reset its cluster");
+  if (auto st = ClearPatroniState(t, *r); !st.ok()) return st;
   progress("region " + r->name + ": old data and cluster state removed");
   // 3. Bootstrap it again as a standby cluster of the source region (rendered with the source active).
   Topology as_standby = t;
   as_standby.dr.active = from->name;
   if (auto st = Prepare(as_standby, *secrets); !st.ok()) return st;
-  if (auto st = StartPrograms(t, patroni); !st.ok()) return st;
-  int nz = static_cast<int>(r->zones.size());
-  return WaitUntil("region " + r->name + ": cloned from region " + from->name, nz,
-                   Clock::now() + std::chrono::seconds(600), progress, [&] {
-                     auto view = ClusterView(t, *r);
-                     if (!view.is_object()) return 0;
-                     int running = 0;
-                     bool leader = false;
-                     for (const auto& m : view.at("members").as_array()) {
-                       std::string state(m.at("state").as_string());
-                       running += state == "running" || state == "streaming";
-                       leader |= m.at("role") == "standby_leader";
-                     }
-                     return leader ? running : std::min(running, nz - 1);
-                   });
+  std::vector<const Zone*> all;
+  for (const auto& z : r->zones) all.push_back(&z);
+  return StartRegionDatabase(t, *r, all, static_cast<int>(all.size()), "standby_leader",
+                             "region " + r->name + ": cloned from region " + from->name, progress);
+}
+
+Status ReplaceRegionCluster(const Topology& t, const std::string& region, const std::string& zone,
+                            const std::string& data_dir, const std::string& keep_as, const Progress& progress) {
+  const Region* r = t.FindRegion(region);
+  const Zone* z = t.FindZone(zone);
+  if (!r || !z) return Status::Invalid("replace the cluster of region " + region + ": no such region or zone");
+  if (!fs::exists(data_dir + "/PG_VERSION")) return Status::Invalid(data_dir + " is not a PostgreSQL data directory");
+  auto secrets = LoadOrCreateSecrets(t);
+  if (!secrets.ok()) return secrets.status();
+  if (auto st = StopRegionDatabase(t, *r); !st.ok()) return st;
+  progress("region " + r->name + ": database nodes stopped");
+  // The zone's old data is kept (the evidence of what went wrong); the other zones' is removed: they
+  // clone the new cluster.
+  std::error_code ec;
+  fs::rename(z->dir + "/pg/data", keep_as, ec);
+  if (ec) return Status::Internal("moving " + z->dir + "/pg/data to " + keep_as + ": " + ec.message());
+  fs::rename(data_dir, z->dir + "/pg/data", ec);
+  if (ec) return Status::Internal("moving " + data_dir + " to " + z->dir + "/pg/data: " + ec.message());
+  for (const auto& other : r->zones) {
+    if (other.name == z->name) continue;
+    fs::remove_all(other.dir + "/pg/data", ec);
+    if (ec) return Status::Internal("removing " + other.dir + "/pg/data: " + ec.message());
+  }
+  if (auto st = ClearPatroniState(t, *r); !st.ok()) return st;
+  // Rendered with this region active: Patroni takes the data over as a new cluster's leader.
+  Topology as_active = t;
+  as_active.dr.active = r->name;
+  if (auto st = Prepare(as_active, *secrets); !st.ok()) return st;
+  if (auto st = StartRegionDatabase(t, *r, {z}, 1, "leader", "region " + r->name + ": " + z->name + " leads", progress);
+      !st.ok())
+    return st;
+  std::vector<const Zone*> others;
+  for (const auto& other : r->zones)
+    if (other.name != z->name) others.push_back(&other);
+  return StartRegionDatabase(t, *r, others, static_cast<int>(r->zones.size()), "leader",
+                             "region " + r->name + ": replicas cloned", progress);
 }
 
 Status Switchover(const Topology& t, const std::string& region, const std::string& candidate, std::string* report) {

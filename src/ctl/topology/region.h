@@ -98,6 +98,13 @@ boost::json::value RegionClusterView(const Topology& t, const Region& r);
 Status RebuildRegionAsStandby(const Topology& t, const std::string& region, const std::string& source,
                               const Progress& progress);
 
+// Makes the stopped, cleanly shut down PostgreSQL data directory `data_dir` (the zone's user's, on its
+// file system) region `region`'s database: every node stopped, zone `zone`'s old data moved to
+// `keep_as`, the other zones' removed, the Patroni state cleared; Patroni then takes the data over on
+// `zone` as the leader of a new cluster and the other zones clone it. Returns when all run.
+Status ReplaceRegionCluster(const Topology& t, const std::string& region, const std::string& zone,
+                            const std::string& data_dir, const std::string& keep_as, const Progress& progress);
+
 // Planned switchover through Patroni's REST API; `candidate` may be empty (Patroni picks).
 Status Switchover(const Topology& t, const std::string& region, const std::string& candidate, std::string* report);
 

@@ -275,13 +275,8 @@ std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const
            " scram-sha-256\n    - host all all " + n + " scram-sha-256\n";
   std::string api = z.address + ":" + std::to_string(t.ports.patroni);
   const auto& p = t.patroni;
-  // WAL archiving with pgBackRest into the repository (asynchronously: a queue in the zone's spool
-  // folder). While the region's stall file exists it fails (the drill `fault stall-archive`).
-  bool local = l.os_user == z.os_user;
   std::string archive_command =
-      (local ? "test ! -e " + Topology::ArchiveStallFile(r) + " && " : std::string()) +
-      "/usr/bin/pgbackrest --config=" + ZoneBackupPaths(z, local ? RenderTarget::kLocal : RenderTarget::kSystemd).conf +
-      " --stanza=" + t.backup.stanza + " archive-push %p";
+      ZoneArchiveCommand(t, r, z, l.os_user == z.os_user ? RenderTarget::kLocal : RenderTarget::kSystemd);
   return "# Rendered by catalogctl from " + t.file + " (topology " + t.name +
          "). Do not edit: edit the topology and re-render.\n"
          "scope: " +
@@ -605,10 +600,18 @@ std::string CatalogReplicaConninfo(const Topology& t, const Region& r, const Sec
          " dbname=techmoda user=catalog password=" + s.catalog + " connect_timeout=2";
 }
 
-std::string SuperuserConninfo(const Topology& t, const Region& r, const Secrets& s) {
-  return "host=" + r.address + " port=" + std::to_string(t.ports.haproxy_primary) +
-         " dbname=postgres user=postgres password=" + s.superuser +
-         " connect_timeout=2 target_session_attrs=read-write";
+std::string ZoneArchiveCommand(const Topology& t, const Region& r, const Zone& z, RenderTarget target) {
+  // WAL archiving with pgBackRest into the repository (asynchronously: a queue in the zone's spool
+  // folder). While the region's stall file exists it fails (the drill `fault stall-archive`).
+  bool local = target == RenderTarget::kLocal;
+  return (local ? "test ! -e " + Topology::ArchiveStallFile(r) + " && " : std::string()) +
+         "/usr/bin/pgbackrest --config=" + ZoneBackupPaths(z, target).conf + " --stanza=" + t.backup.stanza +
+         " archive-push %p";
+}
+
+std::string SuperuserConninfo(const Topology& t, const Region& r, const Secrets& s, const std::string& dbname) {
+  return "host=" + r.address + " port=" + std::to_string(t.ports.haproxy_primary) + " dbname=" + dbname +
+         " user=postgres password=" + s.superuser + " connect_timeout=2 target_session_attrs=read-write";
 }
 
 namespace {

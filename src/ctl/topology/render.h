@@ -49,7 +49,10 @@ std::string CatalogConninfo(const Topology& t, const Region& r, const Secrets& s
 // The same role through the region's HAProxy read port (the streaming replicas).
 std::string CatalogReplicaConninfo(const Topology& t, const Region& r, const Secrets& s);
 // The superuser's, through the write port (for catalogctl's bootstrap of role and database).
-std::string SuperuserConninfo(const Topology& t, const Region& r, const Secrets& s);
+std::string SuperuserConninfo(const Topology& t, const Region& r, const Secrets& s,
+                              const std::string& dbname = "postgres");
+// A zone's PostgreSQL archive_command: pgBackRest's asynchronous archive-push into the repository.
+std::string ZoneArchiveCommand(const Topology& t, const Region& r, const Zone& z, RenderTarget target);
 
 // Supervisor program names.
 std::string EtcdProgram(const Zone& z);
