@@ -251,6 +251,43 @@ std::string FormatDrStatus(const DrStatus& s) {
   return out;
 }
 
+std::string RpoMetricsText(const DrStatus& s) {
+  std::string out;
+  char line[256];
+  auto series = [&](const char* name, const char* help, const char* type) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  series("techmoda_dr_standby_behind_bytes", "WAL bytes a standby region has not replayed (RPO meter).", "gauge");
+  for (const auto& r : s.regions)
+    if (r.role == "standby" && r.lag_bytes >= 0) {
+      std::snprintf(line, sizeof line, "techmoda_dr_standby_behind_bytes{region=\"%s\"} %lld\n", r.name.c_str(),
+                    r.lag_bytes);
+      out += line;
+    }
+  series("techmoda_dr_standby_behind_seconds",
+         "How far behind in time a standby region's replay is, as the active primary sees it (RPO meter).", "gauge");
+  for (const auto& r : s.regions)
+    if (r.role == "standby" && r.lag_seconds >= 0) {
+      std::snprintf(line, sizeof line, "techmoda_dr_standby_behind_seconds{region=\"%s\"} %.3f\n", r.name.c_str(),
+                    r.lag_seconds);
+      out += line;
+    }
+  series("techmoda_dr_unarchived_bytes", "WAL bytes of the active primary not yet in the backup repository.", "gauge");
+  if (s.unarchived_bytes >= 0) out += "techmoda_dr_unarchived_bytes " + std::to_string(s.unarchived_bytes) + "\n";
+  series("techmoda_dr_unarchived_seconds", "Age of the active primary's last archived WAL segment.", "gauge");
+  if (s.unarchived_seconds >= 0) {
+    std::snprintf(line, sizeof line, "techmoda_dr_unarchived_seconds %.3f\n", s.unarchived_seconds);
+    out += line;
+  }
+  series("techmoda_dr_active_epoch", "The epoch of the active region (labelled) in the global etcd.", "gauge");
+  if (!s.active_region.empty()) {
+    std::snprintf(line, sizeof line, "techmoda_dr_active_epoch{region=\"%s\",state=\"%s\"} %lld\n",
+                  s.active_region.c_str(), s.state.c_str(), s.epoch);
+    out += line;
+  }
+  return out;
+}
+
 json::value DrStatusJson(const DrStatus& s) {
   json::array regions;
   for (const auto& r : s.regions)

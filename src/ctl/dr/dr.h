@@ -34,6 +34,10 @@ struct DrStatus {
 };
 
 DrStatus ReadDrStatus(const Topology& t);
+// The RPO meter as Prometheus series (the canary serves them on /metrics for a topology of several
+// regions): per standby region the bytes and seconds it is behind the active primary, the WAL not yet
+// archived, the active epoch. An unknown figure (-1) is left out rather than reported as 0.
+std::string RpoMetricsText(const DrStatus& s);
 std::string FormatDrStatus(const DrStatus& s);
 boost::json::value DrStatusJson(const DrStatus& s);
 

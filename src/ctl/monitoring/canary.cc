@@ -11,6 +11,7 @@
 #include "common/http_client.h"
 #include "common/json_util.h"
 #include "common/log.h"
+#include "ctl/dr/dr.h"
 #include "ctl/monitoring/http_server.h"
 #include "ctl/topology/render.h"
 
@@ -206,10 +207,11 @@ Status RunCanary(const Topology& t, const CanaryOptions& options) {
   std::mutex mu;
   std::map<std::string, RegionSeries> series;
   for (const auto& r : t.regions) series[r.name];
+  std::string rpo;  // the RPO meter's series (several regions), refreshed every 5 s
   SmallHttpServer server([&](const std::string&, const std::string& target, const std::string&) {
     std::lock_guard<std::mutex> lock(mu);
     if (target != "/metrics") return HttpReply{404, "text/plain; charset=utf-8", "see /metrics\n"};
-    return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", MetricsText(series)};
+    return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", MetricsText(series) + rpo};
   });
   if (!options.listen.empty())
     if (auto s = server.Start(options.listen); !s.ok()) return s;
@@ -266,6 +268,19 @@ Status RunCanary(const Topology& t, const CanaryOptions& options) {
       }
     });
   }
+  if (t.MultiRegion())
+    threads.emplace_back([&] {
+      while (!StopRequested()) {
+        if (options.runs > 0 || (options.duration.count() > 0 && Clock::now() - started >= options.duration)) break;
+        std::string text = dr::RpoMetricsText(dr::ReadDrStatus(t));
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          rpo = std::move(text);
+        }
+        auto next = Clock::now() + std::chrono::seconds(5);
+        while (!StopRequested() && Clock::now() < next) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
   for (auto& th : threads) th.join();
   server.Stop();
   log::Info("canary.stopped", {{"topology", t.name}});
