@@ -27,14 +27,14 @@ cleanup() {
 trap cleanup EXIT
 
 echo "seeding $N products ..."
-"${CTL[@]}" seed --products "$N" --topology "$T_FILE" >/dev/null 2>&1
+"${CTL[@]}" seed --products "$N" --replace --topology "$T_FILE" >"$DIR/seed.log" 2>&1 || { cat "$DIR/seed.log"; exit 1; }
 psql -qAt "$DB" -c "SELECT sku FROM inventory ORDER BY sku LIMIT 12" >"$DIR/skus"
 while read -r sku; do
   curl -sf -o /dev/null -X PUT "$API/v1/inventory/$sku" -H "Authorization: Bearer $(secret admin_token)" \
     -d '{"on_hand": 1000000}'
 done <"$DIR/skus"
 t0=$(date +%s.%N)
-"${CTL[@]}" backup run --type full --topology "$T_FILE" >/dev/null 2>&1
+"${CTL[@]}" backup run --type full --topology "$T_FILE" >"$DIR/backup.log" 2>&1 || { cat "$DIR/backup.log"; exit 1; }
 t1=$(date +%s.%N)
 size=$(psql -qAt "$DB" -c "SELECT pg_size_pretty(pg_database_size('techmoda'))")
 
@@ -74,7 +74,7 @@ echo "bad deployment: $(psql -qAt "$DB" -c "SELECT count(*) FROM change_log WHER
 
 t2=$(date +%s.%N)
 "${CTL[@]}" dr recover --to-time "$T" --exclude-deploy bad-bench --json --topology "$T_FILE" >"$DIR/report.json" \
-  2>"$DIR/progress"
+  2>"$DIR/progress" || { cat "$DIR/progress"; exit 1; }
 t3=$(date +%s.%N)
 sleep 3
 touch "$DIR/stop"

@@ -31,14 +31,6 @@ int PlaceOrders(const Region& region, const std::string& sku, int n, const std::
   return ok;
 }
 
-json::value JsonOf(const std::string& out) {
-  // catalogctl prints progress on stderr, which Ctl joins: the JSON is the last line.
-  auto start = out.rfind("\n{");
-  boost::system::error_code ec;
-  auto v = json::parse(start == std::string::npos ? out : out.substr(start + 1), ec);
-  return ec ? json::value() : v;
-}
-
 TEST(Backup, FullAndDiffVerifiedAndDamageCaught) {
   if (geteuid() != 0) GTEST_SKIP() << "backups run as root (pgBackRest as the repository's own user)";
   Region region("backup", 16, "backup: {schedule: false}\n");

@@ -32,13 +32,6 @@ std::vector<std::vector<std::string>> Table(const std::string& conninfo, const s
   return out;
 }
 
-json::value JsonOf(const std::string& out) {
-  auto start = out.rfind("\n{");
-  boost::system::error_code ec;
-  auto v = json::parse(start == std::string::npos ? out : out.substr(start + 1), ec);
-  return ec ? json::value() : v;
-}
-
 TEST(Recover, BadDeploymentUndoneOrdersKept) {
   if (geteuid() != 0) GTEST_SKIP() << "recovery runs as root (pgBackRest and PostgreSQL as the zone's user)";
   Region region("recover", 19);

@@ -39,6 +39,14 @@ inline int Ctl(const std::vector<std::string>& args, std::string* out = nullptr)
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
 }
 
+// The JSON catalogctl printed last (progress goes to stderr, which Ctl joins); null if none.
+inline json::value JsonOf(const std::string& out) {
+  auto start = out.rfind("\n{");
+  boost::system::error_code ec;
+  auto v = json::parse(start == std::string::npos ? out : out.substr(start + 1), ec);
+  return ec ? json::value() : v;
+}
+
 // A topology in the test's own folder, brought up and down with catalogctl: `yaml` is the whole
 // file but its name.
 class TopologyFixture {

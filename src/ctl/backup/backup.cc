@@ -29,14 +29,6 @@ using Clock = std::chrono::steady_clock;
 // The tables a restored catalog must have (migrations/0001_init.sql).
 constexpr const char* kCoreTables[] = {"products", "inventory", "orders", "idempotency_keys", "change_log"};
 
-double Since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-std::string Seconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f s", s);
-  return buf;
-}
-
 std::string Bytes(long long b) {
   char buf[32];
   if (b < 1024)
@@ -226,7 +218,7 @@ Status EnsureStanza(const Topology& t, const Progress& progress) {
     return Status::Internal("WAL archiving does not reach the repository (pgbackrest check, exit " +
                             std::to_string(rc) + "):\n" + Problems(out));
   progress("backups: stanza " + t.backup.stanza + " ready, WAL archiving reaches the repository " + t.backup.address +
-           "  " + Seconds(Since(start)));
+           "  " + FormatSeconds(SecondsSince(start)));
   return Status::Ok();
 }
 
@@ -238,30 +230,31 @@ Status Run(const Topology& t, const std::string& type, const Progress& progress)
   int shown = -1;
   std::string out;
   progress("backup " + type + ": starting (checkpoint on the primary, then copying)");
-  int rc = PgBackRest(
-      t, t.backup.Conf(), {"--type=" + type, "--log-level-console=detail", "backup"}, &out,
-      [&](const std::string& line) {
-        // "... backup file /.../base/1/1249 (440KB, 23.45%) checksum ..."
-        auto pct = line.find("%)");
-        if (line.find("backup file") != std::string::npos && pct != std::string::npos) {
-          auto comma = line.rfind(", ", pct);
-          if (comma == std::string::npos) return;
-          double p = std::atof(line.substr(comma + 2, pct - comma - 2).c_str());
-          int step = static_cast<int>(p / 10);
-          if (step > shown) {
-            shown = step;
-            progress("backup " + type + ": " + std::to_string(step * 10) + "% copied  " + Seconds(Since(start)));
-          }
-        } else if (line.find("new backup label") != std::string::npos ||
-                   line.find("backup size") != std::string::npos) {
-          auto info = line.find("INFO: ");
-          progress("backup " + type + ": " + (info == std::string::npos ? line : line.substr(info + 6)));
-        }
-      });
+  int rc =
+      PgBackRest(t, t.backup.Conf(), {"--type=" + type, "--log-level-console=detail", "backup"}, &out,
+                 [&](const std::string& line) {
+                   // "... backup file /.../base/1/1249 (440KB, 23.45%) checksum ..."
+                   auto pct = line.find("%)");
+                   if (line.find("backup file") != std::string::npos && pct != std::string::npos) {
+                     auto comma = line.rfind(", ", pct);
+                     if (comma == std::string::npos) return;
+                     double p = std::atof(line.substr(comma + 2, pct - comma - 2).c_str());
+                     int step = static_cast<int>(p / 10);
+                     if (step > shown) {
+                       shown = step;
+                       progress("backup " + type + ": " + std::to_string(step * 10) + "% copied  " +
+                                FormatSeconds(SecondsSince(start)));
+                     }
+                   } else if (line.find("new backup label") != std::string::npos ||
+                              line.find("backup size") != std::string::npos) {
+                     auto info = line.find("INFO: ");
+                     progress("backup " + type + ": " + (info == std::string::npos ? line : line.substr(info + 6)));
+                   }
+                 });
   if (rc != 0)
     return Status::Internal("pgbackrest backup --type=" + type + " failed (exit " + std::to_string(rc) + "):\n" +
                             Problems(out));
-  progress("backup " + type + ": done in " + Seconds(Since(start)));
+  progress("backup " + type + ": done in " + FormatSeconds(SecondsSince(start)));
   return Status::Ok();
 }
 
@@ -324,8 +317,8 @@ VerifyReport Verify(const Topology& t, const std::string& label, const Progress&
     auto start = Clock::now();
     VerifyStep s{name, false, "", 0};
     s.ok = fn(&s.detail);
-    s.seconds = Since(start);
-    progress(std::string(s.ok ? "ok    " : "FAILED") + "  " + name + "  " + Seconds(s.seconds) +
+    s.seconds = SecondsSince(start);
+    progress(std::string(s.ok ? "ok    " : "FAILED") + "  " + name + "  " + FormatSeconds(s.seconds) +
              (s.detail.empty() ? "" : "\n        " + s.detail));
     r.steps.push_back(std::move(s));
     return r.steps.back().ok;
@@ -465,8 +458,8 @@ VerifyReport Verify(const Topology& t, const std::string& label, const Progress&
       // Stopping after a failed step is cleanup, not a finding.
       if (!ok) progress("could not stop the scratch PostgreSQL: " + out);
     } else {
-      VerifyStep s{"stop it", ok, ok ? "" : Problems(out), Since(start)};
-      progress(std::string(ok ? "ok    " : "FAILED") + "  stop it  " + Seconds(s.seconds));
+      VerifyStep s{"stop it", ok, ok ? "" : Problems(out), SecondsSince(start)};
+      progress(std::string(ok ? "ok    " : "FAILED") + "  stop it  " + FormatSeconds(s.seconds));
       r.steps.push_back(s);
     }
   }
@@ -527,7 +520,7 @@ Status Schedule(const Topology& t, std::chrono::seconds duration) {
         auto start = Clock::now();
         auto st = Run(t, d.type, [](const std::string&) {});
         if (st.ok())
-          log::Info("backup.done", {{"type", d.type}, {"seconds", Since(start)}});
+          log::Info("backup.done", {{"type", d.type}, {"seconds", SecondsSince(start)}});
         else
           log::Error("backup.failed", {{"type", d.type}, {"error", st.detail()}});
       }

@@ -20,14 +20,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-std::string Secs(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f s", s);
-  return buf;
-}
-
 etcd::Client Global(const Topology& t) {
   return etcd::Client(etcd::ParseEndpoints(t.GlobalEtcdEndpoints()), std::chrono::milliseconds(1500));
 }
@@ -101,9 +93,10 @@ Status WaitFor(const std::string& what, std::chrono::seconds timeout, const Prog
   while (true) {
     if (done(&note)) return Status::Ok();
     if (Clock::now() - t0 > timeout)
-      return Status::Unavailable(what + ": not after " + Secs(Since(t0)) + (note.empty() ? "" : " (" + note + ")"));
+      return Status::Unavailable(what + ": not after " + FormatSeconds(SecondsSince(t0)) +
+                                 (note.empty() ? "" : " (" + note + ")"));
     if (Clock::now() > next) {
-      progress("  " + what + " ... " + Secs(Since(t0)) + (note.empty() ? "" : "  " + note));
+      progress("  " + what + " ... " + FormatSeconds(SecondsSince(t0)) + (note.empty() ? "" : "  " + note));
       next += std::chrono::seconds(2);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -242,12 +235,12 @@ std::string FormatDrStatus(const DrStatus& s) {
     std::snprintf(line, sizeof line, "%-7s %-8s %-7s %16s %14s %10s\n", r.name.c_str(), r.role.c_str(),
                   r.leader.empty() ? "-" : r.leader.c_str(), lsn,
                   r.lag_bytes < 0 ? "-" : std::to_string(r.lag_bytes).c_str(),
-                  r.lag_seconds < 0 ? "-" : Secs(r.lag_seconds).c_str());
+                  r.lag_seconds < 0 ? "-" : FormatSeconds(r.lag_seconds).c_str());
     out += line;
   }
   out += "not yet in the backup repository: " +
          (s.unarchived_bytes < 0 ? std::string("?") : std::to_string(s.unarchived_bytes) + " B") + ", last archive " +
-         (s.unarchived_seconds < 0 ? std::string("?") : Secs(s.unarchived_seconds)) + " ago\n";
+         (s.unarchived_seconds < 0 ? std::string("?") : FormatSeconds(s.unarchived_seconds)) + " ago\n";
   return out;
 }
 
@@ -336,7 +329,8 @@ Status Failover(const Topology& t, const std::string& to, bool force, const Prog
   auto put = global.PutIf(key, cur->mod_revision, fence::ActiveJson(next));
   if (!put.ok()) return put.status();
   if (!*put) return Status::Unavailable("the active region changed under us; read `catalogctl dr status` and retry");
-  progress("epoch " + std::to_string(next.epoch) + ": writes stopped (" + next.state + ")  " + Secs(Since(t0)));
+  progress("epoch " + std::to_string(next.epoch) + ": writes stopped (" + next.state + ")  " +
+           FormatSeconds(SecondsSince(t0)));
 
   // 2. Planned: every lease of the old epoch gone (each live catalogd moved on once its running writes
   //    were done, so the old primary's position read next covers every acknowledged write).
@@ -363,7 +357,7 @@ Status Failover(const Topology& t, const std::string& to, bool force, const Prog
   if (!st.ok()) return st;
   progress((force ? "region " + from->name + "'s leases have lapsed: it takes no writes  "
                   : "every catalogd has left epoch " + std::to_string(cur->epoch) + "  ") +
-           Secs(Since(t0)));
+           FormatSeconds(SecondsSince(t0)));
 
   // 3. Planned: the target has replayed everything the old primary wrote.
   if (!force) {
@@ -396,7 +390,7 @@ Status Failover(const Topology& t, const std::string& to, bool force, const Prog
                    return behind <= 0;
                  });
     if (!st.ok()) return st;
-    progress("region " + to + " has everything region " + from->name + " wrote  " + Secs(Since(t0)));
+    progress("region " + to + " has everything region " + from->name + " wrote  " + FormatSeconds(SecondsSince(t0)));
   }
 
   // 4. Promote the target: it stops being a standby cluster.
@@ -407,7 +401,7 @@ Status Failover(const Topology& t, const std::string& to, bool force, const Prog
     return tz && IsPrimary(tm) && Writable(t, *target);
   });
   if (!st.ok()) return st;
-  progress("region " + to + " promoted  " + Secs(Since(t0)));
+  progress("region " + to + " promoted  " + FormatSeconds(SecondsSince(t0)));
 
   // 5. Planned: the old region follows the new one (a forced failover leaves that to `dr failback`).
   if (!force) {
@@ -426,7 +420,8 @@ Status Failover(const Topology& t, const std::string& to, bool force, const Prog
   auto put2 = global.PutIf(key, (*now)->mod_revision, fence::ActiveJson(done));
   if (!put2.ok()) return put2.status();
   if (!*put2) return Status::Unavailable("the active region changed during the failover; read `catalogctl dr status`");
-  progress("epoch " + std::to_string(done.epoch) + ": region " + to + " active, writes resume  " + Secs(Since(t0)));
+  progress("epoch " + std::to_string(done.epoch) + ": region " + to + " active, writes resume  " +
+           FormatSeconds(SecondsSince(t0)));
   return Status::Ok();
 }
 
@@ -454,7 +449,7 @@ Status Failback(const Topology& t, const std::string& to, const Progress& progre
                         return false;
                       });
   if (!wait.ok()) return wait;
-  progress("region " + to + " rebuilt and caught up  " + Secs(Since(t0)));
+  progress("region " + to + " rebuilt and caught up  " + FormatSeconds(SecondsSince(t0)));
   // 2. Switch back as a planned failover: nothing acknowledged is lost.
   return Failover(t, to, false, progress);
 }

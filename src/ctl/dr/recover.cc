@@ -26,14 +26,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-std::string Secs(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f s", s);
-  return buf;
-}
-
 // How far before T the change log is searched for changes that committed after T: a transaction's
 // `at` is its start, and no write runs longer than its deadline (seconds), far below this.
 constexpr const char* kLookBack = "interval '10 minutes'";
@@ -357,9 +349,9 @@ Result<RecoverReport> Recover(const Topology& t, const RecoverOptions& o, const 
   auto started = Clock::now();
   auto phase_start = started;
   auto phase = [&](const std::string& name) {
-    double s = Since(phase_start);
+    double s = SecondsSince(phase_start);
     report.phases.emplace_back(name, s);
-    progress("done: " + name + "  " + Secs(s));
+    progress("done: " + name + "  " + FormatSeconds(s));
     phase_start = Clock::now();
   };
 
@@ -475,7 +467,8 @@ Result<RecoverReport> Recover(const Topology& t, const RecoverOptions& o, const 
       stop_scratch();
       return Status::Internal("the recovery to " + report.to_time + " did not finish:\n" + Tail(log));
     }
-    if (++waited % 25 == 0) progress("replaying WAL up to " + report.to_time + " ... " + Secs(Since(phase_start)));
+    if (++waited % 25 == 0)
+      progress("replaying WAL up to " + report.to_time + " ... " + FormatSeconds(SecondsSince(phase_start)));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   // The recovery settings pgBackRest wrote must not reach the nodes that will clone this one.
@@ -587,7 +580,7 @@ Result<RecoverReport> Recover(const Topology& t, const RecoverOptions& o, const 
     return Status::Internal("switching region " + region->name + " to the recovered cluster: " + st.detail() +
                             " (the recovered data is at " + zone->dir + "/pg/data or " + data + "; the old data at " +
                             report.kept_old_data + ")");
-  report.writes_refused_s = Since(fenced_at);
+  report.writes_refused_s = SecondsSince(fenced_at);
   phase("region " + region->name + " runs the recovered cluster");
 
   // 8. Other regions followed the old history: each becomes a standby of the recovered cluster again.
@@ -597,7 +590,7 @@ Result<RecoverReport> Recover(const Topology& t, const RecoverOptions& o, const 
     phase("region " + r.name + " rebuilt as a standby of the recovered cluster");
   }
   fs::remove_all(run, ec);
-  report.total_s = Since(started);
+  report.total_s = SecondsSince(started);
   return report;
 }
 

@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 #include <boost/json/value.hpp>
+#include <chrono>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <string>
@@ -17,6 +19,16 @@ namespace techmoda::ctl {
 
 // Progress lines for long operations ("etcd: 3/3 healthy  2.1 s").
 using Progress = std::function<void(const std::string&)>;
+
+// Seconds since `t0`, and a duration as progress lines show it ("2.1 s").
+inline double SecondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+inline std::string FormatSeconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", s);
+  return buf;
+}
 
 struct CatalogdStatus {
   std::string instance;
