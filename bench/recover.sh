@@ -2,7 +2,7 @@
 # Benchmark (run by hand, as root): undoing a bad deployment on a catalog of N products
 # (`catalogctl dr recover`), beside baselines measured in the same run on the same topology: a full
 # pgBackRest backup of the same cluster, and the restore phase inside the recovery.
-#   bench/recover.sh [PRODUCTS]   (default 1000000; the local topology must be up: build/catalogctl up)
+#   bench/recover.sh [PRODUCTS]   (default 1000000; the local topology up, its catalog empty or of N products)
 # Orders arrive all along (three clients, bounded by time); a catalogd with deploy id bad-bench reprices
 # 1,000 products; then the recovery runs. Prints the figures and checks prices and orders.
 set -euo pipefail
@@ -26,11 +26,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "seeding $N products ..."
-"${CTL[@]}" seed --products "$N" --replace --topology "$T_FILE" >"$DIR/seed.log" 2>&1 || { cat "$DIR/seed.log"; exit 1; }
+have=$(psql -qAt "$DB" -c "SELECT count(*) FROM products WHERE category NOT LIKE 'synthetic/%'")
+if [ "$have" != "$N" ]; then
+  echo "seeding $N products ..."
+  "${CTL[@]}" seed --products "$N" --topology "$T_FILE" >"$DIR/seed.log" 2>&1 || { cat "$DIR/seed.log"; exit 1; }
+fi
 psql -qAt "$DB" -c "SELECT sku FROM inventory ORDER BY sku LIMIT 12" >"$DIR/skus"
 while read -r sku; do
-  curl -sf -o /dev/null -X PUT "$API/v1/inventory/$sku" -H "Authorization: Bearer $(secret admin_token)" \
+  curl -sf -o /dev/null -X PUT "$API/v1/inventory/$sku" -H 'Content-Type: application/json' -H "Authorization: Bearer $(secret admin_token)" \
     -d '{"on_hand": 1000000}'
 done <"$DIR/skus"
 t0=$(date +%s.%N)
@@ -44,7 +47,7 @@ load() {
   mapfile -t skus <"$DIR/skus"
   while [ $SECONDS -lt $end ] && [ ! -e "$DIR/stop" ]; do
     i=$((i + 1))
-    out=$(curl -s -m 60 -X POST "$API/v1/orders" -H "Authorization: Bearer $(secret client_token)" \
+    out=$(curl -s -m 60 -X POST "$API/v1/orders" -H 'Content-Type: application/json' -H "Authorization: Bearer $(secret client_token)" \
       -H "Idempotency-Key: bench-$1-$i-$RANDOM" \
       -d "{\"customer_id\": \"c$1\", \"lines\": [{\"sku\": \"${skus[$((i % ${#skus[@]}))]}\", \"quantity\": 1}]}" \
       -w ' %{http_code}') || true
@@ -66,7 +69,7 @@ BAD=$!
 for _ in $(seq 1 300); do curl -sf -o /dev/null http://127.0.0.1:18191/healthz && break; sleep 0.2; done
 while read -r id _; do
   curl -s http://127.0.0.1:18191/v1/products/"$id" | sed 's/"amount":[0-9]*/"amount":1/' >"$DIR/p.json"
-  curl -sf -o /dev/null -X PUT http://127.0.0.1:18191/v1/products/"$id" \
+  curl -sf -o /dev/null -X PUT http://127.0.0.1:18191/v1/products/"$id" -H 'Content-Type: application/json' \
     -H "Authorization: Bearer bench-admin-token-0123456789" --data-binary @"$DIR/p.json"
 done <"$DIR/prices"
 kill -TERM "$BAD"; wait "$BAD" 2>/dev/null || true; BAD=""

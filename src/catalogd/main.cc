@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -178,6 +179,15 @@ int main(int argc, char** argv) {
   api.AddMetricsSource([&admission](std::string& out) { admission.RenderMetrics(out); });
   if (active_region) {
     api.SetWriteGate({[&] { return active_region->BeginWrite(); }, [&] { return active_region->EndWrite(); }});
+    api.SetActiveRegionProbe([&active_region, region = cfg->region] {
+      auto a = active_region->active();
+      bool serves = a.region == region && a.state == "active";
+      return std::make_pair(serves, boost::json::serialize(boost::json::object{{"region", region},
+                                                                               {"active_region", a.region},
+                                                                               {"epoch", a.epoch},
+                                                                               {"state", a.state},
+                                                                               {"serves_writes", serves}}));
+    });
     api.AddMetricsSource([&active_region](std::string& out) { active_region->RenderMetrics(out); });
   }
   api.AddMetricsSource([&rate_limiter](std::string& out) { rate_limiter.RenderMetrics(out); });

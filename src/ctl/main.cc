@@ -233,9 +233,10 @@ int main(int argc, char** argv) {
                    "status (active region, epoch, leases, the RPO meter) | failover (move the active region) | "
                    "failback (rebuild a lost region as a standby, then make it active again) | recover (undo a "
                    "bad deployment: the state at --to-time, then every later change but deployment "
-                   "--exclude-deploy's)")
+                   "--exclude-deploy's) | watch (the region responder: automatic failover by dr.auto_failover_after_s; "
+                   "runs as the dr-responder program)")
       ->required()
-      ->check(CLI::IsMember({"status", "failover", "failback", "recover"}));
+      ->check(CLI::IsMember({"status", "failover", "failback", "recover", "watch"}));
   dr_cmd->add_option("--to", dr_to, "with failover: the region to make active");
   dr_cmd->add_flag("--force", dr_force,
                    "with failover: the active region is lost; do not wait for it (writes it acknowledged and the "
@@ -245,6 +246,8 @@ int main(int argc, char** argv) {
   dr_cmd->add_option("--exclude-deploy", dr_exclude_deploy,
                      "with recover: the deployment id whose changes after --to-time are not replayed");
   dr_cmd->add_flag("--json", dr_json, "with status and recover: JSON");
+  int dr_duration = 0;
+  dr_cmd->add_option("--duration", dr_duration, "with watch: stop after this many seconds (0: until stopped)");
 
   std::string render_target = "local", render_out = "./rendered";
   auto* render = app.add_subcommand("render", "write the configuration files (and systemd units) from the topology");
@@ -438,6 +441,12 @@ int main(int argc, char** argv) {
       else
         std::cout << ctl::dr::FormatDrStatus(st);
       return st.global_error.empty() ? 0 : 3;
+    }
+    if (dr_action == "watch") {
+      log::Init(log::Level::kInfo, {{"service", "dr-responder"}, {"topology", t->name}});
+      auto s = ctl::dr::WatchRegions(*t, std::chrono::seconds(dr_duration));
+      if (!s.ok()) return Fail("dr watch", s);
+      return 0;
     }
     if (dr_action == "recover") {
       auto r = ctl::dr::Recover(*t, {dr_to_time, dr_exclude_deploy}, PrintProgress);

@@ -15,6 +15,7 @@
 
 #include "common/http_client.h"
 #include "common/pg.h"
+#include "common/process.h"
 #include "tests/ha/region_fixture.h"
 #include "tests/ha/workload.h"
 
@@ -25,16 +26,35 @@ using Clock = std::chrono::steady_clock;
 
 class TwoRegions : public TopologyFixture {
  public:
-  explicit TwoRegions(const std::string& name)
+  // `dr_extra`: more keys of the dr section (", auto_failover_after_s: 8").
+  explicit TwoRegions(const std::string& name, const std::string& dr_extra = "")
       : TopologyFixture(name, "dr-",
                         "regions:\n  - {name: a, id: 17, zones: [a1, a2, a3]}\n"
                         "  - {name: b, id: 18, zones: [b1, b2]}\n"
                         "patroni: {ttl: 20, loop_wait: 2, retry_timeout: 9}\n"
-                        "dr: {witness_host: 127.0.250.17, lease_ttl_s: 5, active: a}\n"
-                        "backup: {schedule: false}\nmonitoring: {enabled: false}\n") {}
+                        "dr: {witness_host: 127.0.250.17, lease_ttl_s: 5, active: a" +
+                            dr_extra +
+                            "}\n"
+                            "backup: {schedule: false}\nmonitoring: {enabled: false}\n") {}
   const ctl::Region& region(const std::string& n) const { return *topology_.FindRegion(n); }
   std::string Conninfo(const std::string& n) const { return ctl::CatalogConninfo(topology_, region(n), secrets_); }
   unsigned short ApiPort() const { return static_cast<unsigned short>(topology_.ports.haproxy_api); }
+  // The region the front door (on the witness's address) sends a client to, as that region's catalogd
+  // says in /active-region; "" when the answer is not a 200 from an active region.
+  std::string FrontDoorRegion() const {
+    auto r =
+        HttpCall(topology_.dr.witness_address, ApiPort(), "GET", "/active-region", "", {}, std::chrono::seconds(2));
+    if (r.status != 200) return "";
+    auto v = r.Json();
+    return v.is_object() && v.as_object().contains("region") ? std::string(v.at("region").as_string()) : "";
+  }
+  // Seconds until the front door sends clients to `region` (-1: not within `timeout_s`).
+  double FrontDoorReaches(const std::string& region, double timeout_s) const {
+    auto t0 = std::chrono::steady_clock::now();
+    bool ok = WaitFor([&] { return FrontDoorRegion() == region; },
+                      std::chrono::milliseconds(static_cast<int>(timeout_s * 1000)));
+    return ok ? std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() : -1;
+  }
   json::value DrStatus() const {
     std::string out;
     Ctl(Args({"dr", "status", "--json"}), &out);
@@ -92,6 +112,7 @@ TEST(RegionFailover, PlannedAndBackLosesNothing) {
   TwoRegions dr("planned");
   ASSERT_TRUE(dr.Up(300));
   auto [products, skus] = Prepare(dr);
+  EXPECT_GE(dr.FrontDoorReaches("a", 10), 0) << "the front door sends clients to the active region";
   Workload load({dr.region("b").address, dr.ApiPort(), dr.secrets().client_token, products, skus});
   load.Start();
   std::this_thread::sleep_for(std::chrono::seconds(5));
@@ -99,11 +120,17 @@ TEST(RegionFailover, PlannedAndBackLosesNothing) {
   double t1 = load.Now();
   ASSERT_EQ(Ctl(dr.Args({"dr", "failover", "--to", "b"}), &out), 0) << out;
   std::printf("%s", out.c_str());
+  EXPECT_NE(out.find("front door: clients go to region"), std::string::npos) << out;
+  double door_b = dr.FrontDoorReaches("b", 5);
+  EXPECT_GE(door_b, 0) << "the front door follows the failover to b";
   double back1 = FirstAckAfter(load.History(), t1);
   std::this_thread::sleep_for(std::chrono::seconds(5));
   double t2 = load.Now();
   ASSERT_EQ(Ctl(dr.Args({"dr", "failover", "--to", "a"}), &out), 0) << out;
   std::printf("%s", out.c_str());
+  double door_a = dr.FrontDoorReaches("a", 5);
+  EXPECT_GE(door_a, 0) << "the front door follows the failover back to a";
+  std::printf("[planned] front door reached b %.1f s and a %.1f s after each command returned\n", door_b, door_a);
   std::this_thread::sleep_for(std::chrono::seconds(5));
   load.Stop();
   auto history = load.History();
@@ -143,8 +170,9 @@ TEST(RegionFailover, RegionLostForcedFailoverWithinRpo) {
   ASSERT_EQ(Ctl(dr.Args({"dr", "failover", "--to", "b", "--force"}), &out), 0) << out;
   double command_s = std::chrono::duration<double>(Clock::now() - t0).count();
   std::printf("%s", out.c_str());
-  // Writes resume in b.
+  // Writes resume in b, and the front door (on the witness's side, alive) sends clients there.
   ASSERT_TRUE(WaitFor([&] { return FirstAckAfter(load.History(), command) >= 0; }, std::chrono::seconds(30)));
+  EXPECT_GE(dr.FrontDoorReaches("b", 5), 0) << "the front door sends clients to b after region a is lost";
   std::this_thread::sleep_for(std::chrono::seconds(3));
   load.Stop();
   auto history = load.History();
@@ -233,6 +261,45 @@ TEST(RegionFailover, CutOffRegionStopsWritingBeforeTheOtherIsPromoted) {
       EXPECT_GT(op.end_s + skew, cut - 1.0) << "an order acknowledged well before the cut is missing in b";
     }
   }
+}
+
+TEST(RegionFailover, AutomaticFailoverThroughTheFrontDoor) {
+  if (geteuid() != 0) GTEST_SKIP() << "region drills run as root";
+  // The policy on: 8 s without a lease of the active region. Clients use the front door only.
+  TwoRegions dr("auto", ", auto_failover_after_s: 8");
+  ASSERT_TRUE(dr.Up(300));
+  auto [products, skus] = Prepare(dr);
+  ASSERT_GE(dr.FrontDoorReaches("a", 10), 0);
+  Workload load({dr.topology().dr.witness_address, dr.ApiPort(), dr.secrets().client_token, products, skus});
+  load.Start();
+  std::this_thread::sleep_for(std::chrono::seconds(6));
+  auto meter = dr.DrStatus();
+  long long lag_bytes = -1;
+  for (const auto& r : meter.at("regions").as_array())
+    if (r.at("name").as_string() == "b") lag_bytes = r.at("lag_bytes").as_int64();
+  std::string out;
+  double killed = load.Now();
+  ASSERT_EQ(Ctl(dr.Args({"fault", "kill-region", "a"}), &out), 0) << out;
+  // Nobody runs a command: the region responder fails over, the front door follows.
+  ASSERT_TRUE(WaitFor([&] { return FirstAckAfter(load.History(), killed + 1) >= 0; }, std::chrono::seconds(60)))
+      << "no order acknowledged within 60 s of the loss";
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  load.Stop();
+  auto history = load.History();
+  double rto = FirstAckAfter(history, killed + 1) + 1;
+  auto missing = Missing(history, dr.Conninfo("b"));
+  auto st = dr.DrStatus();
+  std::printf(
+      "[auto] RPO meter before the loss: %lld B behind; acknowledged orders lost: %zu; from the loss to the "
+      "first acknowledged order through the front door: %.1f s (target 30 s)\n",
+      lag_bytes, missing.size(), rto);
+  EXPECT_EQ(st.at("active_region").as_string(), "b");
+  EXPECT_LT(rto, 30.0);
+  if (lag_bytes == 0) {
+    EXPECT_TRUE(missing.empty()) << missing.size() << " acknowledged orders lost with nothing behind";
+  }
+  auto log = ReadFile(dr.topology().var_dir + "/global/dr-responder.log").value_or("");
+  EXPECT_NE(log.find("dr_watch.failed_over"), std::string::npos) << log;
 }
 
 }  // namespace

@@ -130,6 +130,14 @@ TEST(Protocol, OperationsEndpoints) {
   EXPECT_NE(m.body.find("catalogd_db_pool_max"), std::string::npos);
 }
 
+TEST(Protocol, ActiveRegionWithOneRegionServesWrites) {
+  // With one region there is no global etcd: the instance's region is the one that takes writes
+  // (the front door of several regions routes by this answer; the region drills cover that case).
+  auto r = Get(Port(), "/active-region");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Json().at("serves_writes").as_bool(), true) << r.body;
+}
+
 TEST(Protocol, OpenApiDescribesEveryRoute) {
   auto r = Get(Port(), "/v1/openapi.json");
   ASSERT_EQ(r.status, 200);

@@ -30,7 +30,8 @@ std::string Header(const Request& req, const std::string& name) {
 bool HasHeader(const Request& req, const std::string& name) { return req.headers.count(name) > 0; }
 
 bool IsOperationsRoute(Route r) {
-  return r == Route::kHealthz || r == Route::kReadyz || r == Route::kMetrics || r == Route::kOpenApi;
+  return r == Route::kHealthz || r == Route::kReadyz || r == Route::kMetrics || r == Route::kOpenApi ||
+         r == Route::kActiveRegion;
 }
 
 // Request-Timeout: a whole number of seconds, at least 1 (nullopt for anything else).
@@ -264,6 +265,12 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
       return MetricsText();
     case Route::kOpenApi:
       return Json(200, std::string(embedded::OpenApi().at(0).second));
+    case Route::kActiveRegion: {
+      // One region: it is the active one. Several: what this instance's view of the global etcd says.
+      if (!active_region_probe_) return Json(200, R"({"serves_writes":true})");
+      auto [serves, body] = active_region_probe_();
+      return Json(serves ? 200 : 503, body);
+    }
     default:
       break;
   }

@@ -79,6 +79,12 @@ class Api {
     std::function<Status()> begin, end;
   };
   void SetWriteGate(WriteGate gate) { write_gate_ = std::move(gate); }
+  // With several regions: GET /active-region answers 200 when this instance's region is the active
+  // one (the front door routes clients by it), else 503; the probe gives that and the JSON body.
+  // Requires: before the first Serve.
+  void SetActiveRegionProbe(std::function<std::pair<bool, std::string>()> probe) {
+    active_region_probe_ = std::move(probe);
+  }
 
   // Names this instance in X-Served-By. Requires: called before the first Serve.
   void SetServedBy(std::string served_by) { options_.served_by = std::move(served_by); }
@@ -118,6 +124,7 @@ class Api {
   admission::RateLimiter* rate_limiter_ = nullptr;
   std::vector<std::function<void(std::string&)>> metrics_sources_;
   WriteGate write_gate_;
+  std::function<std::pair<bool, std::string>()> active_region_probe_;
 };
 
 }  // namespace techmoda::http

@@ -8,6 +8,7 @@ const std::vector<RouteInfo>& Routes() {
       {Route::kReadyz, "GET", "/readyz", Role::kAnonymous, false},
       {Route::kMetrics, "GET", "/metrics", Role::kAnonymous, false},
       {Route::kOpenApi, "GET", "/v1/openapi.json", Role::kAnonymous, false},
+      {Route::kActiveRegion, "GET", "/active-region", Role::kAnonymous, false},
       {Route::kListProducts, "GET", "/v1/products", Role::kAnonymous, false},
       {Route::kCreateProduct, "POST", "/v1/products", Role::kAdmin, true},
       {Route::kGetProduct, "GET", "/v1/products/{id}", Role::kAnonymous, false},

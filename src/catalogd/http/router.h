@@ -16,6 +16,7 @@ enum class Route {
   kReadyz,
   kMetrics,
   kOpenApi,
+  kActiveRegion,
   kListProducts,
   kGetProduct,
   kCreateProduct,

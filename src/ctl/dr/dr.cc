@@ -4,12 +4,16 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "catalogd/fence/active_region.h"
 #include "common/etcd_client.h"
 #include "common/http_client.h"
+#include "common/log.h"
 #include "common/pg.h"
+#include "ctl/autoscale/haproxy_runtime.h"
+#include "ctl/monitoring/http_server.h"
 #include "ctl/topology/render.h"
 
 namespace json = boost::json;
@@ -58,6 +62,22 @@ std::pair<const Zone*, json::value> LeaderOf(const Topology& t, const Region& r)
     if (z) return {z, Member(t, *z)};
   }
   return {nullptr, nullptr};
+}
+
+// Where the front door sends clients: the servers of its "active" backend that are up.
+std::vector<std::string> FrontDoorRoutes(const Topology& t, std::string* error) {
+  std::vector<std::string> out;
+  for (const auto& m : t.GlobalEtcd())
+    if (m.region.empty()) {
+      auto csv = HaproxyCommand(m.dir + "/frontdoor.sock", "show stat");
+      if (!csv.ok()) {
+        *error = csv.status().detail();
+      } else {
+        for (const auto& [name, server] : ParseShowStat(*csv, "active"))
+          if (name != "BACKEND" && server.status.rfind("UP", 0) == 0) out.push_back(name);
+      }
+    }
+  return out;
 }
 
 bool IsPrimary(const json::value& m) {
@@ -203,6 +223,7 @@ DrStatus ReadDrStatus(const Topology& t) {
       }
     }
   }
+  s.front_door_to = FrontDoorRoutes(t, &s.front_door_error);
   // A standby region's lag is known only while it streams from the active primary (a region on another
   // history may show a larger position and still lack everything since the fork).
   for (auto& v : s.regions)
@@ -241,6 +262,13 @@ std::string FormatDrStatus(const DrStatus& s) {
   out += "not yet in the backup repository: " +
          (s.unarchived_bytes < 0 ? std::string("?") : std::to_string(s.unarchived_bytes) + " B") + ", last archive " +
          (s.unarchived_seconds < 0 ? std::string("?") : FormatSeconds(s.unarchived_seconds)) + " ago\n";
+  std::string to;
+  for (const auto& r : s.front_door_to) to += (to.empty() ? "" : ", ") + r;
+  out += "front door: " +
+         (!s.front_door_error.empty() ? "not answering (" + s.front_door_error + ")"
+          : to.empty()                ? std::string("no region says it is active: clients go to any region")
+                                      : "clients go to region " + to) +
+         "\n";
   return out;
 }
 
@@ -299,7 +327,9 @@ json::value DrStatusJson(const DrStatus& s) {
                       {"leases", std::move(leases)},
                       {"regions", std::move(regions)},
                       {"unarchived_bytes", s.unarchived_bytes},
-                      {"unarchived_seconds", s.unarchived_seconds}};
+                      {"unarchived_seconds", s.unarchived_seconds},
+                      {"front_door_to", json::value_from(s.front_door_to)},
+                      {"front_door_error", s.front_door_error}};
 }
 
 Status Failover(const Topology& t, const std::string& to, bool force, const Progress& progress) {
@@ -422,6 +452,16 @@ Status Failover(const Topology& t, const std::string& to, bool force, const Prog
   if (!*put2) return Status::Unavailable("the active region changed during the failover; read `catalogctl dr status`");
   progress("epoch " + std::to_string(done.epoch) + ": region " + to + " active, writes resume  " +
            FormatSeconds(SecondsSince(t0)));
+  // 7. The front door follows (its check of /active-region); a few seconds at most, never a failure.
+  auto door =
+      WaitFor("front door: clients go to region " + to, std::chrono::seconds(10), progress, [&](std::string* note) {
+        note->clear();
+        return FrontDoorRoutes(t, note) == std::vector<std::string>{to};
+      });
+  if (door.ok())
+    progress("front door: clients go to region " + to + "  " + FormatSeconds(SecondsSince(t0)));
+  else
+    progress("warning: " + door.detail());
   return Status::Ok();
 }
 
@@ -452,6 +492,94 @@ Status Failback(const Topology& t, const std::string& to, const Progress& progre
   progress("region " + to + " rebuilt and caught up  " + FormatSeconds(SecondsSince(t0)));
   // 2. Switch back as a planned failover: nothing acknowledged is lost.
   return Failover(t, to, false, progress);
+}
+
+}  // namespace techmoda::ctl::dr
+
+namespace techmoda::ctl::dr {
+
+WatchDecision DecideAutoFailover(const WatchObservation& o, double silent_s, int after_s) {
+  if (after_s <= 0) return {"", "automatic failover is off (dr.auto_failover_after_s: 0)"};
+  if (!o.global_readable) return {"", "the global etcd cannot be read from here: this side may be the cut-off one"};
+  if (o.state != "active") return {"", "epoch in state '" + o.state + "': a failover is under way"};
+  auto held = [&](const std::string& r) {
+    auto it = o.leases.find(r);
+    return it == o.leases.end() ? 0 : it->second;
+  };
+  if (held(o.active_region) > 0) return {"", "region " + o.active_region + " holds leases"};
+  if (silent_s < after_s) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "region %s has held no lease for %.1f s (acting after %d s)",
+                  o.active_region.c_str(), silent_s, after_s);
+    return {"", buf};
+  }
+  // The standby region whose catalogd reach the majority (they will take the writes), most first.
+  std::string best;
+  for (const auto& [region, n] : o.leases)
+    if (region != o.active_region && n > 0 && (best.empty() || n > held(best))) best = region;
+  if (best.empty()) return {"", "region " + o.active_region + " is silent but no other region holds a lease"};
+  return {best, "region " + o.active_region + " has held no lease for " + std::to_string(static_cast<int>(silent_s)) +
+                    " s (policy: " + std::to_string(after_s) + " s)"};
+}
+
+Status WatchRegions(const Topology& t, std::chrono::seconds duration) {
+  if (!t.MultiRegion()) return Status::Invalid("topology " + t.name + " has one region: nothing to watch");
+  InstallStopHandlers();
+  log::Info("dr_watch.started",
+            {{"topology", t.name}, {"auto_failover_after_s", static_cast<std::int64_t>(t.dr.auto_failover_after_s)}});
+  auto started = Clock::now();
+  bool silent = false;  // the active region holds no lease, since silent_since
+  Clock::time_point silent_since{};
+  std::string last_reason;
+  auto global = Global(t);
+  while (!StopRequested() && (duration.count() <= 0 || Clock::now() - started < duration)) {
+    auto round = Clock::now();
+    WatchObservation o;
+    if (auto kv = global.Get(t.DrPrefix() + "/active"); kv.ok() && kv->has_value()) {
+      if (auto a = fence::ParseActive((*kv)->value); a.ok()) {
+        o.active_region = a->region;
+        o.state = a->state;
+        std::string prefix = t.DrPrefix() + "/leases/" + std::to_string(a->epoch) + "/";
+        if (auto leases = global.GetPrefix(prefix); leases.ok()) {
+          o.global_readable = true;
+          for (const auto& l : *leases) {
+            boost::system::error_code ec;
+            auto v = json::parse(l.value, ec);
+            if (!ec && v.is_object() && v.as_object().contains("region"))
+              ++o.leases[std::string(v.at("region").as_string())];
+          }
+        }
+      }
+    }
+    if (!o.global_readable || o.state != "active" || o.leases[o.active_region] > 0) {
+      silent = false;
+    } else if (!silent) {
+      silent = true;
+      silent_since = round;
+    }
+    double silent_s = silent ? SecondsSince(silent_since) : 0;
+    auto d = DecideAutoFailover(o, silent_s, t.dr.auto_failover_after_s);
+    // One line per change of situation, not one per second ("... for 3.0 s" changes every round).
+    std::string kind = d.reason.substr(0, d.reason.find(" for "));
+    if (kind != last_reason) log::Info("dr_watch.observed", {{"active", o.active_region}, {"reason", d.reason}});
+    last_reason = kind;
+    if (!d.target.empty()) {
+      log::Warn("dr_watch.failover", {{"from", o.active_region}, {"to", d.target}, {"reason", d.reason}});
+      auto t0 = Clock::now();
+      auto s = Failover(t, d.target, true, [](const std::string& line) {
+        log::Info("dr_watch.progress", {{"line", line}});
+      });
+      if (s.ok())
+        log::Warn("dr_watch.failed_over", {{"to", d.target}, {"seconds", SecondsSince(t0)}});
+      else
+        log::Error("dr_watch.failover_failed", {{"to", d.target}, {"detail", s.detail()}});
+      silent = false;
+    }
+    while (!StopRequested() && Clock::now() - round < std::chrono::seconds(1))
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  log::Info("dr_watch.stopped", {{"topology", t.name}});
+  return Status::Ok();
 }
 
 }  // namespace techmoda::ctl::dr

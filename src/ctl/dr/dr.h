@@ -5,6 +5,8 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,10 @@ struct DrStatus {
   std::vector<RegionView> regions;
   long long unarchived_bytes = -1;  // WAL of the active primary not yet in the backup repository
   double unarchived_seconds = -1;   // age of its last archived segment
+  // The front door's routing: the regions its "active" backend sends clients to (its check of
+  // /active-region passes), or empty; `front_door_error` when its stats socket does not answer.
+  std::vector<std::string> front_door_to;
+  std::string front_door_error;
 };
 
 DrStatus ReadDrStatus(const Topology& t);
@@ -48,5 +54,24 @@ Status Failover(const Topology& t, const std::string& to, bool force, const Prog
 // After a forced failover: rebuilds region `to` as a standby cluster of the active region, waits until
 // it has caught up, then makes it active again by a planned failover.
 Status Failback(const Topology& t, const std::string& to, const Progress& progress);
+
+// The region responder's automatic failover (dr.auto_failover_after_s). It acts on what the global
+// etcd's majority sees, so a watcher on a minority side (it cannot read) never acts.
+struct WatchObservation {
+  bool global_readable = false;
+  std::string active_region, state;
+  std::map<std::string, int> leases;  // region -> live leases in the current epoch
+};
+struct WatchDecision {
+  std::string target;  // the region to fail over to; empty: nothing to do
+  std::string reason;
+};
+// `silent_s`: for how long the active region has held no lease (the watcher counts).
+WatchDecision DecideAutoFailover(const WatchObservation& o, double silent_s, int after_s);
+
+// The watcher (program dr-responder): observes every second, decides, fails over by force when the
+// policy says so; one JSON log line per change of decision. Stops on SIGTERM/SIGINT or after
+// `duration` when positive.
+Status WatchRegions(const Topology& t, std::chrono::seconds duration);
 
 }  // namespace techmoda::ctl::dr

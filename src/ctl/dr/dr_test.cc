@@ -33,5 +33,38 @@ TEST(RpoMetricsText, UnknownFiguresAreLeftOutNotZero) {
   EXPECT_NE(text.find("# TYPE techmoda_dr_unarchived_bytes gauge"), std::string::npos) << text;
 }
 
+WatchObservation Seen(std::map<std::string, int> leases, const std::string& state = "active") {
+  WatchObservation o;
+  o.global_readable = true;
+  o.active_region = "a";
+  o.state = state;
+  o.leases = std::move(leases);
+  return o;
+}
+
+TEST(DecideAutoFailover, NothingWhileTheActiveRegionHoldsLeases) {
+  EXPECT_EQ(DecideAutoFailover(Seen({{"a", 3}, {"b", 2}}), 0, 10).target, "");
+  EXPECT_EQ(DecideAutoFailover(Seen({{"a", 1}, {"b", 2}}), 100, 10).target, "") << "silence is the watcher's count";
+}
+
+TEST(DecideAutoFailover, WaitsTheSetTimeThenFailsOverToTheRegionThatCanServe) {
+  auto o = Seen({{"b", 2}, {"c", 1}});
+  auto early = DecideAutoFailover(o, 9.5, 10);
+  EXPECT_EQ(early.target, "");
+  EXPECT_NE(early.reason.find("no lease for 9.5 s"), std::string::npos) << early.reason;
+  EXPECT_EQ(DecideAutoFailover(o, 10, 10).target, "b");
+}
+
+TEST(DecideAutoFailover, NeverWhenOffUnreadableDuringAFailoverOrWithNowhereToGo) {
+  EXPECT_EQ(DecideAutoFailover(Seen({{"b", 2}}), 60, 0).target, "") << "the policy is off by default";
+  auto unread = Seen({{"b", 2}});
+  unread.global_readable = false;
+  EXPECT_EQ(DecideAutoFailover(unread, 60, 10).target, "") << "a watcher on the minority side never acts";
+  EXPECT_EQ(DecideAutoFailover(Seen({{"b", 2}}, "promoting"), 60, 10).target, "");
+  auto nowhere = DecideAutoFailover(Seen({}), 60, 10);
+  EXPECT_EQ(nowhere.target, "");
+  EXPECT_NE(nowhere.reason.find("no other region"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace techmoda::ctl::dr

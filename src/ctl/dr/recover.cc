@@ -624,7 +624,10 @@ std::string FormatRecover(const RecoverReport& r) {
     std::snprintf(line, sizeof line, "  %7.1f s  %s\n", s, name.c_str());
     out += line;
   }
-  std::snprintf(line, sizeof line, "  %7.1f s  in all; writes refused for %.1f s\n", r.total_s, r.writes_refused_s);
+  std::snprintf(line, sizeof line,
+                "  %7.1f s  in all; writes refused for at most %.1f s (from the fence until every node of the "
+                "new cluster runs)\n",
+                r.total_s, r.writes_refused_s);
   out += line;
   out += "\nthe old primary's data is kept at " + r.kept_old_data +
          "\nnext: take a full backup (`catalogctl backup run --type full`)\n";

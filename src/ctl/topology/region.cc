@@ -420,6 +420,7 @@ Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progr
     auto members = t.GlobalEtcd();
     std::vector<std::string> programs;
     for (const auto& m : members) programs.push_back(GlobalEtcdProgram(m));
+    programs.push_back(kFrontDoorProgram);  // routes to no region until one says it is active
     if (auto st = StartPrograms(t, programs); !st.ok()) return st;
     etcd::Client global(etcd::ParseEndpoints(t.GlobalEtcdEndpoints()), std::chrono::seconds(2));
     const Region& first = t.ActiveAtStart();
@@ -509,6 +510,11 @@ Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progr
     if (auto st = StartPrograms(t, {kBackupSchedulerProgram}); !st.ok()) return st;
     progress("backups: scheduler running (a full backup every " + std::to_string(t.backup.full_every_h) +
              " h, a differential every " + std::to_string(t.backup.diff_every_h) + " h; `catalogctl backup list`)");
+  }
+  if (t.MultiRegion() && t.dr.auto_failover_after_s > 0) {
+    if (auto st = StartPrograms(t, {kDrResponderProgram}); !st.ok()) return st;
+    progress("regions: automatic failover on (after " + std::to_string(t.dr.auto_failover_after_s) +
+             " s without a lease of the active region; log " + t.var_dir + "/global/dr-responder.log)");
   }
   if (t.monitoring.enabled) {
     const auto& m = t.monitoring;
@@ -912,11 +918,15 @@ Status FaultHeal(const Topology& t, std::string* report) {
             names.push_back(c);
         }
       }
-    if (pass == 0)
-      for (const auto& m : t.GlobalEtcd())
-        if (auto it = programs.find(GlobalEtcdProgram(m));
+    if (pass == 0) {
+      std::vector<std::string> global;
+      for (const auto& m : t.GlobalEtcd()) global.push_back(GlobalEtcdProgram(m));
+      if (t.MultiRegion()) global.push_back(kFrontDoorProgram);
+      for (const auto& g : global)
+        if (auto it = programs.find(g);
             it != programs.end() && it->second.first != "RUNNING" && it->second.first != "STARTING")
-          names.push_back(GlobalEtcdProgram(m));
+          names.push_back(g);
+    }
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
     if (auto st = StartPrograms(t, names); !st.ok()) return st;
@@ -1051,8 +1061,10 @@ Status ReplaceRegionCluster(const Topology& t, const std::string& region, const 
   if (!secrets.ok()) return secrets.status();
   if (auto st = StopRegionDatabase(t, *r); !st.ok()) return st;
   progress("region " + r->name + ": database nodes stopped");
-  // The zone's old data is kept (the evidence of what went wrong); the other zones' is removed: they
-  // clone the new cluster.
+  // The zone's old data is kept (the evidence of what went wrong); the other zones' is removed: one
+  // gets a copy of the new data (a synchronous standby at once: with synchronous_mode_strict the leader
+  // takes no commit without one, and pg_basebackup of a large database takes far longer than a local
+  // copy), the others clone it with Patroni.
   std::error_code ec;
   fs::rename(z->dir + "/pg/data", keep_as, ec);
   if (ec) return Status::Internal("moving " + z->dir + "/pg/data to " + keep_as + ": " + ec.message());
@@ -1062,6 +1074,18 @@ Status ReplaceRegionCluster(const Topology& t, const std::string& region, const 
     if (other.name == z->name) continue;
     fs::remove_all(other.dir + "/pg/data", ec);
     if (ec) return Status::Internal("removing " + other.dir + "/pg/data: " + ec.message());
+  }
+  const Zone* twin = nullptr;
+  for (const auto& other : r->zones)
+    if (other.name != z->name && !twin) twin = &other;
+  if (twin) {
+    auto t0 = Clock::now();
+    std::string out;
+    if (RunCapture({"/bin/cp", "-a", z->dir + "/pg/data", twin->dir + "/pg/data"}, &out) != 0 ||
+        RunCapture({"/bin/chown", "-R", twin->os_user + ":", twin->dir + "/pg/data"}, &out) != 0)
+      return Status::Internal("copying the new data to zone " + twin->name + ": " + out);
+    progress("region " + r->name + ": the new data copied to " + twin->name + " (its synchronous standby)  " +
+             FormatSeconds(SecondsSince(t0)));
   }
   if (auto st = ClearPatroniState(t, *r); !st.ok()) return st;
   // Rendered with this region active: Patroni takes the data over as a new cluster's leader.
@@ -1075,7 +1099,7 @@ Status ReplaceRegionCluster(const Topology& t, const std::string& region, const 
   for (const auto& other : r->zones)
     if (other.name != z->name) others.push_back(&other);
   return StartRegionDatabase(t, *r, others, static_cast<int>(r->zones.size()), "leader",
-                             "region " + r->name + ": replicas cloned", progress);
+                             "region " + r->name + ": replicas running", progress);
 }
 
 Status Switchover(const Topology& t, const std::string& region, const std::string& candidate, std::string* report) {
@@ -1139,8 +1163,16 @@ std::vector<std::string> LogFiles(const Topology& t, const std::string& zone, co
   if (zone.empty())
     for (const auto& [p, f] :
          {std::pair<std::string, std::string>{kBackupRepoProgram, t.backup.dir + "/logs/server.log"},
-          {kBackupSchedulerProgram, t.backup.dir + "/logs/scheduler.log"}})
+          {kBackupSchedulerProgram, t.backup.dir + "/logs/scheduler.log"},
+          {kDrResponderProgram, t.var_dir + "/global/dr-responder.log"}})
       if ((program.empty() || program == p) && fs::exists(f)) out.push_back(f);
+  if (zone.empty())
+    for (const auto& m : t.GlobalEtcd()) {
+      std::vector<std::pair<std::string, std::string>> files{{GlobalEtcdProgram(m), m.dir + "/etcd.log"}};
+      if (m.region.empty()) files.emplace_back(kFrontDoorProgram, m.dir + "/frontdoor.log");
+      for (const auto& [p, f] : files)
+        if ((program.empty() || program == p) && fs::exists(f)) out.push_back(f);
+    }
   if (zone.empty())
     for (const auto& p : MonitoringPrograms(t)) {
       std::string f = t.monitoring.dir + "/logs/" + p + ".log";

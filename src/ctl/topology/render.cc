@@ -463,6 +463,56 @@ std::string TokensYaml(const Secrets& s) {
          "\n  - role: client\n    token: " + s.client_token + "\n";
 }
 
+std::string FrontDoorCfg(const Topology& t, const std::string& state_dir) {
+  auto port = std::to_string(t.ports.haproxy_api);
+  std::string active, any;
+  for (const auto& r : t.regions) {
+    active += "  server " + r.name + " " + r.address + ":" + port + " check\n";
+    any += "  server " + r.name + " " + r.address + ":" + port + " check\n";
+  }
+  return "# Rendered by catalogctl from " + t.file + " (topology " + t.name +
+         "): the front door, on the witness's side.\n"
+         "global\n"
+         "  maxconn 8000\n"
+         "  log stderr format raw daemon notice\n"
+         "  stats socket " +
+         state_dir +
+         "/frontdoor.sock mode 600 level admin\n"
+         "\n"
+         "defaults\n"
+         "  log global\n"
+         "  mode http\n"
+         "  timeout connect 2s\n"
+         "  timeout check 2s\n"
+         "  timeout client 60s\n"
+         "  # A write may wait its whole deadline (catalogd's write_deadline_ms) for a database.\n"
+         "  timeout server 60s\n"
+         "\n"
+         "# Clients reach the region whose catalogd say it is the active one (GET /active-region: 200 there,\n"
+         "# 503 in a standby region and while a failover is under way). When none says so, any region\n"
+         "# that answers: reads are served, writes are refused with region-fenced until a region is active.\n"
+         "frontend api\n"
+         "  bind " +
+         t.dr.witness_address + ":" + port +
+         "\n"
+         "  use_backend active if { nbsrv(active) gt 0 }\n"
+         "  default_backend any\n"
+         "\n"
+         "backend active\n"
+         "  option httpchk\n"
+         "  http-check send meth GET uri /active-region\n"
+         "  http-check expect status 200\n"
+         "  default-server inter 500ms fastinter 250ms downinter 500ms fall 2 rise 1\n" +
+         active +
+         "\n"
+         "backend any\n"
+         "  option httpchk\n"
+         "  http-check send meth GET uri /healthz\n"
+         "  http-check expect status 200\n"
+         "  default-server inter 1s fall 2 rise 1\n" +
+         any;
+}
+
 std::string HaproxyCfg(const Topology& t, const Region& r, const std::string& state_dir) {
   auto port = [](int p) { return std::to_string(p); };
   std::string pg_servers, api_servers;
@@ -787,12 +837,20 @@ std::string SupervisorConf(const Topology& t) {
     out += SupervisorProgram(HaproxyProgram(r), "/usr/sbin/haproxy -W -db -f " + r.dir + "/haproxy.cfg", "",
                              r.dir + "/logs/haproxy.log", 5, 10);
   }
-  for (const auto& m : t.GlobalEtcd())
+  for (const auto& m : t.GlobalEtcd()) {
     out += SupervisorProgram(GlobalEtcdProgram(m), Join(GlobalEtcdArgs(t, m)), m.os_user, m.dir + "/etcd.log", 8, 10);
+    if (m.region.empty())
+      out += SupervisorProgram(kFrontDoorProgram, "/usr/sbin/haproxy -W -db -f " + m.dir + "/frontdoor.cfg", m.os_user,
+                               m.dir + "/frontdoor.log", 6, 10);
+  }
   const auto& b = t.backup;
   out += SupervisorProgram(kBackupRepoProgram, "/usr/bin/pgbackrest --config=" + b.Conf() + " server", b.os_user,
                            b.dir + "/logs/server.log", 5, 10);
   std::string var_root = std::filesystem::path(t.var_dir).parent_path().string();
+  if (t.MultiRegion() && t.dr.auto_failover_after_s > 0)
+    out += SupervisorProgram(kDrResponderProgram,
+                             OwnBinDir() + "/catalogctl dr watch --topology " + t.file + " --var-dir " + var_root, "",
+                             t.var_dir + "/global/dr-responder.log", 46, 10);
   out += SupervisorProgram(kBackupSchedulerProgram,
                            OwnBinDir() + "/catalogctl backup schedule --topology " + t.file + " --var-dir " + var_root,
                            "", b.dir + "/logs/scheduler.log", 45, 10);
@@ -850,6 +908,16 @@ std::vector<RenderedFile> Render(const Topology& t, const Secrets& s, RenderTarg
       std::string host = r.name + "-lb";
       files.push_back({host + "/etc/haproxy/haproxy.cfg", HaproxyCfg(t, r, "/run/haproxy"), 0644, ""});
     }
+  }
+  if (t.MultiRegion()) {
+    // The front door lives on the witness's side (its user), so losing a region does not take it along.
+    for (const auto& m : t.GlobalEtcd())
+      if (m.region.empty()) {
+        if (target == RenderTarget::kLocal)
+          files.push_back({m.dir + "/frontdoor.cfg", FrontDoorCfg(t, m.dir), 0600, m.os_user});
+        else
+          files.push_back({"witness/etc/haproxy/frontdoor.cfg", FrontDoorCfg(t, "/run/haproxy"), 0644, ""});
+      }
   }
   if (target == RenderTarget::kLocal) {
     files.push_back({t.backup.Conf(), PgBackRestRepoConf(t, target), 0600, t.backup.os_user});

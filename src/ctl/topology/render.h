@@ -66,6 +66,10 @@ inline constexpr const char* kBackupRepoProgram = "pgbackrest-repo";
 // A member of the global etcd (several regions).
 std::string GlobalEtcdProgram(const GlobalMember& m);
 inline constexpr const char* kBackupSchedulerProgram = "backup-scheduler";
+// Several regions: the front door (HAProxy on the witness's side, routing clients to the active region).
+inline constexpr const char* kFrontDoorProgram = "frontdoor";
+// Several regions with dr.auto_failover_after_s: the region responder (`catalogctl dr watch`).
+inline constexpr const char* kDrResponderProgram = "dr-responder";
 // The monitoring programs of a topology (Prometheus, Alertmanager, node exporter, canary, responder,
 // status page), in the order `up` starts them; empty when monitoring is off.
 std::vector<std::string> MonitoringPrograms(const Topology& t);

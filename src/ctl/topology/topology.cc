@@ -229,7 +229,8 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
   ReadInt(bk, "retention_diff", 1, 9999, "backup", &b.retention_diff, &errors);
 
   const auto& drn = root["dr"];
-  CheckKeys(drn, {"witness_host", "lease_ttl_s", "active"}, "dr", &errors);
+  CheckKeys(drn, {"witness_host", "lease_ttl_s", "active", "auto_failover_after_s"}, "dr", &errors);
+  ReadInt(drn, "auto_failover_after_s", 0, 3600, "dr", &t.dr.auto_failover_after_s, &errors);
   ReadString(drn, "witness_host", "dr", &t.dr.witness_address, &errors);
   ReadInt(drn, "lease_ttl_s", 2, 120, "dr", &t.dr.lease_ttl_s, &errors);
   ReadString(drn, "active", "dr", &t.dr.active, &errors);

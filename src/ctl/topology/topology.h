@@ -102,6 +102,10 @@ struct Disaster {
   std::string witness_address = "127.0.250.4";  // the witness's global etcd member
   int lease_ttl_s = 5;                          // catalogd's write lease; a cut-off region stops within it
   std::string active;                           // the region active at the first `up` (default: the first)
+  // The region responder's automatic failover (`catalogctl dr watch`, program dr-responder): when the
+  // active region holds no lease in the global etcd (its majority: the other regions and the witness)
+  // for this many seconds, fail over to a standby region by force. 0: off (the default).
+  int auto_failover_after_s = 0;
 };
 
 // One member of the global etcd.
