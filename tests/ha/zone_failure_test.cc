@@ -15,6 +15,7 @@
 #include "common/http_client.h"
 #include "common/pg.h"
 #include "ctl/gameday/checker.h"
+#include "ctl/gameday/state.h"
 #include "ctl/topology/render.h"
 #include "ctl/topology/topology.h"
 #include "tests/ha/region_fixture.h"
@@ -175,27 +176,9 @@ void RunDrill(const Drill& d) {
   {
     gameday::DatabaseState start, end;
     for (const auto& sku : skus) start.stock[sku] = {before[sku].first, before[sku].second};
-    auto stock = (*conn)->Exec("SELECT sku, on_hand, reserved FROM inventory WHERE sku = ANY($1::text[])", {"{" + [&] {
-                                 std::string s;
-                                 for (const auto& k : skus) s += (s.empty() ? "" : ",") + k;
-                                 return s;
-                               }() + "}"});
-    auto& stock_rows = std::get<pg::Rows>(stock);
-    for (int i = 0; i < stock_rows.size(); ++i)
-      end.stock[std::string(stock_rows.Get(i, 0))] = {stock_rows.GetInt(i, 1), stock_rows.GetInt(i, 2)};
-    auto orders = (*conn)->Exec("SELECT id, status, lines::text FROM orders");
-    auto& order_rows = std::get<pg::Rows>(orders);
-    for (int i = 0; i < order_rows.size(); ++i) {
-      gameday::StoredOrder o{std::string(order_rows.Get(i, 1)), {}};
-      json::value lines = json::parse(order_rows.Get(i, 2));
-      for (const auto& l : lines.as_array())
-        o.lines.emplace_back(std::string(l.at("sku").as_string()), static_cast<int>(l.at("quantity").as_int64()));
-      end.orders[std::string(order_rows.Get(i, 0))] = std::move(o);
-    }
-    auto keys = (*conn)->Exec("SELECT key, body::json->>'id' FROM idempotency_keys WHERE status = 201");
-    auto& key_rows = std::get<pg::Rows>(keys);
-    for (int i = 0; i < key_rows.size(); ++i)
-      end.keys_orders[std::string(key_rows.Get(i, 0))].emplace_back(key_rows.Get(i, 1));
+    auto read = gameday::ReadDatabaseState(**conn, skus);
+    ASSERT_TRUE(read.ok()) << read.status().detail();
+    end = std::move(read).value();
     std::vector<gameday::Operation> ops;
     for (const auto& op : history) {
       gameday::Operation g;
