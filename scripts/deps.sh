@@ -19,6 +19,8 @@ PACKAGES=(
   prometheus prometheus-alertmanager prometheus-postgres-exporter prometheus-node-exporter chromium
   # backups (catalogctl up, backup run|list|verify, the dr tests): pgBackRest, openssl for its certificates
   pgbackrest openssl
+  # the game day's report: its plots
+  gnuplot-nox
   # curl: for people trying the API; acl: setfacl, to let the embedded PostgreSQL reach a 0700 checkout
   curl acl bc
 )
