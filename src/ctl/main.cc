@@ -7,16 +7,20 @@
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
 #include "common/embedded_pg.h"
 #include "common/log.h"
+#include "common/process.h"
 #include "ctl/autoscale/autoscale.h"
 #include "ctl/backup/backup.h"
 #include "ctl/commands/seed.h"
 #include "ctl/dr/dr.h"
 #include "ctl/dr/recover.h"
+#include "ctl/gameday/run.h"
 #include "ctl/monitoring/canary.h"
 #include "ctl/monitoring/responder.h"
 #include "ctl/monitoring/status_web.h"
@@ -258,7 +262,46 @@ int main(int argc, char** argv) {
   render->add_option("--out", render_out, "for --target systemd: the folder to write, one subfolder per host")
       ->capture_default_str();
 
+  std::string gameday_scenario, gameday_out;
+  bool gameday_short = false, gameday_keep_up = false;
+  auto* gameday_cmd = app.add_subcommand(
+      "gameday",
+      "rehearse the disaster plan under load: faults, failover, recovery; checks every promise, writes a report");
+  gameday_cmd->add_option("--scenario", gameday_scenario, "the scenario file (default deploy/gameday/full.yaml)");
+  gameday_cmd->add_flag("--short", gameday_short, "the short scenario (deploy/gameday/short.yaml), as CI runs it");
+  gameday_cmd->add_option("--out", gameday_out, "where the report goes (default var/gameday/<scenario>-<time>)");
+  gameday_cmd->add_flag("--keep-up", gameday_keep_up, "leave the topology up afterwards, for inspection");
+  gameday_cmd->add_option("--var-dir", var_root, "where topologies keep their state")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*gameday_cmd) {
+    std::string file = !gameday_scenario.empty() ? gameday_scenario
+                       : gameday_short           ? "deploy/gameday/short.yaml"
+                                                 : "deploy/gameday/full.yaml";
+    auto text = ReadFile(file);
+    if (!text) return Fail("gameday", Status::Invalid("cannot read the scenario " + file));
+    auto scenario = ctl::gameday::ParseScenario(*text);
+    if (!scenario.ok()) return Fail("gameday", scenario.status());
+    auto gt = ctl::LoadTopology(scenario->topology, var_root);
+    if (!gt.ok()) return Fail("gameday", gt.status());
+    if (gameday_out.empty()) {
+      char stamp[32];
+      std::time_t now = std::time(nullptr);
+      std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
+      gameday_out = var_root + "/gameday/" + scenario->name + "-" + stamp;
+    }
+    gameday_out = std::filesystem::absolute(gameday_out).string();
+    auto report = ctl::gameday::RunGameday(*scenario, *gt, gameday_out, gameday_keep_up, PrintProgress);
+    if (!report.ok()) return Fail("gameday", report.status());
+    std::cout << ctl::gameday::FormatReport(report->check) << "\n";
+    for (const auto& o : report->objectives)
+      std::printf("%-52s %-22s %-34s %s\n", o.name.c_str(), o.mandate.c_str(), o.measured.c_str(),
+                  o.met ? "met" : "MISSED");
+    std::printf("\ngame day %s: %s\nreport: %s/report.html (and report.json)\n", scenario->name.c_str(),
+                report->Passed() ? "PASSED" : "FAILED", gameday_out.c_str());
+    return report->Passed() ? 0 : 1;
+  }
 
   if (*seed_cmd) {
     if (!seed_topology.empty()) {

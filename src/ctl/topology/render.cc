@@ -79,6 +79,12 @@ std::string PatroniBasicAuth(const Secrets& s) {
   return "Basic " + b64;
 }
 
+// The folder of the running catalogctl (catalogd and catalogctl sit side by side in build/).
+std::string OwnBinDir() {
+  std::error_code ec;
+  return std::filesystem::read_symlink("/proc/self/exe", ec).parent_path().string();
+}
+
 namespace {
 
 // Where things live: under ./var on this machine, or the usual places on a real host.
@@ -89,12 +95,6 @@ struct Layout {
   std::string bin_dir;   // catalogd's folder
   std::string os_user;   // who runs the zone's processes
 };
-
-// The folder of the running catalogctl (catalogd and catalogctl sit side by side in build/).
-std::string OwnBinDir() {
-  std::error_code ec;
-  return std::filesystem::read_symlink("/proc/self/exe", ec).parent_path().string();
-}
 
 Layout ZoneLayout(const Zone& z, RenderTarget target) {
   if (target == RenderTarget::kLocal) return {z.dir, z.dir, z.dir + "/logs", OwnBinDir(), z.os_user};

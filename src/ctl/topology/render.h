@@ -54,6 +54,9 @@ std::string SuperuserConninfo(const Topology& t, const Region& r, const Secrets&
 // A zone's PostgreSQL archive_command: pgBackRest's asynchronous archive-push into the repository.
 std::string ZoneArchiveCommand(const Topology& t, const Region& r, const Zone& z, RenderTarget target);
 
+// The folder of the running catalogctl (catalogd and catalogctl sit side by side in build/).
+std::string OwnBinDir();
+
 // Supervisor program names.
 std::string EtcdProgram(const Zone& z);
 std::string PatroniProgram(const Zone& z);
