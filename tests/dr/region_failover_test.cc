@@ -55,6 +55,14 @@ class TwoRegions : public TopologyFixture {
                       std::chrono::milliseconds(static_cast<int>(timeout_s * 1000)));
     return ok ? std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() : -1;
   }
+  // The RPO meter: bytes region `standby` is behind the active primary (-1: unknown).
+  long long BehindBytes(const std::string& standby) const {
+    auto st = DrStatus();
+    if (!st.is_object()) return -1;
+    for (const auto& r : st.at("regions").as_array())
+      if (r.at("name").as_string() == standby) return r.at("lag_bytes").as_int64();
+    return -1;
+  }
   json::value DrStatus() const {
     std::string out;
     Ctl(Args({"dr", "status", "--json"}), &out);
@@ -156,11 +164,7 @@ TEST(RegionFailover, RegionLostForcedFailoverWithinRpo) {
   Workload load({dr.region("b").address, dr.ApiPort(), dr.secrets().client_token, products, skus});
   load.Start();
   std::this_thread::sleep_for(std::chrono::seconds(8));
-  // The RPO meter just before the loss.
-  auto meter = dr.DrStatus();
-  long long lag_bytes = -1;
-  for (const auto& r : meter.at("regions").as_array())
-    if (r.at("name").as_string() == "b") lag_bytes = r.at("lag_bytes").as_int64();
+  long long lag_bytes = dr.BehindBytes("b");  // the RPO meter just before the loss
   std::string out;
   double killed = load.Now();
   ASSERT_EQ(Ctl(dr.Args({"fault", "kill-region", "a"}), &out), 0) << out;
@@ -273,10 +277,7 @@ TEST(RegionFailover, AutomaticFailoverThroughTheFrontDoor) {
   Workload load({dr.topology().dr.witness_address, dr.ApiPort(), dr.secrets().client_token, products, skus});
   load.Start();
   std::this_thread::sleep_for(std::chrono::seconds(6));
-  auto meter = dr.DrStatus();
-  long long lag_bytes = -1;
-  for (const auto& r : meter.at("regions").as_array())
-    if (r.at("name").as_string() == "b") lag_bytes = r.at("lag_bytes").as_int64();
+  long long lag_bytes = dr.BehindBytes("b");
   std::string out;
   double killed = load.Now();
   ASSERT_EQ(Ctl(dr.Args({"fault", "kill-region", "a"}), &out), 0) << out;

@@ -393,24 +393,31 @@ Result<RecoverReport> Recover(const Topology& t, const RecoverOptions& o, const 
   progress("recovering region " + region->name + " to " + report.to_time + " from backup " + report.backup_label +
            (o.exclude_deploy.empty() ? "" : ", leaving out the changes of deployment " + o.exclude_deploy));
 
-  // 2. Everything written until now is archived (pgBackRest's check switches WAL and waits for it).
-  if (auto st = backup::EnsureStanza(t, progress); !st.ok()) return st;
-  phase("WAL archived up to now");
-
-  // 3. Restore the state at T beside the current leader's data, as its zone's user.
+  // 2. The leader's zone: the restore runs there, as its user, beside its data.
   auto view = RegionClusterView(t, *region);
   const Zone* zone = nullptr;
   if (view.is_object())
     for (const auto& m : view.at("members").as_array())
       if (m.at("role") == "leader") zone = t.FindZone(std::string(m.at("name").as_string()));
   if (!zone) return Status::Unavailable("region " + region->name + " has no leader");
+  std::string out;
+  // 3. Everything written until now is archived: pgBackRest's check, from the leader's zone (it switches
+  //    WAL and waits for the segment; run there, it involves no other database host, some of which may
+  //    be down — a lost region's).
+  if (AsZoneUser(*zone,
+                 {"/usr/bin/pgbackrest", "--config=" + Topology::ZoneBackupConf(*zone), "--stanza=" + t.backup.stanza,
+                  "check"},
+                 &out) != 0)
+    return Status::Unavailable("WAL archiving does not reach the repository (pgbackrest check on " + zone->name +
+                               "):\n" + out);
+  phase("WAL archived up to now");
+
   report.zone = zone->name;
   std::string data = zone->dir + "/pg/recover", run = zone->dir + "/pg/recover-run";
   std::error_code ec;
   fs::remove_all(data, ec);
   fs::remove_all(run, ec);
   fs::create_directories(run, ec);
-  std::string out;
   RunCapture({"/bin/chown", zone->os_user + ":", run}, &out);
   chmod(run.c_str(), 0700);
   int shown = -1;
@@ -586,7 +593,13 @@ Result<RecoverReport> Recover(const Topology& t, const RecoverOptions& o, const 
   // 8. Other regions followed the old history: each becomes a standby of the recovered cluster again.
   for (const auto& r : t.regions) {
     if (&r == region) continue;
-    if (auto st = RebuildRegionAsStandby(t, r.name, region->name, progress); !st.ok()) return st;
+    // A region that is down (lost, say) is rebuilt when it returns, by `dr failback`: not a failure here.
+    if (auto st = RebuildRegionAsStandby(t, r.name, region->name, progress); !st.ok()) {
+      progress("warning: region " + r.name + " was not rebuilt as a standby (" + st.detail() +
+               "); `catalogctl dr failback --to " + r.name + "` rebuilds it when it is back");
+      report.not_rebuilt.push_back(r.name);
+      continue;
+    }
     phase("region " + r.name + " rebuilt as a standby of the recovered cluster");
   }
   fs::remove_all(run, ec);
@@ -661,7 +674,8 @@ json::value RecoverJson(const RecoverReport& r) {
           {"phases", phases},
           {"writes_refused_s", r.writes_refused_s},
           {"total_s", r.total_s},
-          {"kept_old_data", r.kept_old_data}};
+          {"kept_old_data", r.kept_old_data},
+          {"not_rebuilt", json::value_from(r.not_rebuilt)}};
 }
 
 }  // namespace techmoda::ctl::dr

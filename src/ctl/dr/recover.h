@@ -31,6 +31,7 @@ struct RecoverReport {
   long long replayed = 0, skipped = 0, keys_copied = 0;
   std::map<std::string, long long> replayed_by_action, skipped_by_action;
   std::vector<Conflict> conflicts;
+  std::vector<std::string> not_rebuilt;                // other regions that could not be rebuilt as standbys (down)
   std::vector<std::pair<std::string, double>> phases;  // name, seconds
   double writes_refused_s = 0;                         // from the old cluster's fence to the new leader
   double total_s = 0;

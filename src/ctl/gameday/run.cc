@@ -141,7 +141,21 @@ Result<GamedayReport> RunGameday(const Scenario& s, const Topology& t, const std
     (*db)->Exec("UPDATE inventory SET on_hand = 1000000, version = version + 1 WHERE sku = $1", {sku});
   progress("catalog: " + std::to_string(s.load.products) + " products; " + std::to_string(skus.size()) +
            " skus stocked for the orders");
-  if (auto st = backup::Run(t, "full", progress); !st.ok()) return st;
+  // A full backup of this catalog (the recovery restores it). The scheduler may be taking one already
+  // (a fresh repository has none): then that one, once it ends, serves.
+  long long seeded_at = static_cast<long long>(std::time(nullptr));
+  for (auto deadline = Clock::now() + std::chrono::minutes(10);;) {
+    auto info = backup::List(t);
+    bool have = false;
+    if (info.ok())
+      for (const auto& b : info->sets) have |= b.type == "full" && b.start >= seeded_at - 1;
+    if (have) break;
+    auto st = backup::Run(t, "full", progress);
+    if (st.ok()) break;
+    if (st.detail().find("unable to acquire lock") == std::string::npos || Clock::now() > deadline) return st;
+    progress("backup: the scheduler is taking one; waiting for it");
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+  }
   auto before = ReadDatabaseState(**db, skus);
   if (!before.ok()) return before.status();
   db->reset();

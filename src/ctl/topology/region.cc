@@ -1070,6 +1070,10 @@ Status ReplaceRegionCluster(const Topology& t, const std::string& region, const 
   if (ec) return Status::Internal("moving " + z->dir + "/pg/data to " + keep_as + ": " + ec.message());
   fs::rename(data_dir, z->dir + "/pg/data", ec);
   if (ec) return Status::Internal("moving " + data_dir + " to " + z->dir + "/pg/data: " + ec.message());
+  // Patroni caches its cluster configuration in the data directory; restored from a backup, that is
+  // the configuration of the cluster the backup came from (another region's slots, say). Without it,
+  // Patroni takes this region's own (the bootstrap section of its patroni.yml).
+  fs::remove(z->dir + "/pg/data/patroni.dynamic.json", ec);
   for (const auto& other : r->zones) {
     if (other.name == z->name) continue;
     fs::remove_all(other.dir + "/pg/data", ec);
