@@ -175,11 +175,15 @@ CheckReport Check(const std::vector<Operation>& history, const DatabaseState& be
   for (const auto& [n, m] : minutes) r.availability.push_back(m);
   for (const auto& f : options.faults) {
     Recovery rec{f};
+    // A fault's window ends at the horizon or at the next fault, whichever comes first: an outage the
+    // next fault causes is that fault's.
+    double until = f.at_s + options.recovery_horizon_s;
+    for (const auto& g : options.faults)
+      if (g.at_s > f.at_s) until = std::min(until, g.at_s);
     for (bool writes : {true, false}) {
       std::vector<double> done;  // completions of successful answers after the fault
       for (const auto& op : history)
-        if (op.IsWrite() == writes && op.Succeeded() && op.end_s >= f.at_s &&
-            op.end_s <= f.at_s + options.recovery_horizon_s)
+        if (op.IsWrite() == writes && op.Succeeded() && op.end_s >= f.at_s && op.end_s <= until)
           done.push_back(op.end_s);
       std::sort(done.begin(), done.end());
       double previous = f.at_s, longest = -1, back = -1;

@@ -93,7 +93,8 @@ struct MinuteAvailability {
 };
 
 // How long the service was out after a fault: the longest stretch without a successful answer
-// (the fault's time opening the first stretch) within CheckOptions::recovery_horizon_s, and when
+// (the fault's time opening the first stretch) within CheckOptions::recovery_horizon_s or until the
+// next fault, whichever is sooner, and when
 // answers were back, counted from the fault. -1: nothing succeeded after the fault.
 struct Recovery {
   Fault fault;

@@ -195,6 +195,25 @@ TEST(Checker, RecoveryIsTheLongestOutageAfterTheFaultNotTheFirstAnswer) {
   EXPECT_EQ(report.recoveries.at(0).read_outage_s, -1);  // no read after the fault
 }
 
+TEST(Checker, EachFaultOwnsOnlyItsOwnOutage) {
+  // A zone fault at 10 s costs 2 s of writes; a region loss at 40 s costs 13 s. The first fault's
+  // window ends where the second begins, so the region's outage is not counted against the zone.
+  std::vector<Operation> h;
+  int n = 0;
+  for (double t = 0; t < 80; t += 0.5) {
+    bool zone_out = t > 10 && t<12, region_out = t> 40 && t < 53;
+    if (zone_out || region_out) continue;
+    h.push_back(Placed("o" + std::to_string(n), "k" + std::to_string(n), "s1", 1, t));
+    ++n;
+  }
+  CheckOptions o;
+  o.faults = {{"zone killed", 10, "zone"}, {"region lost", 40, "region"}};
+  auto report = Check(h, {}, {}, o);
+  ASSERT_EQ(report.recoveries.size(), 2u);
+  EXPECT_NEAR(report.recoveries[0].write_outage_s, 2.0, 0.6);
+  EXPECT_NEAR(report.recoveries[1].write_outage_s, 13.0, 0.6);
+}
+
 TEST(Checker, AvailabilityPerMinuteAndRecoveryAfterAFault) {
   std::vector<Operation> h;
   for (int i = 0; i < 100; ++i) {
