@@ -15,18 +15,6 @@
 namespace techmoda::test {
 namespace {
 
-std::string Dom(const std::string& url) {
-  std::string dom;
-  FILE* f = popen(
-      ("chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --dump-dom " + url + " 2>/dev/null")
-          .c_str(),
-      "r");
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, f)) dom.append(buf, n);
-  pclose(f);
-  return dom;
-}
-
 TEST(Gameday, ShortScenarioKeepsEveryPromise) {
   if (geteuid() != 0) GTEST_SKIP() << "the game day runs as root (it brings a topology up and breaks it)";
   std::string dir = MakeTestDir("gameday");
@@ -44,7 +32,7 @@ TEST(Gameday, ShortScenarioKeepsEveryPromise) {
   EXPECT_TRUE(j.at("passed").as_bool());
 
   if (access("/usr/bin/chromium", X_OK) != 0) GTEST_SKIP() << "chromium is not installed (scripts/deps.sh)";
-  auto dom = Dom("file://" + dir + "/report/report.html");
+  auto dom = ChromiumDom("file://" + dir + "/report/report.html");
   EXPECT_NE(dom.find("id=\"verdict\""), std::string::npos) << dom.substr(0, 2000);
   EXPECT_NE(dom.find("PASSED"), std::string::npos);
   EXPECT_NE(dom.find("<table id=\"objectives\">"), std::string::npos);

@@ -94,12 +94,7 @@ std::string BrowserDom(const std::string& url, const std::string& screenshot) {
   std::system(
       ("chromium" + flags + "--window-size=1400,1200 --screenshot=" + screenshot + " " + url + " >/dev/null 2>&1")
           .c_str());
-  std::string dom;
-  FILE* f = popen(("chromium" + flags + "--dump-dom " + url + " 2>/dev/null").c_str(), "r");
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, f)) dom.append(buf, n);
-  pclose(f);
-  return dom;
+  return ChromiumDom(url, "--hide-scrollbars --virtual-time-budget=5000");
 }
 
 TEST(Monitoring, QuietWhenHealthyThenAlertsAndRepairs) {

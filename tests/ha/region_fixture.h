@@ -47,6 +47,19 @@ inline json::value JsonOf(const std::string& out) {
   return ec ? json::value() : v;
 }
 
+// The DOM of `url` after its scripts ran, as headless Chromium sees it; `flags` adds options.
+inline std::string ChromiumDom(const std::string& url, const std::string& flags = "") {
+  std::string dom;
+  FILE* f = popen(("chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage " + flags +
+                   " --dump-dom " + url + " 2>/dev/null")
+                      .c_str(),
+                  "r");
+  char buf[4096];
+  while (std::size_t n = fread(buf, 1, sizeof buf, f)) dom.append(buf, n);
+  pclose(f);
+  return dom;
+}
+
 // A topology in the test's own folder, brought up and down with catalogctl: `yaml` is the whole
 // file but its name.
 class TopologyFixture {

@@ -97,7 +97,7 @@ class Replayer {
     if (auto* e = std::get_if<pg::Error>(&rows))
       return Status::Unavailable("reading the live change log: " + e->message);
     auto& r = std::get<pg::Rows>(rows);
-    std::vector<Change> todo;
+    std::vector<Change> undecided;
     long long max_id = floor_;
     for (int i = 0; i < r.size(); ++i) {
       Change c;
@@ -115,15 +115,15 @@ class Replayer {
       c.write_id = std::string(r.Get(i, 9));
       c.deploy_id = std::string(r.Get(i, 10));
       c.idempotency_key = r.GetOpt(i, 11);
-      todo.push_back(std::move(c));
+      undecided.push_back(std::move(c));
     }
     // A change may commit after a later id did (ids are taken before commit), but not thousands of
     // ids later: later passes start a margin below the highest id seen.
     floor_ = std::max(floor_, max_id - 5000);
-    if (todo.empty()) return 0;
+    if (undecided.empty()) return 0;
     if (auto e = Text(target_.ExecScript("BEGIN")); !e.empty())
       return Status::Internal("BEGIN on the recovered database: " + e);
-    for (const auto& c : todo) {
+    for (const auto& c : undecided) {
       decided_.insert(c.id);
       if (!exclude_.empty() && c.deploy_id == exclude_) {
         ++report_.skipped;
@@ -147,7 +147,7 @@ class Replayer {
     auto commit = target_.ExecScript("COMMIT");
     if (auto* e = std::get_if<pg::Error>(&commit))
       return Status::Internal("COMMIT on the recovered database: " + e->message);
-    return static_cast<long long>(todo.size());
+    return static_cast<long long>(undecided.size());
   }
 
   // Copies the stored answers of idempotency keys used after T, but for the writes that were skipped

@@ -71,8 +71,7 @@ void OpenLoopLoad::Schedule() {
     int k = pick(rng);
     {
       std::lock_guard lock(mu_);
-      // search is a listing with q=: marked by a negative start until Run picks the query.
-      queue_.push_back({kinds[k], k == 2 ? -next : next});
+      queue_.push_back({kinds[k], next, k == 2});
     }
     cv_.notify_one();
   }
@@ -102,8 +101,7 @@ void OpenLoopLoad::Record(Operation op) {
 Operation OpenLoopLoad::Run(const Planned& p, std::mt19937& rng) {
   Operation op;
   op.kind = p.kind;
-  bool search = p.start_s < 0;
-  op.start_s = search ? -p.start_s : p.start_s;
+  op.start_s = p.start_s;
   const HttpHeaders client{{"Authorization", "Bearer " + t_.client_token}};
   auto pick = [&](const std::vector<std::string>& v) -> const std::string& { return v[rng() % v.size()]; };
   HttpResult r;
@@ -112,9 +110,10 @@ Operation OpenLoopLoad::Run(const Planned& p, std::mt19937& rng) {
       r = HttpCall(t_.host, t_.port, "GET", "/v1/products/" + pick(t_.product_ids), "", {}, t_.timeout);
       break;
     case OpKind::kList:
-      r = HttpCall(t_.host, t_.port, "GET",
-                   search && !t_.words.empty() ? "/v1/products?limit=20&q=" + pick(t_.words) : "/v1/products?limit=20",
-                   "", {}, t_.timeout);
+      r = HttpCall(
+          t_.host, t_.port, "GET",
+          p.search && !t_.words.empty() ? "/v1/products?limit=20&q=" + pick(t_.words) : "/v1/products?limit=20", "", {},
+          t_.timeout);
       break;
     case OpKind::kPlaceOrder: {
       op.idempotency_key = "gameday-" + std::to_string(t_.seed) + "-" + std::to_string(rng()) + "-" +

@@ -52,6 +52,7 @@ class OpenLoopLoad {
   struct Planned {
     OpKind kind;
     double start_s;
+    bool search = false;  // a listing with a full-text query
   };
   void Schedule();
   void Work(int worker);
