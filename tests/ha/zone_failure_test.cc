@@ -176,7 +176,7 @@ void RunDrill(const Drill& d) {
   {
     gameday::DatabaseState start, end;
     for (const auto& sku : skus) start.stock[sku] = {before[sku].first, before[sku].second};
-    auto read = gameday::ReadDatabaseState(**conn, skus);
+    auto read = gameday::ReadDatabaseState(**conn, skus, region.secrets().client_token);
     ASSERT_TRUE(read.ok()) << read.status().detail();
     end = std::move(read).value();
     std::vector<gameday::Operation> ops;

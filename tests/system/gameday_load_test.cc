@@ -25,7 +25,7 @@ TEST(GamedayLoad, OpenLoopHistoryOnAHealthyServiceKeepsEveryPromise) {
   }
   auto conn = pg::Connect(SharedDatabaseUrl(), std::chrono::seconds(10));
   ASSERT_TRUE(conn.ok()) << conn.status().detail();
-  auto before = gameday::ReadDatabaseState(**conn, skus);
+  auto before = gameday::ReadDatabaseState(**conn, skus, kClientToken);
   ASSERT_TRUE(before.ok()) << before.status().detail();
 
   gameday::Load load;
@@ -36,7 +36,7 @@ TEST(GamedayLoad, OpenLoopHistoryOnAHealthyServiceKeepsEveryPromise) {
   std::this_thread::sleep_for(std::chrono::seconds(5));
   run.Stop();
   auto history = run.History();
-  auto after = gameday::ReadDatabaseState(**conn, skus);
+  auto after = gameday::ReadDatabaseState(**conn, skus, kClientToken);
   ASSERT_TRUE(after.ok()) << after.status().detail();
 
   // Open loop at 60/s for 5 s: about 300 operations (a Poisson count; far outside means a broken schedule).

@@ -156,7 +156,7 @@ Result<GamedayReport> RunGameday(const Scenario& s, const Topology& t, const std
     progress("backup: the scheduler is taking one; waiting for it");
     std::this_thread::sleep_for(std::chrono::seconds(3));
   }
-  auto before = ReadDatabaseState(**db, skus);
+  auto before = ReadDatabaseState(**db, skus, secrets->client_token);
   if (!before.ok()) return before.status();
   db->reset();
 
@@ -266,7 +266,7 @@ Result<GamedayReport> RunGameday(const Scenario& s, const Topology& t, const std
   // 4. The verdicts.
   auto after_db = ActiveDatabase(t);
   if (!after_db.ok()) return after_db.status();
-  auto after = ReadDatabaseState(**after_db, skus);
+  auto after = ReadDatabaseState(**after_db, skus, secrets->client_token);
   if (!after.ok()) return after.status();
   report.check = Check(history, *before, *after, check);
   report.objectives = MeasureObjectives(s, report.check, history);

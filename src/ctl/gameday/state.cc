@@ -2,11 +2,14 @@
 
 #include <boost/json.hpp>
 
+#include "common/json_util.h"
+
 namespace json = boost::json;
 
 namespace techmoda::ctl::gameday {
 
-Result<DatabaseState> ReadDatabaseState(pg::Connection& c, const std::vector<std::string>& skus) {
+Result<DatabaseState> ReadDatabaseState(pg::Connection& c, const std::vector<std::string>& skus,
+                                        const std::string& client_token) {
   DatabaseState s;
   std::string array = "{";
   for (const auto& k : skus) array += (array.size() > 1 ? "," : "") + ("\"" + k + "\"");
@@ -31,7 +34,9 @@ Result<DatabaseState> ReadDatabaseState(pg::Connection& c, const std::vector<std
                              static_cast<int>(l.at("quantity").to_number<long long>()));
     s.orders[std::string(orow.Get(i, 0))] = std::move(o);
   }
-  auto keys = c.Exec("SELECT key, body::json->>'id' FROM idempotency_keys WHERE status = 201");
+  // The scope catalogd stores for a token (auth.cc): its SHA-256, never the token.
+  auto keys = c.Exec("SELECT key, body::json->>'id' FROM idempotency_keys WHERE status = 201 AND scope = $1",
+                     {Sha256Hex(client_token)});
   if (auto* e = std::get_if<pg::Error>(&keys)) return fail(*e, "reading idempotency keys");
   auto& kr = std::get<pg::Rows>(keys);
   for (int i = 0; i < kr.size(); ++i) s.keys_orders[std::string(kr.Get(i, 0))].emplace_back(kr.Get(i, 1));

@@ -11,7 +11,10 @@
 
 namespace techmoda::ctl::gameday {
 
-// Every order, the stock of `skus` and every idempotency key that made an order (201).
-Result<DatabaseState> ReadDatabaseState(pg::Connection& c, const std::vector<std::string>& skus);
+// Every order, the stock of `skus` and every idempotency key of `client_token` that made an order (201).
+// Keys are scoped per client token (another client may use the same key for its own order), so only the
+// load's own token's keys are judged.
+Result<DatabaseState> ReadDatabaseState(pg::Connection& c, const std::vector<std::string>& skus,
+                                        const std::string& client_token);
 
 }  // namespace techmoda::ctl::gameday
