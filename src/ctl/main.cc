@@ -295,8 +295,9 @@ int main(int argc, char** argv) {
     auto report = ctl::gameday::RunGameday(*scenario, *gt, gameday_out, gameday_keep_up, PrintProgress);
     if (!report.ok()) return Fail("gameday", report.status());
     std::cout << ctl::gameday::FormatReport(report->check) << "\n";
+    std::printf("%-52s %-22s %-34s %s\n", "OBJECTIVE", "TARGET", "MEASURED", "VERDICT");
     for (const auto& o : report->objectives)
-      std::printf("%-52s %-22s %-34s %s\n", o.name.c_str(), o.mandate.c_str(), o.measured.c_str(),
+      std::printf("%-52s %-22s %-34s %s\n", o.name.c_str(), o.target.c_str(), o.measured.c_str(),
                   o.met ? "met" : "MISSED");
     std::printf("\ngame day %s: %s\nreport: %s/report.html (and report.json)\n", scenario->name.c_str(),
                 report->Passed() ? "PASSED" : "FAILED", gameday_out.c_str());

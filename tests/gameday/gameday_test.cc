@@ -26,7 +26,7 @@ TEST(Gameday, ShortScenarioKeepsEveryPromise) {
   ASSERT_TRUE(report.has_value()) << "no report.json";
   auto j = json::parse(*report);
   for (const auto& o : j.at("objectives").as_array())
-    EXPECT_TRUE(o.at("met").as_bool()) << o.at("objective").as_string() << ": mandate " << o.at("mandate").as_string()
+    EXPECT_TRUE(o.at("met").as_bool()) << o.at("objective").as_string() << ": target " << o.at("target").as_string()
                                        << ", measured " << o.at("measured").as_string();
   EXPECT_EQ(rc, 0);
   EXPECT_TRUE(j.at("passed").as_bool());
@@ -38,6 +38,8 @@ TEST(Gameday, ShortScenarioKeepsEveryPromise) {
   EXPECT_NE(dom.find("<table id=\"objectives\">"), std::string::npos);
   EXPECT_NE(dom.find("<table id=\"promises\">"), std::string::npos);
   EXPECT_EQ(dom.find(">missed<"), std::string::npos) << "an objective the JSON says was met shows as missed";
+  EXPECT_EQ(dom.find(">broken<"), std::string::npos) << "a safety property shows as broken";
+  EXPECT_NE(dom.find(">kept<"), std::string::npos) << "the verdicts per safety property are in the page";
   EXPECT_NE(dom.find("<svg"), std::string::npos) << "the plot is in the page";
 }
 

@@ -27,7 +27,7 @@ struct LoadTarget {
   std::vector<std::string> product_ids;  // to read
   std::vector<std::string> skus;         // to order (one unit each)
   std::vector<std::string> words;        // to search for
-  int workers = 64;                      // requests in flight at most; a late start is still recorded as late
+  int workers = 512;  // requests in flight at most (enough that writes stalled for 20 s do not hold reads back)
   std::chrono::milliseconds timeout{35000};
   unsigned seed = 1;
 };

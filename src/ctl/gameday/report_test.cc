@@ -39,6 +39,7 @@ TEST(Bucketize, RatesAndPercentilesPerBucket) {
 
 TEST(MeasureObjectives, EachAgainstItsMandate) {
   Scenario sc;
+  sc.duration_s = 200;
   sc.objectives.availability = 0.99;
   sc.objectives.rto_s = {{"zone", 30}, {"region", 30}};
   sc.timeline.push_back({});
@@ -61,17 +62,22 @@ TEST(MeasureObjectives, EachAgainstItsMandate) {
   EXPECT_EQ(by["availability (whole run)"].measured, "97.45 % of 2000 requests");
   EXPECT_EQ(by["availability (worst minute: minute 1)"].measured, "95.00 %");
   EXPECT_TRUE(by["availability (worst minute: minute 1)"].met) << "shown, not judged";
+  // 51 of 2,000 failed over a 200 s scenario: 5.1 s of a full outage, within the month's 259 s.
+  EXPECT_EQ(by["downtime (failed requests as seconds of a full outage)"].measured, "5.1 s (51 failed)");
+  EXPECT_TRUE(by["downtime (failed requests as seconds of a full outage)"].met);
   EXPECT_TRUE(by["RPO (acknowledged orders lost)"].met) << "2 orders lost within the RPO are tolerated";
   EXPECT_TRUE(by["RTO zone"].met);
   EXPECT_EQ(by["RTO zone"].measured, "12.5 s");
   EXPECT_EQ(by["RTO region"].measured, "not exercised");
+  EXPECT_EQ(by["RTO region"].mandate, "< 30 min (aim 60 s)") << "the business mandate beside the game day's target";
+  EXPECT_EQ(by["RTO zone"].target, "30 s");
   EXPECT_FALSE(by["surge x10 (availability while it ran)"].met) << by["surge x10 (availability while it ran)"].measured;
 }
 
 TEST(ReportHtml, TablesAndVerdict) {
   GamedayReport r;
   r.scenario.name = "short";
-  r.objectives = {{"RTO zone", "30 s", "41.0 s", false}};
+  r.objectives = {{"RTO zone", MandateOf("zone"), "30 s", "41.0 s", false}};
   r.check.verdicts = {{"stock conserved per sku", true, 10, 0, 0, {}}};
   auto html = ReportHtml(r, "<svg></svg>");
   EXPECT_NE(html.find("<table id=\"objectives\">"), std::string::npos);
@@ -79,6 +85,17 @@ TEST(ReportHtml, TablesAndVerdict) {
   EXPECT_NE(html.find("FAILED"), std::string::npos);
   EXPECT_NE(html.find("<td>41.0 s</td><td class=\"missed\">missed</td>"), std::string::npos) << html;
   EXPECT_FALSE(r.Passed());
+}
+
+TEST(ReportHtml, AFailedStepFailsTheGameDay) {
+  GamedayReport r;
+  r.scenario.name = "short";
+  r.objectives = {{"RTO zone", MandateOf("zone"), "30 s", "1.0 s", true}};
+  EXPECT_TRUE(r.Passed());
+  r.failed_steps = {"failover to b (FAILED: region b unreachable)"};
+  EXPECT_FALSE(r.Passed()) << "a drill whose failover did not run proves nothing";
+  EXPECT_NE(ReportHtml(r, "").find("FAILED: 1 step(s) of the timeline failed"), std::string::npos);
+  EXPECT_EQ(ReportJson(r).at("failed_steps").as_array().size(), 1u);
 }
 
 TEST(Plot, GnuplotDrawsTheSeriesWithTheFaults) {

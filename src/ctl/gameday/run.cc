@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -66,11 +67,10 @@ Result<int> BadDeployment(const Topology& t, const std::vector<std::string>& pro
   if (!secrets.ok()) return secrets.status();
   fs::create_directories(dir);
   const std::string token = "gameday-bad-admin-" + std::to_string(getpid()) + "-0123456789";
-  const unsigned short port = 18291;
   SpawnOptions o;
   o.argv = {OwnBinDir() + "/catalogd",
             "--listen",
-            "127.0.0.1:" + std::to_string(port),
+            "127.0.0.1:0",  // the kernel picks a free port; catalogd logs it
             "--data-dir",
             dir,
             "--database-url",
@@ -86,8 +86,15 @@ Result<int> BadDeployment(const Topology& t, const std::vector<std::string>& pro
   auto pid = Spawn(o);
   if (!pid.ok()) return pid.status();
   bool up = false;
+  unsigned short port = 0;
   for (int i = 0; i < 300 && !up; ++i) {
-    up = HttpCall("127.0.0.1", port, "GET", "/healthz", "", {}, std::chrono::seconds(1)).status == 200;
+    if (port == 0) {  // the startup line: {"event":"catalogd.listening",...,"port":N}
+      auto log = ReadFile(o.log_path).value_or("");
+      auto at = log.find("\"event\":\"catalogd.listening\"");
+      auto p = at == std::string::npos ? at : log.find("\"port\":", at);
+      if (p != std::string::npos) port = static_cast<unsigned short>(std::atoi(log.c_str() + p + 7));
+    }
+    up = port != 0 && HttpCall("127.0.0.1", port, "GET", "/healthz", "", {}, std::chrono::seconds(1)).status == 200;
     if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   int rewritten = 0;
@@ -253,6 +260,7 @@ Result<GamedayReport> RunGameday(const Scenario& s, const Topology& t, const std
     progress("t=" + std::to_string(static_cast<int>(load.Now())) + " s  " + (st.ok() ? "done: " : "FAILED: ") +
              step.Describe() + "  " + FormatSeconds(SecondsSince(t0)) + (detail.empty() ? "" : "  (" + detail + ")") +
              (st.ok() ? "" : ": " + st.detail()));
+    if (!st.ok()) report.failed_steps.push_back(name);
     Fault f{name, at, step.FaultClass()};
     report.faults.push_back(f);
     if (!f.kind.empty()) check.faults.push_back(f);
@@ -276,7 +284,7 @@ Result<GamedayReport> RunGameday(const Scenario& s, const Topology& t, const std
       auto p = (*after_db)->Exec("SELECT price_amount::text FROM products WHERE id = $1", {id});
       if (auto* rows = std::get_if<pg::Rows>(&p); rows && rows->size() && rows->Get(0, 0) == price) ++restored;
     }
-    report.objectives.push_back({"bad deployment undone (prices as before it)",
+    report.objectives.push_back({"bad deployment undone (prices as before it)", "undone (< 5 min, see RTO deploy)",
                                  std::to_string(prices_before.size()) + " of " + std::to_string(prices_before.size()),
                                  std::to_string(restored) + " of " + std::to_string(prices_before.size()),
                                  restored == static_cast<int>(prices_before.size())});

@@ -43,7 +43,7 @@ inline const std::vector<std::string> kActions = {"surge",       "kill-zone", "p
                                                   "heal",        "failback"};
 
 struct Objectives {
-  double availability = 0.999;  // per minute, of all requests
+  double availability = 0.999;  // of all requests over the run
   double rpo_s = 1;             // acknowledged writes a region loss may cost
   std::map<std::string, double> rto_s = {{"zone", 30}, {"database", 30}, {"region", 30}, {"deploy", 120}};
 };
