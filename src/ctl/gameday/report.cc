@@ -220,6 +220,27 @@ json::value ReportJson(const GamedayReport& r) {
           {"failed_steps", failed_steps}};
 }
 
+std::string HistoryJsonLines(const std::vector<Operation>& history) {
+  static const char* const kKinds[] = {"read_product", "list", "place_order", "cancel_order", "read_order"};
+  std::string out;
+  for (const auto& op : history) {
+    json::object o{{"kind", kKinds[static_cast<int>(op.kind)]},
+                   {"start_s", op.start_s},
+                   {"end_s", op.end_s},
+                   {"status", op.status}};
+    if (!op.region.empty()) o["region"] = op.region;
+    if (!op.idempotency_key.empty()) o["idempotency_key"] = op.idempotency_key;
+    if (!op.order_id.empty()) o["order_id"] = op.order_id;
+    if (!op.token_sent.empty()) {
+      o["token_sent"] = true;
+      o["expected_status"] = op.expected_status;
+      o["observed_status"] = op.observed_status;
+    }
+    out += json::serialize(o) + "\n";
+  }
+  return out;
+}
+
 std::string ReportHtml(const GamedayReport& r, const std::string& svg) {
   std::string html =
       "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Game day: " + Escape(r.scenario.name) +

@@ -54,6 +54,9 @@ struct GamedayReport {
   bool Passed() const;                    // every step done, every objective met and every promise kept
 };
 boost::json::value ReportJson(const GamedayReport& r);
+// The recorded history, one JSON object per line (kind, intended start, end, status, answering region,
+// key, order id, whether a token was sent, the status expected and seen), for looking into a failure.
+std::string HistoryJsonLines(const std::vector<Operation>& history);
 // A self-contained HTML page: the verdict, the objectives table (id "objectives"), the promises
 // table (id "promises"), the plot (inline SVG), the timeline.
 std::string ReportHtml(const GamedayReport& r, const std::string& svg);

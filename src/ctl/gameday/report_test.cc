@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -12,6 +14,8 @@
 
 namespace techmoda::ctl::gameday {
 namespace {
+
+namespace json = boost::json;
 
 Operation Op(double start, double end, int status, OpKind kind = OpKind::kReadProduct) {
   Operation op;
@@ -96,6 +100,22 @@ TEST(ReportHtml, AFailedStepFailsTheGameDay) {
   EXPECT_FALSE(r.Passed()) << "a drill whose failover did not run proves nothing";
   EXPECT_NE(ReportHtml(r, "").find("FAILED: 1 step(s) of the timeline failed"), std::string::npos);
   EXPECT_EQ(ReportJson(r).at("failed_steps").as_array().size(), 1u);
+}
+
+TEST(HistoryJsonLines, OneObjectPerOperation) {
+  std::vector<Operation> h{Op(1, 1.5, 200), Op(2, 2.5, 503)};
+  h[1].kind = OpKind::kPlaceOrder;
+  h[1].idempotency_key = "k-1";
+  auto text = HistoryJsonLines(h);
+  auto nl = text.find('\n');
+  ASSERT_NE(nl, std::string::npos);
+  auto first = json::parse(text.substr(0, nl)), second = json::parse(text.substr(nl + 1));
+  EXPECT_EQ(first.at("kind").as_string(), "read_product");
+  EXPECT_EQ(first.at("status").as_int64(), 200);
+  EXPECT_EQ(second.at("kind").as_string(), "place_order");
+  EXPECT_EQ(second.at("idempotency_key").as_string(), "k-1");
+  EXPECT_EQ(second.at("status").as_int64(), 503);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2);
 }
 
 TEST(Plot, GnuplotDrawsTheSeriesWithTheFaults) {

@@ -297,6 +297,7 @@ Result<GamedayReport> RunGameday(const Scenario& s, const Topology& t, const std
     svg = "<p>The plot could not be drawn: " + st.detail() + "</p>";
   std::ofstream(out_dir + "/report.html") << ReportHtml(report, svg);
   std::ofstream(out_dir + "/report.json") << json::serialize(ReportJson(report)) << "\n";
+  std::ofstream(out_dir + "/history.jsonl") << HistoryJsonLines(history);
   if (!keep_up) {
     if (auto st = Down(t, false, progress); !st.ok()) progress("warning: taking the topology down: " + st.detail());
   }
