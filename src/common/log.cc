@@ -3,6 +3,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <memory>
 
@@ -76,6 +77,20 @@ bool ParseLevel(std::string_view text, Level* out) {
   else
     return false;
   return true;
+}
+
+std::optional<unsigned short> ListeningPort(std::string_view log_text) {
+  auto at = log_text.find("\"event\":\"catalogd.listening\"");
+  if (at == std::string_view::npos) return std::nullopt;
+  auto begin = log_text.rfind('\n', at), end = log_text.find('\n', at);
+  begin = begin == std::string_view::npos ? 0 : begin + 1;
+  if (end == std::string_view::npos) return std::nullopt;  // the line is not complete yet
+  boost::system::error_code ec;
+  auto line = boost::json::parse(log_text.substr(begin, end - begin), ec);
+  if (ec || !line.is_object()) return std::nullopt;
+  const auto* port = line.as_object().if_contains("port");
+  if (!port || !port->is_int64() || port->as_int64() <= 0 || port->as_int64() > 65535) return std::nullopt;
+  return static_cast<unsigned short>(port->as_int64());
 }
 
 }  // namespace techmoda::log

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <optional>
 #include <string_view>
 
 namespace techmoda::log {
@@ -27,5 +28,9 @@ inline void Error(std::string_view event, boost::json::object fields = {}) {
 
 // Parses "debug", "info", "warn", "error"; returns false for anything else.
 bool ParseLevel(std::string_view text, Level* out);
+
+// The port a catalogd bound, from the first "catalogd.listening" line of its log (`--listen HOST:0`
+// lets the kernel choose), or nothing while that line has not been written.
+std::optional<unsigned short> ListeningPort(std::string_view log_text);
 
 }  // namespace techmoda::log

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <cstdio>
@@ -295,9 +296,15 @@ int main(int argc, char** argv) {
     auto report = ctl::gameday::RunGameday(*scenario, *gt, gameday_out, gameday_keep_up, PrintProgress);
     if (!report.ok()) return Fail("gameday", report.status());
     std::cout << ctl::gameday::FormatReport(report->check) << "\n";
-    std::printf("%-52s %-22s %-34s %s\n", "OBJECTIVE", "TARGET", "MEASURED", "VERDICT");
+    int wn = 9, wt = 6, wm = 8;  // columns as wide as their longest cell
+    for (const auto& o : report->objectives) {
+      wn = std::max(wn, static_cast<int>(o.name.size()));
+      wt = std::max(wt, static_cast<int>(o.target.size()));
+      wm = std::max(wm, static_cast<int>(o.measured.size()));
+    }
+    std::printf("%-*s  %-*s  %-*s  %s\n", wn, "OBJECTIVE", wt, "TARGET", wm, "MEASURED", "VERDICT");
     for (const auto& o : report->objectives)
-      std::printf("%-52s %-22s %-34s %s\n", o.name.c_str(), o.target.c_str(), o.measured.c_str(),
+      std::printf("%-*s  %-*s  %-*s  %s\n", wn, o.name.c_str(), wt, o.target.c_str(), wm, o.measured.c_str(),
                   o.met ? "met" : "MISSED");
     std::printf("\ngame day %s: %s\nreport: %s/report.html (and report.json)\n", scenario->name.c_str(),
                 report->Passed() ? "PASSED" : "FAILED", gameday_out.c_str());

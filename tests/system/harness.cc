@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/json_util.h"
+#include "common/log.h"
 #include "common/pg.h"
 #include "common/process.h"
 #include "tests/system/http_client.h"
@@ -139,11 +140,9 @@ bool Catalogd::WaitUntilUp(std::chrono::seconds timeout) {
       [&] {
         auto log = ReadFile(log_path_);
         if (!log) return false;
-        auto at = log->find("\"event\":\"catalogd.listening\"", log_offset_);
-        if (at == std::string::npos) return false;
-        auto p = log->find("\"port\":", at);
-        if (p == std::string::npos) return false;
-        port_ = static_cast<unsigned short>(std::stoi(log->substr(p + 7)));
+        auto port = log::ListeningPort(std::string_view(*log).substr(std::min(log_offset_, log->size())));
+        if (!port) return false;
+        port_ = *port;
         if (Get(port_, "/healthz").status != 200) return false;
         return !options_.wait_ready || Get(port_, "/readyz").status == 200;
       },

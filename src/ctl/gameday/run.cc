@@ -6,7 +6,6 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +13,7 @@
 #include <thread>
 
 #include "common/http_client.h"
+#include "common/log.h"
 #include "common/pg.h"
 #include "common/process.h"
 #include "ctl/backup/backup.h"
@@ -88,12 +88,7 @@ Result<int> BadDeployment(const Topology& t, const std::vector<std::string>& pro
   bool up = false;
   unsigned short port = 0;
   for (int i = 0; i < 300 && !up; ++i) {
-    if (port == 0) {  // the startup line: {"event":"catalogd.listening",...,"port":N}
-      auto log = ReadFile(o.log_path).value_or("");
-      auto at = log.find("\"event\":\"catalogd.listening\"");
-      auto p = at == std::string::npos ? at : log.find("\"port\":", at);
-      if (p != std::string::npos) port = static_cast<unsigned short>(std::atoi(log.c_str() + p + 7));
-    }
+    if (port == 0) port = log::ListeningPort(ReadFile(o.log_path).value_or("")).value_or(0);
     up = port != 0 && HttpCall("127.0.0.1", port, "GET", "/healthz", "", {}, std::chrono::seconds(1)).status == 200;
     if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
