@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -180,5 +181,12 @@ class Store {
   virtual int PoolMax() const = 0;
   virtual std::uint64_t TransactionRetries() const = 0;
 };
+
+// Sets, for the calling thread, what to run the first time the request it is serving starts waiting
+// for a database to come back (no primary reachable: down, restarting, failing over; the write then
+// waits up to its deadline). The server gives back the request's admission slot there: a request
+// waiting out an outage is not load, and must not crowd out others into 503 overloaded. Runs once;
+// an empty function clears it.
+void SetDatabaseWaitHook(std::function<void()> hook);
 
 }  // namespace techmoda

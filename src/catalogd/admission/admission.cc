@@ -62,11 +62,11 @@ void Admission::Acquire(Priority p, Clock::time_point deadline, Grant grant, Clo
   }
 }
 
-void Admission::Finish(double rtt_seconds) {
+void Admission::Finish(double rtt_seconds, bool sample) {
   std::vector<Grant> granted;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    limit_.OnSample(rtt_seconds, in_flight_);
+    if (sample) limit_.OnSample(rtt_seconds, in_flight_);
     --in_flight_;
     // Hand freed slots to waiters, the most important class first.
     for (int cls = 0; cls < kPriorityCount; ++cls) {

@@ -77,7 +77,10 @@ class Admission {
   // more important class is waiting; else queues (bounded in count and time); else refuses.
   void Acquire(Priority p, Clock::time_point deadline, Grant grant, Clock::time_point now = Clock::now());
   // A granted request finished after `rtt_seconds`; the slot goes to the most important waiter.
-  void Finish(double rtt_seconds);
+  // `sample` false: its time measured an outage, not the load (it waited for a database to come
+  // back, as writes do through a failover), so it does not teach the limit: shrinking the limit
+  // then would refuse orders that would have waited and succeeded.
+  void Finish(double rtt_seconds, bool sample = true);
   // Refuses waiters whose time is up. Call every few milliseconds.
   void ExpireWaiters(Clock::time_point now = Clock::now());
 

@@ -76,6 +76,26 @@ TEST(Admission, ListingsAreRefusedBeforeOrdersWhenTheLimitIsReached) {
   EXPECT_EQ(adm.Snapshot().shed_timeout[static_cast<int>(Priority::kSheddable)], 1u);
 }
 
+TEST(Admission, ATimeThatMeasuredAnOutageDoesNotShrinkTheLimit) {
+  AdmissionOptions o;
+  o.limit = {.initial_limit = 8, .min_limit = 2, .max_limit = 64};
+  Admission adm(o);
+  Outcomes out;
+  auto now = Clock::now();
+  auto deadline = now + std::chrono::seconds(30);
+  auto cycle = [&](double rtt, bool sample) {  // the limit's worth of requests, each taking rtt
+    int n = static_cast<int>(adm.Snapshot().limit);
+    for (int i = 0; i < n; ++i) adm.Acquire(Priority::kCritical, deadline, out.For("o"), now);
+    for (int i = 0; i < n; ++i) adm.Finish(rtt, sample);
+  };
+  for (int i = 0; i < 50; ++i) cycle(0.002, true);  // a steady 2 ms
+  const double steady = adm.Snapshot().limit;
+  for (int i = 0; i < 20; ++i) cycle(5.0, false);  // writes that waited 5 s for a new primary
+  EXPECT_DOUBLE_EQ(adm.Snapshot().limit, steady);
+  for (int i = 0; i < 20; ++i) cycle(5.0, true);  // the same times, as load
+  EXPECT_LT(adm.Snapshot().limit, steady);
+}
+
 TEST(Admission, AFreedSlotGoesToTheMostImportantWaiter) {
   Admission adm(FixedLimit(2));
   Outcomes out;

@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "catalogd/http/beast_request.h"
@@ -166,8 +167,14 @@ class Session : public std::enable_shared_from_this<Session> {
                      bool admitted) {
     net::post(srv_.workers, [self = shared_from_this(), req, started, admitted] {
       auto begun = std::chrono::steady_clock::now();
+      bool holds_slot = admitted;
+      // Waiting for a database to come back, it gives its slot back, and its time is no sample.
+      SetDatabaseWaitHook([&] {
+        if (std::exchange(holds_slot, false)) self->srv_.admission.Finish(0, false);
+      });
       Served served = self->srv_.api.Serve(*req);
-      if (admitted)
+      SetDatabaseWaitHook(nullptr);
+      if (holds_slot)
         self->srv_.admission.Finish(std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count());
       net::post(self->stream_.get_executor(),
                 [self, served = std::move(served), method = req->method, started]() mutable {

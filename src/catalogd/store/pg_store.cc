@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "catalogd/copy/catalog_copy.h"
 #include "catalogd/copy/pgoutput.h"
@@ -56,10 +57,30 @@ Status FromPgError(const pg::Error& e, std::string_view what) {
   if (auto* e = std::get_if<pg::Error>(&rows_var##_r)) return FromPgError(*e, what); \
   pg::Rows& rows_var = std::get<pg::Rows>(rows_var##_r)
 
+bool IsMarker(const Status& s, const char* marker) { return s.code() == Code::kUnavailable && s.detail() == marker; }
+
+// Sleeps before the next attempt to reach a database (50 ms doubling to 250 ms: a failover ends
+// at an unknown moment, and each attempt through HAProxy is cheap); false when that would pass the
+// deadline.
+thread_local std::function<void()> database_wait_hook;  // see SetDatabaseWaitHook
+
+bool WaitToReconnect(Clock::time_point deadline, int* waits) {
+  auto delay = std::chrono::milliseconds(std::min(250, 50 << std::min(*waits, 3)));
+  if (Clock::now() + delay >= deadline) return false;
+  ++*waits;
+  if (database_wait_hook) std::exchange(database_wait_hook, nullptr)();
+  std::this_thread::sleep_for(delay);
+  return true;
+}
+
+// A read that finds no database (down, restarting, its connection lost in a failover) waits for
+// one as a write does, but at most this long: reads hold a worker while they wait.
+constexpr auto kReadReconnectWait = std::chrono::seconds(10);
+
 // Runs one read under the request's deadline: it bounds the wait for a connection and is the
 // query's statement_timeout (set for the session around it; writes set their own, per transaction).
-Result<pg::Rows> ReadWithin(pg::Pool& pool, Clock::time_point deadline, std::string_view what, const std::string& sql,
-                            const std::vector<Param>& params) {
+Result<pg::Rows> ReadOnce(pg::Pool& pool, Clock::time_point deadline, std::string_view what, const std::string& sql,
+                          const std::vector<Param>& params) {
   auto lease = pool.Acquire(deadline);
   if (!lease.ok()) return lease.status();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
@@ -71,6 +92,19 @@ Result<pg::Rows> ReadWithin(pg::Pool& pool, Clock::time_point deadline, std::str
   c.ExecScript("SET statement_timeout = 0");
   if (auto* e = std::get_if<pg::Error>(&rows)) return FromPgError(*e, what);
   return std::move(std::get<pg::Rows>(rows));
+}
+
+// ReadOnce, again on a new connection while no database is reachable (kReconnectMarker, or no
+// connection could be made), until the deadline or kReadReconnectWait, whichever comes first.
+Result<pg::Rows> ReadWithin(pg::Pool& pool, Clock::time_point deadline, std::string_view what, const std::string& sql,
+                            const std::vector<Param>& params) {
+  const auto until = std::min(deadline, Clock::now() + kReadReconnectWait);
+  for (int waits = 0;;) {
+    auto rows = ReadOnce(pool, deadline, what, sql, params);
+    if (rows.ok() || rows.status().code() != Code::kUnavailable || IsMarker(rows.status(), kRetryMarker) ||
+        !WaitToReconnect(until, &waits))
+      return rows;
+  }
 }
 
 std::string PgArray(const std::vector<std::string>& items) {
@@ -191,6 +225,8 @@ Result<WriteAnswer> WriteStock(pg::Connection& c, const WriteContext& ctx, const
 
 bool IsValidConsistencyToken(std::string_view token) { return copy::ParseLsn(token).has_value(); }
 
+void SetDatabaseWaitHook(std::function<void()> hook) { database_wait_hook = std::move(hook); }
+
 PgStore::PgStore(std::unique_ptr<pg::Pool> pool, std::unique_ptr<pg::Pool> replicas)
     : pool_(std::move(pool)), replicas_(std::move(replicas)) {}
 
@@ -212,19 +248,6 @@ void PgStore::RenderMetrics(std::string& out) {
 }
 
 namespace {
-bool IsMarker(const Status& s, const char* marker) { return s.code() == Code::kUnavailable && s.detail() == marker; }
-
-// Sleeps before the next attempt to reach a database (50 ms doubling to 250 ms: a failover ends
-// at an unknown moment, and each attempt through HAProxy is cheap); false when that would pass the
-// deadline.
-bool WaitToReconnect(Clock::time_point deadline, int* waits) {
-  auto delay = std::chrono::milliseconds(std::min(250, 50 << std::min(*waits, 3)));
-  if (Clock::now() + delay >= deadline) return false;
-  ++*waits;
-  std::this_thread::sleep_for(delay);
-  return true;
-}
-
 Status NoDatabase(const std::string& last_reason) {
   return Status::Unavailable("no database could take the write before its deadline" +
                              (last_reason.empty() ? std::string() : " (" + last_reason + ")"));

@@ -4,8 +4,14 @@
 #include <boost/json.hpp>
 #include <cstdio>
 #include <set>
+#include <tuple>
 
 namespace techmoda::ctl::gameday {
+
+const char* KindName(OpKind kind) {
+  static const char* const kNames[] = {"read_product", "list", "place_order", "cancel_order", "read_order"};
+  return kNames[static_cast<int>(kind)];
+}
 
 namespace json = boost::json;
 
@@ -163,16 +169,27 @@ CheckReport Check(const std::vector<Operation>& history, const DatabaseState& be
   r.verdicts.push_back(OneOrderPerKey(history, after, options));
   r.verdicts.push_back(TokenReadsSawTheirWrites(history, options));
   r.verdicts.push_back(NoFencedWrites(history, options));
-  // Availability: an answer below 500 is the service working (a 409 for no stock, a 429 for a client
-  // over its rate are answers); a 5xx or no answer is not.
   std::map<int, MinuteAvailability> minutes;
+  std::map<std::tuple<std::string, int, std::string, std::string>, FailureGroup> failed;
   for (const auto& op : history) {
     auto& m = minutes[static_cast<int>(op.start_s / 60)];
     m.minute = static_cast<int>(op.start_s / 60);
     ++m.requests;
-    m.succeeded += op.status != 0 && op.status < 500;
+    m.succeeded += op.Answered();
+    if (op.Answered()) continue;
+    auto& g = failed
+                  .try_emplace(
+                      {KindName(op.kind), op.status, op.problem, op.served_by},
+                      FailureGroup{KindName(op.kind), op.status, op.problem, op.served_by, 0, op.start_s, op.start_s})
+                  .first->second;
+    ++g.count;
+    g.first_s = std::min(g.first_s, op.start_s);
+    g.last_s = std::max(g.last_s, op.start_s);
   }
   for (const auto& [n, m] : minutes) r.availability.push_back(m);
+  for (auto& [key, g] : failed) r.failures.push_back(std::move(g));
+  std::stable_sort(r.failures.begin(), r.failures.end(),
+                   [](const FailureGroup& a, const FailureGroup& b) { return a.count > b.count; });
   for (const auto& f : options.faults) {
     Recovery rec{f};
     // A fault's window ends at the horizon or at the next fault, whichever comes first: an outage the
@@ -225,8 +242,20 @@ json::value ReportJson(const CheckReport& r) {
                           {"writes_back_s", rec.writes_back_s},
                           {"read_outage_s", rec.read_outage_s},
                           {"reads_back_s", rec.reads_back_s}});
-  return {
-      {"all_kept", r.AllKept()}, {"verdicts", verdicts}, {"availability", availability}, {"recoveries", recoveries}};
+  json::array failures;
+  for (const auto& g : r.failures)
+    failures.push_back({{"kind", g.kind},
+                        {"status", g.status},
+                        {"problem", g.problem},
+                        {"served_by", g.served_by},
+                        {"count", g.count},
+                        {"first_s", g.first_s},
+                        {"last_s", g.last_s}});
+  return {{"all_kept", r.AllKept()},
+          {"verdicts", verdicts},
+          {"availability", availability},
+          {"recoveries", recoveries},
+          {"failed_requests", failures}};
 }
 
 std::string FormatReport(const CheckReport& r) {
@@ -252,6 +281,21 @@ std::string FormatReport(const CheckReport& r) {
                   rec.fault.name.c_str(), rec.fault.at_s, rec.write_outage_s, rec.writes_back_s, rec.read_outage_s,
                   rec.reads_back_s);
     out += line;
+  }
+  if (!r.failures.empty()) {
+    std::snprintf(line, sizeof line, "%-13s %6s %6s %15s  %-16s %s\n", "FAILED", "STATUS", "COUNT", "BETWEEN (s)",
+                  "SERVED BY", "PROBLEM");
+    out += line;
+    const std::size_t shown = std::min<std::size_t>(r.failures.size(), 15);
+    for (std::size_t i = 0; i < shown; ++i) {
+      const auto& g = r.failures[i];
+      std::snprintf(line, sizeof line, "%-13s %6d %6ld %7.1f-%-7.1f  %-16s %s\n", g.kind.c_str(), g.status, g.count,
+                    g.first_s, g.last_s, g.served_by.empty() ? "-" : g.served_by.c_str(),
+                    g.problem.empty() ? "-" : g.problem.substr(0, 120).c_str());
+      out += line;
+    }
+    if (shown < r.failures.size())
+      out += "(" + std::to_string(r.failures.size() - shown) + " more groups in report.json)\n";
   }
   return out;
 }

@@ -21,13 +21,16 @@
 namespace techmoda::ctl::gameday {
 
 enum class OpKind { kReadProduct, kList, kPlaceOrder, kCancelOrder, kReadOrder };
+const char* KindName(OpKind kind);  // "read_product", "list", "place_order", "cancel_order", "read_order"
 
 struct Operation {
   OpKind kind = OpKind::kReadProduct;
-  double start_s = 0;  // intended start (open loop), seconds since the run began
-  double end_s = 0;    // answer received (or given up)
-  int status = 0;      // HTTP status; 0: no answer
-  std::string region;  // the region that answered (X-Served-By), if any
+  double start_s = 0;     // intended start (open loop), seconds since the run began
+  double end_s = 0;       // answer received (or given up)
+  int status = 0;         // HTTP status; 0: no answer
+  std::string region;     // the region that answered (X-Served-By), if any
+  std::string served_by;  // a failed answer: who gave it (X-Served-By: "a/a3/a3-1", "a/haproxy"; "" for none)
+  std::string problem;    // a failed answer: its problem type ("/problems/overloaded"), or the client's error
   std::string idempotency_key;
   std::string order_id;                            // the order placed, cancelled or read
   std::vector<std::pair<std::string, int>> lines;  // orders: sku and quantity
@@ -36,6 +39,9 @@ struct Operation {
   std::string observed_status;                     // what the read saw ("" when not 200)
   bool IsWrite() const { return kind == OpKind::kPlaceOrder || kind == OpKind::kCancelOrder; }
   bool Succeeded() const { return status >= 200 && status < 300; }
+  // The service answered: below 500 (a 404, a 409 for no stock, a 429 over a client's rate are
+  // answers); a 5xx or no answer is the service failing, counted against availability.
+  bool Answered() const { return status != 0 && status < 500; }
 };
 
 struct StoredOrder {
@@ -102,10 +108,22 @@ struct Recovery {
   double read_outage_s = -1, reads_back_s = -1;
 };
 
+// Requests the service failed (not Answered), grouped by what they were and what they got, to see
+// where availability went: which fault, which kind of request, which answer from which instance.
+struct FailureGroup {
+  std::string kind;       // "place_order", ...
+  int status = 0;         // 0: no answer
+  std::string problem;    // the problem type, or the client's error
+  std::string served_by;  // the instance or proxy that answered ("" for none)
+  long count = 0;
+  double first_s = 0, last_s = 0;  // intended starts of the first and last
+};
+
 struct CheckReport {
   std::vector<Verdict> verdicts;
   std::vector<MinuteAvailability> availability;
   std::vector<Recovery> recoveries;
+  std::vector<FailureGroup> failures;  // most first
   bool AllKept() const;
 };
 
@@ -113,7 +131,7 @@ CheckReport Check(const std::vector<Operation>& history, const DatabaseState& be
                   const CheckOptions& options);
 
 boost::json::value ReportJson(const CheckReport& r);
-// A terminal table: one line per promise, then availability and recoveries.
+// A terminal table: one line per promise, then availability, recoveries and the failed requests.
 std::string FormatReport(const CheckReport& r);
 
 }  // namespace techmoda::ctl::gameday

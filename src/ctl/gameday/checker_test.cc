@@ -243,5 +243,34 @@ TEST(Checker, AvailabilityPerMinuteAndRecoveryAfterAFault) {
   EXPECT_EQ(json.at("recoveries").at(0).at("fault").as_string(), "zone a1 killed");
 }
 
+TEST(Checker, FailedRequestsAreGroupedByWhatTheyGotMostFirst) {
+  std::vector<Operation> h;
+  auto failed = [&](OpKind kind, int status, const std::string& problem, const std::string& by, double at) {
+    Operation op;
+    op.kind = kind;
+    op.start_s = at;
+    op.end_s = at + 1;
+    op.status = status;
+    op.problem = problem;
+    op.served_by = by;
+    h.push_back(op);
+  };
+  failed(OpKind::kPlaceOrder, 503, "/problems/region-fenced", "b/b1/b1-1", 12);
+  failed(OpKind::kReadProduct, 0, "connection refused", "", 10);
+  failed(OpKind::kPlaceOrder, 503, "/problems/region-fenced", "b/b1/b1-1", 11);
+  failed(OpKind::kPlaceOrder, 409, "/problems/out-of-stock", "a/a1/a1-1", 13);  // an answer, not a failure
+  auto report = Check(h, {}, {}, {});
+  ASSERT_EQ(report.failures.size(), 2u);
+  EXPECT_EQ(report.failures[0].kind, "place_order");
+  EXPECT_EQ(report.failures[0].count, 2);
+  EXPECT_DOUBLE_EQ(report.failures[0].first_s, 11);
+  EXPECT_DOUBLE_EQ(report.failures[0].last_s, 12);
+  EXPECT_EQ(report.failures[1].status, 0);
+  EXPECT_EQ(report.failures[1].problem, "connection refused");
+  auto text = FormatReport(report);
+  EXPECT_NE(text.find("/problems/region-fenced"), std::string::npos) << text;
+  EXPECT_EQ(ReportJson(report).at("failed_requests").as_array().size(), 2u);
+}
+
 }  // namespace
 }  // namespace techmoda::ctl::gameday

@@ -221,14 +221,12 @@ json::value ReportJson(const GamedayReport& r) {
 }
 
 std::string HistoryJsonLines(const std::vector<Operation>& history) {
-  static const char* const kKinds[] = {"read_product", "list", "place_order", "cancel_order", "read_order"};
   std::string out;
   for (const auto& op : history) {
-    json::object o{{"kind", kKinds[static_cast<int>(op.kind)]},
-                   {"start_s", op.start_s},
-                   {"end_s", op.end_s},
-                   {"status", op.status}};
+    json::object o{{"kind", KindName(op.kind)}, {"start_s", op.start_s}, {"end_s", op.end_s}, {"status", op.status}};
     if (!op.region.empty()) o["region"] = op.region;
+    if (!op.served_by.empty()) o["served_by"] = op.served_by;
+    if (!op.problem.empty()) o["problem"] = op.problem;
     if (!op.idempotency_key.empty()) o["idempotency_key"] = op.idempotency_key;
     if (!op.order_id.empty()) o["order_id"] = op.order_id;
     if (!op.token_sent.empty()) {

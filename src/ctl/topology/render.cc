@@ -336,6 +336,12 @@ std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const
          "        password_encryption: scram-sha-256\n"
          "        lc_messages: C\n"
          "        synchronous_commit: 'on'\n"
+         "        # A standby that stops answering (its zone cut off: packets dropped, no reset) is let go\n"
+         "        # after 5 s, not the default 60 s: Patroni then names another synchronous standby and\n"
+         "        # commits stop waiting. The sender asks for a reply after half of it, so a live one keeps up.\n"
+         "        wal_sender_timeout: 5s\n"
+         "        # Likewise a standby gives up on a primary that went silent and reconnects (to the new one).\n"
+         "        wal_receiver_timeout: 5s\n"
          "  initdb: [{encoding: UTF8}, {locale: C.UTF-8}, data-checksums, {auth-local: peer}, "
          "{auth-host: scram-sha-256}]\n"
          "postgresql:\n"
@@ -465,11 +471,18 @@ std::string TokensYaml(const Secrets& s) {
 
 std::string FrontDoorCfg(const Topology& t, const std::string& state_dir) {
   auto port = std::to_string(t.ports.haproxy_api);
-  std::string active, any;
-  for (const auto& r : t.regions) {
-    active += "  server " + r.name + " " + r.address + ":" + port + " check\n";
-    any += "  server " + r.name + " " + r.address + ":" + port + " check\n";
-  }
+  std::string servers;
+  for (const auto& r : t.regions) servers += "  server " + r.name + " " + r.address + ":" + port + " check\n";
+  // A request that finds a region's HAProxy gone (connection refused, or closed before answering) is
+  // tried again at once on another server of the backend; a POST only with an Idempotency-Key (a retried
+  // order is then the same order). Real traffic is watched too: the first connection a region refuses
+  // marks it down, rather than two failed checks later, so the requests behind it go elsewhere.
+  const std::string retries =
+      "  retries 3\n"
+      "  option redispatch 1\n"
+      "  retry-on conn-failure empty-response\n"
+      "  http-request disable-l7-retry if METH_POST !{ req.hdr(idempotency-key) -m found }\n";
+  const std::string observe = " observe layer4 error-limit 1 on-error mark-down\n";
   return "# Rendered by catalogctl from " + t.file + " (topology " + t.name +
          "): the front door, on the witness's side.\n"
          "global\n"
@@ -501,16 +514,14 @@ std::string FrontDoorCfg(const Topology& t, const std::string& state_dir) {
          "backend active\n"
          "  option httpchk\n"
          "  http-check send meth GET uri /active-region\n"
-         "  http-check expect status 200\n"
-         "  default-server inter 500ms fastinter 250ms downinter 500ms fall 2 rise 1\n" +
-         active +
+         "  http-check expect status 200\n" +
+         retries + "  default-server inter 500ms fastinter 250ms downinter 500ms fall 2 rise 1" + observe + servers +
          "\n"
          "backend any\n"
          "  option httpchk\n"
          "  http-check send meth GET uri /healthz\n"
-         "  http-check expect status 200\n"
-         "  default-server inter 1s fall 2 rise 1\n" +
-         any;
+         "  http-check expect status 200\n" +
+         retries + "  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 1" + observe + servers;
 }
 
 std::string HaproxyCfg(const Topology& t, const Region& r, const std::string& state_dir) {
