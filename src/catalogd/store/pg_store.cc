@@ -59,11 +59,11 @@ Status FromPgError(const pg::Error& e, std::string_view what) {
 
 bool IsMarker(const Status& s, const char* marker) { return s.code() == Code::kUnavailable && s.detail() == marker; }
 
-// Sleeps before the next attempt to reach a database (50 ms doubling to 250 ms: a failover ends
-// at an unknown moment, and each attempt through HAProxy is cheap); false when that would pass the
-// deadline.
 thread_local std::function<void()> database_wait_hook;  // see SetDatabaseWaitHook
 
+// Sleeps before the next attempt to reach a database (50 ms doubling to 250 ms: a failover ends
+// at an unknown moment, and each attempt through HAProxy is cheap); false when that would pass the
+// deadline. The first wait of a request runs the thread's database wait hook.
 bool WaitToReconnect(Clock::time_point deadline, int* waits) {
   auto delay = std::chrono::milliseconds(std::min(250, 50 << std::min(*waits, 3)));
   if (Clock::now() + delay >= deadline) return false;
