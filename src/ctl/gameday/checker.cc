@@ -175,14 +175,15 @@ CheckReport Check(const std::vector<Operation>& history, const DatabaseState& be
     auto& m = minutes[static_cast<int>(op.start_s / 60)];
     m.minute = static_cast<int>(op.start_s / 60);
     ++m.requests;
-    m.succeeded += op.Answered();
-    if (op.Answered()) continue;
-    auto& g = failed
-                  .try_emplace(
-                      {KindName(op.kind), op.status, op.problem, op.served_by},
-                      FailureGroup{KindName(op.kind), op.status, op.problem, op.served_by, 0, op.start_s, op.start_s})
-                  .first->second;
-    ++g.count;
+    if (op.Answered()) {
+      ++m.succeeded;
+      continue;
+    }
+    auto& g = failed[{KindName(op.kind), op.status, op.problem, op.served_by}];
+    if (g.count++ == 0) {
+      g = {KindName(op.kind), op.status, op.problem, op.served_by, 1, op.start_s, op.start_s};
+      continue;
+    }
     g.first_s = std::min(g.first_s, op.start_s);
     g.last_s = std::max(g.last_s, op.start_s);
   }

@@ -186,11 +186,9 @@ Operation OpenLoopLoad::Run(const Planned& p, std::mt19937& rng) {
   op.region = RegionOf(r);
   if (!op.Succeeded()) {  // what a failure was, to look into it afterwards
     op.served_by = r.Header("x-served-by");
-    auto doc = r.status ? r.Json() : json::value();
-    if (doc.is_object() && doc.as_object().contains("type") && doc.at("type").is_string())
-      op.problem = std::string(doc.at("type").as_string());
-    else if (!r.error.empty())
-      op.problem = r.error;
+    auto doc = r.Json();  // a problem document names its type
+    const auto* type = doc.is_object() ? doc.as_object().if_contains("type") : nullptr;
+    op.problem = type && type->is_string() ? std::string(type->as_string()) : r.error;
   }
   return op;
 }

@@ -469,19 +469,22 @@ std::string TokensYaml(const Secrets& s) {
          "\n  - role: client\n    token: " + s.client_token + "\n";
 }
 
+// A request whose server is gone before answering (connection refused, or closed with no answer) is
+// tried again at once on another server of the backend; a POST only with an Idempotency-Key (a
+// retried order is then the same order). Both the regional HAProxy and the front door use it.
+constexpr const char* kRetryElsewhere =
+    "  retries 3\n"
+    "  option redispatch 1\n"
+    "  retry-on conn-failure empty-response\n"
+    "  http-request disable-l7-retry if METH_POST !{ req.hdr(idempotency-key) -m found }\n";
+
 std::string FrontDoorCfg(const Topology& t, const std::string& state_dir) {
   auto port = std::to_string(t.ports.haproxy_api);
   std::string servers;
   for (const auto& r : t.regions) servers += "  server " + r.name + " " + r.address + ":" + port + " check\n";
-  // A request that finds a region's HAProxy gone (connection refused, or closed before answering) is
-  // tried again at once on another server of the backend; a POST only with an Idempotency-Key (a retried
-  // order is then the same order). Real traffic is watched too: the first connection a region refuses
-  // marks it down, rather than two failed checks later, so the requests behind it go elsewhere.
-  const std::string retries =
-      "  retries 3\n"
-      "  option redispatch 1\n"
-      "  retry-on conn-failure empty-response\n"
-      "  http-request disable-l7-retry if METH_POST !{ req.hdr(idempotency-key) -m found }\n";
+  // A region's HAProxy gone: the request is tried on another region (kRetryElsewhere). Real traffic
+  // is watched too: the first connection a region refuses marks it down, rather than two failed
+  // checks later, so the requests behind it go elsewhere.
   const std::string observe = " observe layer4 error-limit 1 on-error mark-down\n";
   return "# Rendered by catalogctl from " + t.file + " (topology " + t.name +
          "): the front door, on the witness's side.\n"
@@ -515,13 +518,14 @@ std::string FrontDoorCfg(const Topology& t, const std::string& state_dir) {
          "  option httpchk\n"
          "  http-check send meth GET uri /active-region\n"
          "  http-check expect status 200\n" +
-         retries + "  default-server inter 500ms fastinter 250ms downinter 500ms fall 2 rise 1" + observe + servers +
+         kRetryElsewhere + "  default-server inter 500ms fastinter 250ms downinter 500ms fall 2 rise 1" + observe +
+         servers +
          "\n"
          "backend any\n"
          "  option httpchk\n"
          "  http-check send meth GET uri /healthz\n"
          "  http-check expect status 200\n" +
-         retries + "  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 1" + observe + servers;
+         kRetryElsewhere + "  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 1" + observe + servers;
 }
 
 std::string HaproxyCfg(const Topology& t, const Region& r, const std::string& state_dir) {
@@ -628,12 +632,8 @@ std::string HaproxyCfg(const Topology& t, const Region& r, const std::string& st
          edge +
          "  option httpchk\n"
          "  http-check send meth GET uri /healthz\n"
-         "  http-check expect status 200\n"
-         "  retries 3\n"
-         "  option redispatch 1\n"
-         "  retry-on conn-failure empty-response\n"
-         "  http-request disable-l7-retry if METH_POST !{ req.hdr(idempotency-key) -m found }\n"
-         "  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2" +
+         "  http-check expect status 200\n" +
+         kRetryElsewhere + "  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2" +
          std::string(t.catalogd.admission ? " maxconn " + std::to_string(kCatalogdMaxconn) : "") + "\n" + api_servers +
          "\n"
          "frontend stats\n"
