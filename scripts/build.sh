@@ -17,6 +17,9 @@ case "$kind" in
     ;;
   *) echo "usage: $0 release|sanitize" >&2; exit 2 ;;
 esac
-cmake -S . -B "$dir" -G Ninja "${args[@]}" >/dev/null
+# ccache (Debian's) keeps its cache on the machine between runs: a rebuild of unchanged sources is a lookup.
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S . -B "$dir" -G Ninja "${args[@]}" "${launcher[@]}" >/dev/null
 # Two cores and heavy Boost headers: two jobs keep memory in check and the machine busy.
 cmake --build "$dir" -j "${JOBS:-2}"

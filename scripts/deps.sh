@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  g++ cmake ninja-build clang libclang-rt-14-dev libfuzzer-14-dev clang-format
+  g++ cmake ninja-build ccache clang libclang-rt-14-dev libfuzzer-14-dev clang-format
   # libraries
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libpq-dev libspdlog-dev libcli11-dev
   libyaml-cpp-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev

@@ -19,14 +19,14 @@ namespace {
 
 constexpr std::size_t kMinTokenLength = 16;
 
-Status AddToken(const std::string& token, http::Role role, std::vector<std::pair<std::string, http::Role>>* out,
-                const std::string& where) {
+Status AddToken(const std::string& token, http::Role role, std::vector<http::TokenGrant>* out, const std::string& where,
+                bool marks_synthetic = false) {
   if (token.size() < kMinTokenLength)
     return Status::Invalid(where + ": a token must be at least " + std::to_string(kMinTokenLength) +
                            " characters long");
   for (char c : token)
     if (c <= 0x20 || c >= 0x7F) return Status::Invalid(where + ": a token must be printable ASCII without spaces");
-  out->emplace_back(token, role);
+  out->push_back({token, role, marks_synthetic});
   return Status::Ok();
 }
 
@@ -37,7 +37,7 @@ void FromYaml(const YAML::Node& root, const char* key, T* out) {
 
 }  // namespace
 
-Status LoadTokensFile(const std::string& path, std::vector<std::pair<std::string, http::Role>>* out) {
+Status LoadTokensFile(const std::string& path, std::vector<http::TokenGrant>* out) {
   try {
     YAML::Node root = YAML::LoadFile(path);
     if (!root["tokens"]) return Status::Ok();
@@ -46,7 +46,11 @@ Status LoadTokensFile(const std::string& path, std::vector<std::pair<std::string
       if (!t["role"] || !http::ParseRole(t["role"].as<std::string>(), &role))
         return Status::Invalid(path + ": every token needs role: admin or role: client");
       if (!t["token"]) return Status::Invalid(path + ": every entry of tokens needs a token");
-      if (auto s = AddToken(t["token"].as<std::string>(), role, out, path); !s.ok()) return s;
+      // `synthetic: true`: the token's orders may be marked synthetic (the canary's token only).
+      bool synthetic = t["synthetic"] && t["synthetic"].as<bool>();
+      if (synthetic && role != http::Role::kClient)
+        return Status::Invalid(path + ": synthetic: true is for a client token (the canary's)");
+      if (auto s = AddToken(t["token"].as<std::string>(), role, out, path, synthetic); !s.ok()) return s;
     }
     return Status::Ok();
   } catch (const YAML::Exception& e) {

@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
   if (auto s = PrepareDatabase(conninfo); !s.ok()) return Fail(s);
 
   http::TokenRegistry tokens;
-  for (const auto& [token, role] : cfg->tokens) tokens.Add(token, role);
+  for (const auto& grant : cfg->tokens) tokens.Add(grant.token, grant.role, grant.marks_synthetic);
   if (!cfg->tokens_file.empty()) log::Info("tokens.loaded", {{"count", tokens.size()}, {"file", cfg->tokens_file}});
 
   auto write_pool = std::make_unique<pg::Pool>(conninfo, cfg->pool_size);

@@ -18,6 +18,9 @@ std::size_t CodePointCount(std::string_view utf8);
 
 // True when `text` is well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF).
 bool IsValidUtf8(std::string_view text);
+// `text` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD, so that it can be
+// echoed in JSON. Valid text comes back unchanged.
+std::string ToValidUtf8(std::string_view text);
 
 // Lower-case hex SHA-256 of the bytes.
 std::string Sha256Hex(std::string_view data);

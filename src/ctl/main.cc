@@ -361,7 +361,7 @@ int main(int argc, char** argv) {
       std::printf("%-8s %-4s %-8s  %s\n", "REGION", "RUN", "RESULT", "STEPS (ms)");
       for (const auto& r : t->regions)
         for (int n = 1; n <= canary_runs; ++n) {
-          auto run = ctl::RunCanaryOnce(*t, r, secrets->client_token, std::chrono::seconds(2));
+          auto run = ctl::RunCanaryOnce(*t, r, secrets->canary_token, std::chrono::seconds(2));
           std::string steps;
           for (const auto& st : run.steps)
             steps += st.name + " " + std::to_string(static_cast<int>(st.seconds * 1000)) +

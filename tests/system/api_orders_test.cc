@@ -49,6 +49,7 @@ TEST(Orders, CreateReadCancel) {
 }
 
 // The canary's orders are marked synthetic: stored and answered as such, counted apart from customers'.
+// Only a token allowed to (the canary's) may mark them; for any other, `synthetic` is an unknown field.
 TEST(Orders, SyntheticOrdersAreMarkedAndCountedApart) {
   auto counter = [](const std::string& kind) {
     std::string text = Get(Port(), "/metrics").body;
@@ -63,20 +64,23 @@ TEST(Orders, SyntheticOrdersAreMarkedAndCountedApart) {
   ASSERT_GE(synthetic, 0);
   std::string body =
       R"({"customer_id": "canary", "synthetic": true, "lines": [{"sku": ")" + id + R"(-a", "quantity": 1}]})";
+  EXPECT_TRUE(HasPointer(ExpectProblem(Order(Unique("k"), body), 400), "/synthetic"));
+  EXPECT_TRUE(HasPointer(ExpectProblem(Order(Unique("k"), body, kAdminToken), 400), "/synthetic"));
   std::string key = Unique("k");
-  auto r = Order(key, body);
+  auto r = Order(key, body, kCanaryToken);
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_TRUE(r.Json().at("synthetic").as_bool());
-  auto g = Get(Port(), "/v1/orders/" + std::string(r.Json().at("id").as_string()), kClientToken);
+  auto g = Get(Port(), "/v1/orders/" + std::string(r.Json().at("id").as_string()), kCanaryToken);
   EXPECT_EQ(g.Json(), r.Json());
-  EXPECT_EQ(Order(key, body).status, 201);  // a replay is not a second order
+  EXPECT_EQ(Order(key, body, kCanaryToken).status, 201);  // a replay is not a second order
   auto plain = Order(Unique("k"), OrderBody("c-1", {{id + "-a", 1}}));
   ASSERT_EQ(plain.status, 201);
   EXPECT_FALSE(plain.Json().as_object().contains("synthetic"));  // only the canary's carry the mark
   EXPECT_EQ(counter("synthetic"), synthetic + 1);
   EXPECT_GE(counter("customer"), customers + 1);
   auto bad = Order(Unique("k"),
-                   R"({"customer_id": "c", "synthetic": "yes", "lines": [{"sku": ")" + id + R"(-a", "quantity": 1}]})");
+                   R"({"customer_id": "c", "synthetic": "yes", "lines": [{"sku": ")" + id + R"(-a", "quantity": 1}]})",
+                   kCanaryToken);
   ExpectProblem(bad, 400);
   EXPECT_NE(bad.body.find("/synthetic"), std::string::npos) << bad.body;
 }

@@ -122,7 +122,8 @@ bool Catalogd::Launch() {
   s.extra_env = options_.extra_env;
   if (options_.with_tokens) {
     std::string tokens = options_.data_dir + "/test-tokens.yaml";
-    std::ofstream(tokens) << "tokens:\n  - role: client\n    token: " << kOtherClientToken << "\n";
+    std::ofstream(tokens) << "tokens:\n  - role: client\n    token: " << kOtherClientToken
+                          << "\n  - role: client\n    synthetic: true\n    token: " << kCanaryToken << "\n";
     s.argv.push_back("--tokens-file");
     s.argv.push_back(tokens);
     s.extra_env.push_back("CATALOGD_ADMIN_TOKEN=" + kAdminToken);

@@ -19,6 +19,8 @@ namespace techmoda::test {
 inline const std::string kAdminToken = "test-admin-token-0123456789";
 inline const std::string kClientToken = "test-client-token-0123456789";
 inline const std::string kOtherClientToken = "test-client2-token-0123456789";
+// A client token that may mark its orders synthetic, as the canary's does.
+inline const std::string kCanaryToken = "test-canary-token-0123456789";
 
 // A folder under /tmp, removed at exit unless KEEP_TEST_DIRS is set.
 std::string MakeTestDir(const std::string& name);

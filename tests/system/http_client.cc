@@ -30,7 +30,7 @@ HttpResult Send(unsigned short port, const std::string& method, const std::strin
   return Call(port, method, target, body, h);
 }
 
-std::string RawExchange(unsigned short port, const std::string& bytes, int timeout_ms) {
+std::string RawExchange(unsigned short port, const std::string& bytes, int timeout_ms, bool end_of_input) {
   std::string out;
   try {
     net::io_context ioc;
@@ -39,6 +39,7 @@ std::string RawExchange(unsigned short port, const std::string& bytes, int timeo
     stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
     beast::error_code ec;
     net::write(stream.socket(), net::buffer(bytes), ec);
+    if (end_of_input) stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     char buf[65536];
     while (true) {
       stream.expires_after(std::chrono::milliseconds(timeout_ms));

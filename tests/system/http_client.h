@@ -22,7 +22,9 @@ HttpResult Send(unsigned short port, const std::string& method, const std::strin
                 const std::string& body, const Headers& extra = {});
 
 // Writes raw bytes and reads until the server closes or `timeout_ms` passes; returns all it read.
-std::string RawExchange(unsigned short port, const std::string& bytes, int timeout_ms = 3000);
+// `end_of_input`: after the bytes, shut the sending side (the server reads end of stream).
+std::string RawExchange(unsigned short port, const std::string& bytes, int timeout_ms = 3000,
+                        bool end_of_input = false);
 
 // Parses the status code of the first response in raw text (0 if none).
 int StatusOfRaw(const std::string& raw);

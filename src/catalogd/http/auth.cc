@@ -15,10 +15,11 @@ void Digest(std::string_view data, unsigned char out[32]) {
 }
 }  // namespace
 
-void TokenRegistry::Add(std::string_view token, Role role) {
+void TokenRegistry::Add(std::string_view token, Role role, bool marks_synthetic) {
   Entry e{};
   Digest(token, e.digest);
   e.role = role;
+  e.marks_synthetic = marks_synthetic;
   entries_.push_back(e);
 }
 
@@ -42,16 +43,21 @@ Identity TokenRegistry::Authenticate(std::string_view header) const {
   // Visit every entry and compare digests in constant time, so timing reveals nothing.
   bool found = false;
   Role role = Role::kAnonymous;
+  bool marks_synthetic = false;
   for (const auto& e : entries_) {
     bool eq = CRYPTO_memcmp(d, e.digest, sizeof d) == 0;
     found |= eq;
-    if (eq) role = e.role;
+    if (eq) {
+      role = e.role;
+      marks_synthetic = e.marks_synthetic;
+    }
   }
   if (!found) {
     id.valid = false;
     return id;
   }
   id.role = role;
+  id.marks_synthetic = marks_synthetic;
   id.scope = Sha256Hex(token);
   return id;
 }

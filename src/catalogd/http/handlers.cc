@@ -152,6 +152,10 @@ Served Api::Serve(const Request& req) {
         } else {
           out.response = Problem(403, "forbidden", "this token's role may not make this call", out.request_id);
         }
+      } else if (!m.param.empty() && !IsValidIdentifier(m.param)) {
+        // Ids and skus follow one rule; anything else names nothing, whatever its bytes, and never
+        // reaches the database (nor is echoed).
+        out.response = Problem(404, "not-found", "no such resource", out.request_id);
       } else if (!req.body.empty() && !IsJsonMediaType(Header(req, "content-type"))) {
         out.response =
             Problem(415, "unsupported-media-type", "a request body must be sent as application/json", out.request_id);
@@ -168,6 +172,10 @@ Served Api::Serve(const Request& req) {
     }
   } catch (const std::exception& e) {
     log::Error("request.exception", {{"request_id", out.request_id}, {"what", e.what()}});
+    out.response =
+        Problem(500, "internal", "an internal error occurred; quote the instance when reporting it", out.request_id);
+  } catch (...) {
+    log::Error("request.exception", {{"request_id", out.request_id}, {"what", "unknown"}});
     out.response =
         Problem(500, "internal", "an internal error occurred; quote the instance when reporting it", out.request_id);
   }
@@ -374,7 +382,6 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
     case Route::kReplaceProduct: {
       auto p = model::ParseProduct(*body, m.param, "");
       if (!p.ok()) return ProblemFromStatus(p.status(), rid);
-      if (!IsValidIdentifier(m.param)) return Problem(404, "not-found", "no product " + m.param, rid);
       Precondition pre;
       if (HasHeader(req, "if-match")) pre.if_match = Header(req, "if-match");
       return AnswerWrite(store_.ReplaceProduct(ctx, *p, pre), rid);
@@ -400,7 +407,7 @@ Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& wh
       return AnswerWrite(store_.AdjustStock(ctx, m.param, *n), rid);
     }
     case Route::kCreateOrder: {
-      auto o = model::ParseOrder(*body);
+      auto o = model::ParseOrder(*body, who.marks_synthetic);
       if (!o.ok()) return ProblemFromStatus(o.status(), rid);
       auto made = store_.CreateOrder(ctx, *o);
       if (made.ok() && made->status == 201 && !made->replayed)

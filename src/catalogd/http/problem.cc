@@ -3,6 +3,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "common/json_util.h"
+
 namespace json = boost::json;
 
 namespace techmoda::http {
@@ -62,6 +64,8 @@ const char* TitleOf(int status) {
       return "Request Header Fields Too Large";
     case 500:
       return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
     case 503:
       return "Service Unavailable";
     default:
@@ -76,12 +80,16 @@ Response Problem(int status, std::string_view type, std::string_view detail, std
   doc["type"] = "/problems/" + std::string(type);
   doc["title"] = TitleOf(status);
   doc["status"] = status;
-  doc["detail"] = detail;
-  doc["instance"] = instance;
+  // A detail may quote what the client sent (a path, an id): the document stays valid UTF-8 JSON.
+  doc["detail"] = ToValidUtf8(detail);
+  doc["instance"] = ToValidUtf8(instance);
   if (!errors.empty()) {
+    // A body can break a rule thousands of times; the first few say what to fix, the count the rest.
     json::array a;
-    for (const auto& e : errors) a.push_back({{"pointer", e.pointer}, {"message", e.message}});
+    for (std::size_t i = 0; i < errors.size() && i < kMaxListedErrors; ++i)
+      a.push_back({{"pointer", ToValidUtf8(errors[i].pointer)}, {"message", ToValidUtf8(errors[i].message)}});
     doc["errors"] = std::move(a);
+    if (errors.size() > kMaxListedErrors) doc["errors_total"] = errors.size();
   }
   if (!extra_json.empty()) {
     boost::system::error_code ec;

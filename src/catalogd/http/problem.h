@@ -20,6 +20,9 @@ struct Response {
 
 int HttpStatusOf(Code code);
 
+// A problem document lists at most this many validation errors, and then `errors_total`.
+inline constexpr std::size_t kMaxListedErrors = 20;
+
 // Builds an application/problem+json response. `type` is the slug after /problems/.
 Response Problem(int status, std::string_view type, std::string_view detail, std::string_view instance,
                  const std::vector<FieldError>& errors = {}, std::string_view extra_json = {});

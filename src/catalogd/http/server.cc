@@ -10,7 +10,6 @@
 #include <utility>
 #include <vector>
 
-#include "catalogd/http/beast_request.h"
 #include "common/log.h"
 
 namespace beast = boost::beast;
@@ -31,6 +30,7 @@ struct Server::Impl {
   std::size_t next_context = 0;  // only the accepting thread uses it
   net::thread_pool workers;
   tcp::acceptor acceptor;
+  net::steady_timer accept_backoff;
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
   std::thread drainer;
@@ -51,7 +51,8 @@ struct Server::Impl {
         options(std::move(o)),
         contexts(MakeContexts(options.io_threads)),
         workers(options.worker_threads),
-        acceptor(*contexts[0]) {}
+        acceptor(*contexts[0]),
+        accept_backoff(*contexts[0]) {}
 
   static std::vector<std::unique_ptr<net::io_context>> MakeContexts(int n) {
     std::vector<std::unique_ptr<net::io_context>> out;
@@ -60,6 +61,8 @@ struct Server::Impl {
   }
 
   void DoAccept();
+  // Runs one network thread's context until it stops, surviving handlers that throw.
+  static void RunContext(net::io_context& context);
   void StartProbe(std::size_t i, int tick);
 };
 
@@ -80,9 +83,6 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void DoRead() {
     parser_.emplace();
-    // The header limit leaves room for the longest allowed target; both limits are checked exactly below.
-    parser_->header_limit(static_cast<std::uint32_t>(kMaxHeaderBytes + kMaxTargetBytes + 1024));
-    parser_->body_limit(kMaxBodyBytes);
     stream_.expires_after(srv_.options.read_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
@@ -97,7 +97,7 @@ class Session : public std::enable_shared_from_this<Session> {
       bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
                         [self](beast::error_code e, std::size_t) { self->OnRead(e); });
     };
-    if (!parser_->is_done() && beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
+    if (!parser_->is_done() && parser_->ExpectsContinue()) {
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
       bhttp::async_write(stream_, *cont, [self, cont, read_body](beast::error_code e, std::size_t) {
         if (e) return self->Close();
@@ -114,29 +114,19 @@ class Session : public std::enable_shared_from_this<Session> {
         ec == net::error::connection_reset || ec == net::error::operation_aborted) {
       return Close();
     }
-    std::string rid = RandomRequestId();
-    if (ec == bhttp::error::body_limit)
-      return Reject(Problem(413, "content-too-large", "the request body exceeds 1 MiB", rid), rid, started);
-    if (ec == bhttp::error::header_limit)
-      return Reject(Problem(431, "header-fields-too-large", "the header block exceeds 16 KiB", rid), rid, started);
-    if (ec)
-      return Reject(Problem(400, "malformed-request", "the HTTP request could not be parsed: " + ec.message(), rid),
-                    rid, started);
+    if (ec) {
+      // Whatever broke the request's rules, the answer comes from the parser's refusal, and the
+      // connection closes after it: its remaining bytes cannot be framed safely.
+      std::string rid = RandomRequestId();
+      auto unparsed = static_cast<const char*>(buffer_.cdata().data());
+      Refusal refusal = parser_->RefusalFor(ec, std::string_view(unparsed, buffer_.size()));
+      return Reject(Problem(refusal.status, refusal.type, refusal.detail, rid), rid, started);
+    }
 
-    auto msg = parser_->release();
-    keep_alive_ = msg.keep_alive();
-    std::size_t header_bytes = 0;
-    Request req = FromBeast(msg, &header_bytes);
+    keep_alive_ = parser_->keep_alive();
+    Request req = parser_->Release();
     req.received = started;
     req.peer_address = peer_address_;
-    if (req.target.size() > kMaxTargetBytes) {
-      std::string id = Api::RequestIdFor(req);
-      return Reject(Problem(414, "uri-too-long", "the request target exceeds 8 KiB", id), id, started);
-    }
-    if (header_bytes > kMaxHeaderBytes) {
-      std::string id = Api::RequestIdFor(req);
-      return Reject(Problem(431, "header-fields-too-large", "the header block exceeds 16 KiB", id), id, started);
-    }
     // Admit: over the hard in-flight cap, answer now rather than queue until the client gives up.
     auto priority = admission::Classify(req.method, req.target);
     if (srv_.in_flight.load() >= srv_.options.max_in_flight && priority) {
@@ -172,7 +162,16 @@ class Session : public std::enable_shared_from_this<Session> {
       SetDatabaseWaitHook([&] {
         if (std::exchange(holds_slot, false)) self->srv_.admission.Finish(0, false);
       });
-      Served served = self->srv_.api.Serve(*req);
+      Served served;
+      try {
+        served = self->srv_.api.Serve(*req);
+      } catch (...) {
+        // Serve answers every failure itself; this is the worker pool's last line: an exception
+        // that escaped would end the process.
+        served.request_id = Api::RequestIdFor(*req);
+        served.response = Problem(500, "internal", "an internal error occurred", served.request_id);
+        self->srv_.api.Stamp(served.response, served.request_id);
+      }
       SetDatabaseWaitHook(nullptr);
       if (holds_slot)
         self->srv_.admission.Finish(std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count());
@@ -240,10 +239,13 @@ class Session : public std::enable_shared_from_this<Session> {
   // plain close would reset the connection and it might never read our answer. Stop sending, then
   // read and discard for a bounded time before closing (a "lingering close", as nginx does).
   void LingerAndClose() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    if (!linger_buf_) linger_buf_ = std::make_unique<std::array<char, 16384>>();
-    stream_.expires_after(std::chrono::seconds(2));
+    if (!linger_buf_) {
+      // One deadline for the whole linger: a client that keeps sending does not keep it open.
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      linger_buf_ = std::make_unique<std::array<char, 16384>>();
+      stream_.expires_after(kLingerTime);
+    }
     stream_.async_read_some(net::buffer(*linger_buf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->Close();
       self->LingerAndClose();
@@ -256,10 +258,14 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.close();
   }
 
+  static constexpr auto kLingerTime = std::chrono::seconds(2);
+
   beast::tcp_stream stream_;
   Server::Impl& srv_;
-  beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  // Bounded: bytes the parser has not taken yet never exceed kMaxUnparsedBytes (a longer element
+  // ends the read with buffer_overflow, which RefusalFor turns into 413 or 431).
+  beast::flat_buffer buffer_{kMaxUnparsedBytes};
+  std::optional<RequestParser> parser_;
   bool keep_alive_ = true;
   std::string peer_address_;
   bool unread_input_ = false;  // the request was rejected before it was read whole
@@ -275,9 +281,31 @@ void Server::Impl::DoAccept() {
     if (!ec) {
       socket.set_option(tcp::no_delay(true), ec);
       std::make_shared<Session>(std::move(socket), *this)->Start();
+      return DoAccept();
     }
-    DoAccept();
+    // Out of descriptors or memory: accepting again at once would only spin this thread. Back off
+    // and let connections close; the kernel keeps the backlog meanwhile.
+    log::Warn("server.accept_failed", {{"reason", ec.message()}});
+    accept_backoff.expires_after(std::chrono::milliseconds(50));
+    accept_backoff.async_wait([this](beast::error_code wait_ec) {
+      if (!wait_ec) DoAccept();
+    });
   });
+}
+
+void Server::Impl::RunContext(net::io_context& context) {
+  // A handler that throws unwinds out of run(); the connection it served is dropped with it (its
+  // handler held the last reference), and the thread goes back to serving the others.
+  while (true) {
+    try {
+      context.run();
+      return;
+    } catch (const std::exception& e) {
+      log::Error("server.handler_exception", {{"what", e.what()}});
+    } catch (...) {
+      log::Error("server.handler_exception", {{"what", "unknown"}});
+    }
+  }
 }
 
 void Server::Impl::StartProbe(std::size_t i, int tick) {
@@ -347,8 +375,8 @@ void Server::Run() {
   }
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < impl_->contexts.size(); ++i)
-    threads.emplace_back([this, i] { impl_->contexts[i]->run(); });
-  impl_->contexts[0]->run();
+    threads.emplace_back([this, i] { impl_->RunContext(*impl_->contexts[i]); });
+  impl_->RunContext(*impl_->contexts[0]);
   for (auto& t : threads) t.join();
 }
 

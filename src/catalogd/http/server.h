@@ -8,15 +8,11 @@
 
 #include "catalogd/admission/admission.h"
 #include "catalogd/http/handlers.h"
+#include "catalogd/http/request_parser.h"
 #include "catalogd/metrics/metrics.h"
 #include "common/status.h"
 
 namespace techmoda::http {
-
-// Contract limits (shared/api.md).
-inline constexpr std::size_t kMaxBodyBytes = 1 << 20;      // 413 above
-inline constexpr std::size_t kMaxHeaderBytes = 16 * 1024;  // 431 above
-inline constexpr std::size_t kMaxTargetBytes = 8 * 1024;   // 414 above
 
 struct ServerOptions {
   std::string address = "127.0.0.1";

@@ -342,12 +342,14 @@ Result<ProductInput> ParseProduct(const json::value& body, std::optional<std::st
   return p;
 }
 
-Result<OrderInput> ParseOrder(const json::value& body) {
+Result<OrderInput> ParseOrder(const json::value& body, bool may_mark_synthetic) {
   Checker c;
-  if (!c.Object(body, "", {"customer_id", "lines", "synthetic"})) return c.ToStatus("the order must be a JSON object");
+  bool shaped = may_mark_synthetic ? c.Object(body, "", {"customer_id", "lines", "synthetic"})
+                                   : c.Object(body, "", {"customer_id", "lines"});
+  if (!shaped) return c.ToStatus("the order must be a JSON object");
   const auto& o = body.get_object();
   OrderInput in;
-  if (auto* v = o.if_contains("synthetic")) {
+  if (auto* v = may_mark_synthetic ? o.if_contains("synthetic") : nullptr) {
     if (v->is_bool())
       in.synthetic = v->get_bool();
     else

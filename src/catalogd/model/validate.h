@@ -39,8 +39,9 @@ Result<boost::json::value> ParseJsonBody(std::string_view body);
 Result<ProductInput> ParseProduct(const boost::json::value& body, std::optional<std::string_view> path_id,
                                   const std::string& generated_id);
 
-// {"customer_id", "lines": [{"sku", "quantity"}], "synthetic"?: bool}.
-Result<OrderInput> ParseOrder(const boost::json::value& body);
+// {"customer_id", "lines": [{"sku", "quantity"}], "synthetic"?: bool}. `synthetic` is a field only
+// for a token that may mark orders synthetic (the canary's); for any other it is an unknown field.
+Result<OrderInput> ParseOrder(const boost::json::value& body, bool may_mark_synthetic = false);
 
 // {"on_hand": n} and {"delta": n}.
 Result<std::int64_t> ParseOnHand(const boost::json::value& body);

@@ -230,7 +230,7 @@ Status RunCanary(const Topology& t, const CanaryOptions& options) {
           product_ready = s.ok();
           if (!s.ok()) log::Warn("canary.setup_failed", {{"region", r->name}, {"detail", s.detail()}});
         }
-        CanaryRun run = RunCanaryOnce(t, *r, secrets->client_token, timeout);
+        CanaryRun run = RunCanaryOnce(t, *r, secrets->canary_token, timeout);
         {
           std::lock_guard<std::mutex> lock(mu);
           auto& s = series[r->name];

@@ -21,6 +21,7 @@ struct Secrets {
   std::string patroni_api;  // user patroni on every Patroni REST API, for changes (switchover, restart)
   std::string admin_token;  // catalogd API bearer tokens
   std::string client_token;
+  std::string canary_token;  // a client token that may mark its orders synthetic: the canary's only
 };
 
 // Reads the topology's secrets, generating and storing them (0600) the first time.
