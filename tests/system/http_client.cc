@@ -1,5 +1,13 @@
 #include "tests/system/http_client.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -31,24 +39,50 @@ HttpResult Send(unsigned short port, const std::string& method, const std::strin
 }
 
 std::string RawExchange(unsigned short port, const std::string& bytes, int timeout_ms, bool end_of_input) {
+  return RawExchangeAt("127.0.0.1", port, bytes, timeout_ms, end_of_input);
+}
+
+std::string RawExchangeAt(const std::string& host, unsigned short port, const std::string& bytes, int timeout_ms,
+                          bool end_of_input) {
+  // Plain sockets and poll: every wait has a deadline, whatever the peer does (keeps the connection
+  // open without sending, or stops reading).
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (fd < 0) return {};
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
+  auto wait = [&](short events) {
+    pollfd p{fd, events, 0};
+    int ready;
+    do ready = poll(&p, 1, timeout_ms);
+    while (ready < 0 && errno == EINTR);
+    return ready > 0;
+  };
   std::string out;
-  try {
-    net::io_context ioc;
-    beast::tcp_stream stream(ioc);
-    stream.expires_after(std::chrono::milliseconds(timeout_ms));
-    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    beast::error_code ec;
-    net::write(stream.socket(), net::buffer(bytes), ec);
-    if (end_of_input) stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    char buf[65536];
-    while (true) {
-      stream.expires_after(std::chrono::milliseconds(timeout_ms));
-      std::size_t n = stream.read_some(net::buffer(buf), ec);
-      out.append(buf, n);
-      if (ec) break;
-    }
-  } catch (const std::exception&) {
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && (errno != EINPROGRESS || !wait(POLLOUT))) {
+    close(fd);
+    return out;
   }
+  for (std::size_t sent = 0; sent < bytes.size();) {
+    ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      if (!wait(POLLOUT)) break;
+    } else {
+      break;  // the peer closed: read what it answered
+    }
+  }
+  if (end_of_input) shutdown(fd, SHUT_WR);
+  char buf[65536];
+  while (wait(POLLIN)) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fd);
   return out;
 }
 

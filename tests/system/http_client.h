@@ -26,6 +26,10 @@ HttpResult Send(unsigned short port, const std::string& method, const std::strin
 std::string RawExchange(unsigned short port, const std::string& bytes, int timeout_ms = 3000,
                         bool end_of_input = false);
 
+// RawExchange with a server on another loopback address.
+std::string RawExchangeAt(const std::string& host, unsigned short port, const std::string& bytes, int timeout_ms = 3000,
+                          bool end_of_input = false);
+
 // Parses the status code of the first response in raw text (0 if none).
 int StatusOfRaw(const std::string& raw);
 

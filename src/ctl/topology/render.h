@@ -63,6 +63,10 @@ std::string EtcdProgram(const Zone& z);
 std::string PatroniProgram(const Zone& z);
 std::string CatalogdProgram(const Zone& z, int n);
 std::string HaproxyProgram(const Region& r);
+// The haproxy.cfg of a region (PostgreSQL routing and the API's edge) and of the front door; the
+// stats sockets go in `state_dir`.
+std::string RegionHaproxyConfig(const Topology& t, const Region& r, const std::string& state_dir);
+std::string FrontDoorConfig(const Topology& t, const std::string& state_dir);
 std::string PostgresExporterProgram(const Zone& z);
 // pgBackRest's TLS server on a zone (as the zone's user) and on the repository host; the scheduler.
 std::string BackupServerProgram(const Zone& z);
