@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "catalogd/http/auth.h"
-#include "common/status.h"
+#include "techmoda/status.h"
 
 namespace techmoda {
 

@@ -181,11 +181,11 @@ int main(int argc, char** argv) {
     api.SetWriteGate({[&] { return active_region->BeginWrite(); }, [&] { return active_region->EndWrite(); }});
     api.SetActiveRegionProbe([&active_region, region = cfg->region] {
       auto a = active_region->active();
-      bool serves = a.region == region && a.state == "active";
+      bool serves = a.region == region && a.state == EpochState::kActive;
       return std::make_pair(serves, boost::json::serialize(boost::json::object{{"region", region},
                                                                                {"active_region", a.region},
                                                                                {"epoch", a.epoch},
-                                                                               {"state", a.state},
+                                                                               {"state", EpochStateName(a.state)},
                                                                                {"serves_writes", serves}}));
     });
     api.AddMetricsSource([&active_region](std::string& out) { active_region->RenderMetrics(out); });

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <string>
 
-#include "common/status.h"
+#include "techmoda/status.h"
 
 namespace techmoda {
 

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "common/pg.h"
-#include "common/status.h"
+#include "techmoda/status.h"
 
 namespace techmoda {
 

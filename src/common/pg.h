@@ -18,7 +18,7 @@
 #include <variant>
 #include <vector>
 
-#include "common/status.h"
+#include "techmoda/status.h"
 
 namespace techmoda::pg {
 

@@ -1,4 +1,4 @@
-#include "common/status.h"
+#include "techmoda/status.h"
 
 namespace techmoda {
 

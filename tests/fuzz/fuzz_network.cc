@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -104,7 +105,22 @@ std::string Exchange(unsigned short port, std::string_view bytes, const std::vec
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) Finding("connect refused", "");
+  // Closed with a reset once the exchange is over: hundreds of connections a second would otherwise
+  // fill the ephemeral ports with TIME_WAIT.
+  linger reset{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    // Interrupted by libFuzzer's timer signal, the connection goes on being made: wait for it.
+    pollfd p{fd, POLLOUT, 0};
+    int error = errno;
+    while (error == EINTR) {
+      int ready = poll(&p, 1, kAnswerTimeoutMs);
+      if (ready < 0 && errno == EINTR) continue;
+      socklen_t len = sizeof error;
+      error = ready > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 ? error : ETIMEDOUT;
+    }
+    if (error != 0) Finding("connect failed", std::strerror(error));
+  }
   std::size_t from = 0;
   std::vector<std::size_t> ends = cuts;
   ends.push_back(bytes.size());

@@ -13,17 +13,13 @@
 #include <unordered_map>
 
 #include "catalogd/http/auth.h"
-#include "common/status.h"
+#include "techmoda/rate_limit.h"
+#include "techmoda/status.h"
 
 namespace techmoda::admission {
 
-struct RateLimit {
-  double per_second = 0;  // 0: unlimited
-  double burst = 0;       // bucket size; at least 1 when limited
-};
-
-// "RATE/BURST" ("200/400"), "RATE" (burst = 2 × rate) or "0" / "off" (unlimited).
-Result<RateLimit> ParseRateLimit(std::string_view text);
+using techmoda::ParseRateLimit;
+using techmoda::RateLimit;
 
 // Thread-safe.
 class RateLimiter {

@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "catalogd/copy/catalog_copy.h"
-#include "common/status.h"
+#include "techmoda/status.h"
 
 namespace techmoda::copy {
 

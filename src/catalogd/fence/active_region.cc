@@ -15,27 +15,6 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kSafetyMargin = std::chrono::milliseconds(1000);
 }  // namespace
 
-Result<Active> ParseActive(const std::string& text) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec || !v.is_object()) return Status::Invalid("active region: not a JSON object: " + text);
-  const auto& o = v.as_object();
-  Active a;
-  const auto* region = o.if_contains("region");
-  const auto* epoch = o.if_contains("epoch");
-  if (!region || !region->is_string() || !epoch || !epoch->is_int64())
-    return Status::Invalid("active region: needs region (string) and epoch (integer): " + text);
-  a.region = std::string(region->as_string());
-  a.epoch = epoch->as_int64();
-  a.state = "active";
-  if (const auto* s = o.if_contains("state"); s && s->is_string()) a.state = std::string(s->as_string());
-  return a;
-}
-
-std::string ActiveJson(const Active& a) {
-  return json::serialize(json::object{{"region", a.region}, {"epoch", a.epoch}, {"state", a.state}});
-}
-
 ActiveRegion::ActiveRegion(ActiveRegionOptions o)
     : o_(std::move(o)), client_(o_.endpoints, std::chrono::milliseconds(std::max(200, o_.lease_ttl_s * 1000 / 10))) {}
 
@@ -90,9 +69,9 @@ Status ActiveRegion::BeginWrite() {
     else if (unreachable_ || !Fresh() || Clock::now() >= LeaseValidUntil())
       why = "this instance cannot renew its lease on epoch " + std::to_string(active_.epoch) +
             ": the global etcd's majority does not answer, so it takes no writes (region fenced)";
-    else if (active_.state != "active")
+    else if (active_.state != EpochState::kActive)
       why = "a planned region failover is under way (epoch " + std::to_string(active_.epoch) + ", region " +
-            active_.region + " " + active_.state + "); writes resume in a few seconds";
+            active_.region + " " + std::string(EpochStateName(active_.state)) + "); writes resume in a few seconds";
     if (!why.empty()) {
       ++fenced_;
       return Status::Unavailable(why);
@@ -161,7 +140,7 @@ void ActiveRegion::Round() {
     log::Warn("fence.no_active_region", {{"error", kv.ok() ? "the key is absent" : kv.status().detail()}});
     return;
   }
-  auto a = ParseActive((*kv)->value);
+  auto a = ParseActiveRegionRecord((*kv)->value);
   if (!a.ok()) {
     log::Error("fence.bad_active_region", {{"error", a.status().detail()}});
     return;
@@ -182,7 +161,7 @@ void ActiveRegion::Round() {
     std::lock_guard lock(mu_);
     changed = !have_view_ || active_.region != a->region;
     if (active_.epoch != a->epoch || active_.state != a->state)
-      log::Info("fence.epoch", {{"region", a->region}, {"epoch", a->epoch}, {"state", a->state}});
+      log::Info("fence.epoch", {{"region", a->region}, {"epoch", a->epoch}, {"state", EpochStateName(a->state)}});
     active_ = *a;
     renewed_at_ = sent;
     have_view_ = true;
@@ -201,7 +180,7 @@ void ActiveRegion::RenderMetrics(std::string& out) const {
       std::to_string(alive ? 1 : 0) +
       "\n# HELP catalogd_active_epoch The epoch of the active region as last read from the global etcd.\n"
       "# TYPE catalogd_active_epoch gauge\ncatalogd_active_epoch{region=\"" +
-      a.region + "\",state=\"" + a.state + "\"} " + std::to_string(a.epoch) +
+      a.region + "\",state=\"" + std::string(EpochStateName(a.state)) + "\"} " + std::to_string(a.epoch) +
       "\n# HELP catalogd_writes_fenced_total Writes refused because the lease lapsed or a failover was under way.\n"
       "# TYPE catalogd_writes_fenced_total counter\ncatalogd_writes_fenced_total " +
       std::to_string(fenced_.load()) +

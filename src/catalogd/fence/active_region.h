@@ -15,20 +15,12 @@
 #include <thread>
 
 #include "common/etcd_client.h"
-#include "common/status.h"
+#include "techmoda/active_region.h"
+#include "techmoda/status.h"
 
 namespace techmoda::fence {
 
-// The global etcd's `<prefix>/active` value: {"region": "a", "epoch": 3, "state": "active"}.
-// state "draining": a planned failover is under way; nobody starts a write.
-struct Active {
-  std::string region;
-  long long epoch = 0;
-  std::string state;
-  long long mod_revision = 0;
-};
-Result<Active> ParseActive(const std::string& json_text);
-std::string ActiveJson(const Active& a);
+using Active = ActiveRegionRecord;
 
 struct ActiveRegionOptions {
   std::vector<std::string> endpoints;  // the global etcd's members, host:port

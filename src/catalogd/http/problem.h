@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/status.h"
+#include "techmoda/status.h"
 
 namespace techmoda::http {
 

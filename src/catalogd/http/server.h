@@ -10,7 +10,7 @@
 #include "catalogd/http/handlers.h"
 #include "catalogd/http/request_parser.h"
 #include "catalogd/metrics/metrics.h"
-#include "common/status.h"
+#include "techmoda/status.h"
 
 namespace techmoda::http {
 

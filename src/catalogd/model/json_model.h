@@ -4,7 +4,8 @@
 #include <boost/json/value.hpp>
 #include <string>
 
-#include "common/status.h"
+#include "techmoda/product_wire.h"
+#include "techmoda/status.h"
 #include "techmoda/store.h"
 
 namespace techmoda::model {
@@ -18,8 +19,8 @@ std::string ProductJson(const Product& p);
 void AppendJsonString(std::string& out, std::string_view s);
 boost::json::value ToJson(const Stock& s);
 boost::json::value ToJson(const Order& o);
-boost::json::value VariantsToJson(const std::vector<Variant>& variants);
-boost::json::value AttributesToJson(const std::vector<std::pair<std::string, std::string>>& attributes);
+using techmoda::AttributesToJson;  // the product wire form, shared with catalogctl seed
+using techmoda::VariantsToJson;
 boost::json::value OrderLinesToJson(const std::vector<OrderLine>& lines);
 
 // Inverses for the JSON the store itself wrote (jsonb columns). Malformed input is kInternal:

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/status.h"
+#include "techmoda/status.h"
 #include "techmoda/store.h"
 
 namespace techmoda::model {

@@ -5,7 +5,7 @@
 #include <map>
 #include <string>
 
-#include "common/status.h"
+#include "techmoda/status.h"
 
 namespace techmoda::ctl {
 

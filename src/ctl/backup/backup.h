@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/status.h"
+#include "techmoda/status.h"
 #include "ctl/topology/region.h"
 #include "ctl/topology/topology.h"
 

@@ -6,10 +6,10 @@
 #include <chrono>
 #include <cstdio>
 
-#include "catalogd/model/json_model.h"
 #include "common/json_util.h"
 #include "common/migrate.h"
 #include "common/pg.h"
+#include "techmoda/product_wire.h"
 
 namespace json = boost::json;
 
@@ -223,9 +223,9 @@ Status RunSeed(const std::string& conninfo, const SeedOptions& o, const SeedProg
           buf += '\t';
           buf += p.price.currency;
           buf += '\t';
-          pg::AppendCopyField(buf, json::serialize(model::AttributesToJson(p.attributes)));
+          pg::AppendCopyField(buf, json::serialize(AttributesToJson(p.attributes)));
           buf += '\t';
-          pg::AppendCopyField(buf, json::serialize(model::VariantsToJson(p.variants)));
+          pg::AppendCopyField(buf, json::serialize(VariantsToJson(p.variants)));
           buf += '\t';
           buf += p.status;
           buf += '\n';

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/pg.h"
-#include "common/status.h"
+#include "techmoda/status.h"
 #include "techmoda/store.h"
 
 namespace techmoda::ctl {

@@ -7,7 +7,6 @@
 #include <optional>
 #include <thread>
 
-#include "catalogd/fence/active_region.h"
 #include "common/etcd_client.h"
 #include "common/http_client.h"
 #include "common/log.h"
@@ -15,6 +14,7 @@
 #include "ctl/autoscale/haproxy_runtime.h"
 #include "ctl/monitoring/http_server.h"
 #include "ctl/topology/render.h"
+#include "techmoda/active_region.h"
 
 namespace json = boost::json;
 
@@ -150,7 +150,7 @@ DrStatus ReadDrStatus(const Topology& t) {
   if (auto kv = global.Get(t.DrPrefix() + "/active"); !kv.ok()) {
     s.global_error = kv.status().detail();
   } else if (kv->has_value()) {
-    if (auto a = fence::ParseActive((*kv)->value); a.ok()) {
+    if (auto a = ParseActiveRegionRecord((*kv)->value); a.ok()) {
       s.active_region = a->region;
       s.epoch = a->epoch;
       s.state = a->state;
@@ -241,7 +241,7 @@ std::string FormatDrStatus(const DrStatus& s) {
     out += "global etcd: UNREACHABLE (" + s.global_error + ")\n";
   else
     out += "active region: " + (s.active_region.empty() ? std::string("?") : s.active_region) + "  epoch " +
-           std::to_string(s.epoch) + "  (" + s.state + ")\n";
+           std::to_string(s.epoch) + "  (" + std::string(EpochStateName(s.state)) + ")\n";
   std::string leases;
   for (const auto& [k, n] : s.leases) leases += (leases.empty() ? "" : ", ") + k + ": " + std::to_string(n);
   out += "catalogd leases (epoch/region: count): " + (leases.empty() ? std::string("none") : leases) + "\n";
@@ -303,7 +303,7 @@ std::string RpoMetricsText(const DrStatus& s) {
   series("techmoda_dr_active_epoch", "The epoch of the active region (labelled) in the global etcd.", "gauge");
   if (!s.active_region.empty()) {
     std::snprintf(line, sizeof line, "techmoda_dr_active_epoch{region=\"%s\",state=\"%s\"} %lld\n",
-                  s.active_region.c_str(), s.state.c_str(), s.epoch);
+                  s.active_region.c_str(), std::string(EpochStateName(s.state)).c_str(), s.epoch);
     out += line;
   }
   return out;
@@ -322,7 +322,7 @@ json::value DrStatusJson(const DrStatus& s) {
   for (const auto& [k, n] : s.leases) leases[k] = n;
   return json::object{{"active_region", s.active_region},
                       {"epoch", s.epoch},
-                      {"state", s.state},
+                      {"state", EpochStateName(s.state)},
                       {"global_error", s.global_error},
                       {"leases", std::move(leases)},
                       {"regions", std::move(regions)},
@@ -344,10 +344,10 @@ Status Failover(const Topology& t, const std::string& to, bool force, const Prog
     return Status::Unavailable("the global etcd has no majority from here, so no epoch can change: " +
                                kv.status().detail());
   if (!kv->has_value()) return Status::Internal("the global etcd holds no active region (was `up` run?)");
-  auto cur = fence::ParseActive((*kv)->value);
+  auto cur = ParseActiveRegionRecord((*kv)->value);
   if (!cur.ok()) return cur.status();
   cur->mod_revision = (*kv)->mod_revision;
-  if (cur->region == to && cur->state == "active")
+  if (cur->region == to && cur->state == EpochState::kActive)
     return Status::Invalid("region " + to + " is already the active region (epoch " + std::to_string(cur->epoch) + ")");
   const Region* from = t.FindRegion(cur->region);
   if (!from) return Status::Internal("the active region '" + cur->region + "' is not in the topology");
@@ -355,12 +355,12 @@ Status Failover(const Topology& t, const std::string& to, bool force, const Prog
 
   // 1. A new epoch in which nobody writes yet: catalogds refuse new writes and re-register once their
   //    running writes are done.
-  fence::Active next{cur->region, cur->epoch + 1, force ? "promoting" : "draining", 0};
-  auto put = global.PutIf(key, cur->mod_revision, fence::ActiveJson(next));
+  ActiveRegionRecord next{cur->region, cur->epoch + 1, force ? EpochState::kPromoting : EpochState::kDraining, 0};
+  auto put = global.PutIf(key, cur->mod_revision, ActiveRegionRecordJson(next));
   if (!put.ok()) return put.status();
   if (!*put) return Status::Unavailable("the active region changed under us; read `catalogctl dr status` and retry");
-  progress("epoch " + std::to_string(next.epoch) + ": writes stopped (" + next.state + ")  " +
-           FormatSeconds(SecondsSince(t0)));
+  progress("epoch " + std::to_string(next.epoch) + ": writes stopped (" + std::string(EpochStateName(next.state)) +
+           ")  " + FormatSeconds(SecondsSince(t0)));
 
   // 2. Planned: every lease of the old epoch gone (each live catalogd moved on once its running writes
   //    were done, so the old primary's position read next covers every acknowledged write).
@@ -443,11 +443,11 @@ Status Failover(const Topology& t, const std::string& to, bool force, const Prog
   }
 
   // 6. Writes resume, in the target region's database.
-  fence::Active done{to, next.epoch, "active", 0};
+  ActiveRegionRecord done{to, next.epoch, EpochState::kActive, 0};
   auto now = global.Get(key);
   if (!now.ok() || !now->has_value())
     return Status::Unavailable("re-reading the active region: " + now.status().detail());
-  auto put2 = global.PutIf(key, (*now)->mod_revision, fence::ActiveJson(done));
+  auto put2 = global.PutIf(key, (*now)->mod_revision, ActiveRegionRecordJson(done));
   if (!put2.ok()) return put2.status();
   if (!*put2) return Status::Unavailable("the active region changed during the failover; read `catalogctl dr status`");
   progress("epoch " + std::to_string(done.epoch) + ": region " + to + " active, writes resume  " +
@@ -501,7 +501,8 @@ namespace techmoda::ctl::dr {
 WatchDecision DecideAutoFailover(const WatchObservation& o, double silent_s, int after_s) {
   if (after_s <= 0) return {"", "automatic failover is off (dr.auto_failover_after_s: 0)"};
   if (!o.global_readable) return {"", "the global etcd cannot be read from here: this side may be the cut-off one"};
-  if (o.state != "active") return {"", "epoch in state '" + o.state + "': a failover is under way"};
+  if (o.state != EpochState::kActive)
+    return {"", "epoch in state '" + std::string(EpochStateName(o.state)) + "': a failover is under way"};
   auto held = [&](const std::string& r) {
     auto it = o.leases.find(r);
     return it == o.leases.end() ? 0 : it->second;
@@ -536,7 +537,7 @@ Status WatchRegions(const Topology& t, std::chrono::seconds duration) {
     auto round = Clock::now();
     WatchObservation o;
     if (auto kv = global.Get(t.DrPrefix() + "/active"); kv.ok() && kv->has_value()) {
-      if (auto a = fence::ParseActive((*kv)->value); a.ok()) {
+      if (auto a = ParseActiveRegionRecord((*kv)->value); a.ok()) {
         o.active_region = a->region;
         o.state = a->state;
         std::string prefix = t.DrPrefix() + "/leases/" + std::to_string(a->epoch) + "/";
@@ -551,7 +552,7 @@ Status WatchRegions(const Topology& t, std::chrono::seconds duration) {
         }
       }
     }
-    if (!o.global_readable || o.state != "active" || o.leases[o.active_region] > 0) {
+    if (!o.global_readable || o.state != EpochState::kActive || o.leases[o.active_region] > 0) {
       silent = false;
     } else if (!silent) {
       silent = true;

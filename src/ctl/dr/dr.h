@@ -10,9 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
 #include "ctl/topology/region.h"
 #include "ctl/topology/topology.h"
+#include "techmoda/active_region.h"
+#include "techmoda/status.h"
 
 namespace techmoda::ctl::dr {
 
@@ -26,7 +27,8 @@ struct RegionView {
 };
 
 struct DrStatus {
-  std::string active_region, state;
+  std::string active_region;
+  EpochState state = EpochState::kActive;
   long long epoch = 0;
   std::string global_error;                         // why the global etcd could not be read
   std::vector<std::pair<std::string, int>> leases;  // "epoch/region" -> catalogd holding a lease
@@ -59,7 +61,8 @@ Status Failback(const Topology& t, const std::string& to, const Progress& progre
 // etcd's majority sees, so a watcher on a minority side (it cannot read) never acts.
 struct WatchObservation {
   bool global_readable = false;
-  std::string active_region, state;
+  std::string active_region;
+  EpochState state = EpochState::kActive;
   std::map<std::string, int> leases;  // region -> live leases in the current epoch
 };
 struct WatchDecision {

@@ -9,7 +9,7 @@ namespace {
 TEST(RpoMetricsText, StandbyLagArchiveAndEpoch) {
   DrStatus s;
   s.active_region = "a";
-  s.state = "active";
+  s.state = EpochState::kActive;
   s.epoch = 3;
   s.regions = {{"a", "primary", "a1", 1000, -1, -1}, {"b", "standby", "b1", 900, 100, 0.25}};
   s.unarchived_bytes = 4096;
@@ -33,7 +33,7 @@ TEST(RpoMetricsText, UnknownFiguresAreLeftOutNotZero) {
   EXPECT_NE(text.find("# TYPE techmoda_dr_unarchived_bytes gauge"), std::string::npos) << text;
 }
 
-WatchObservation Seen(std::map<std::string, int> leases, const std::string& state = "active") {
+WatchObservation Seen(std::map<std::string, int> leases, EpochState state = EpochState::kActive) {
   WatchObservation o;
   o.global_readable = true;
   o.active_region = "a";
@@ -60,7 +60,7 @@ TEST(DecideAutoFailover, NeverWhenOffUnreadableDuringAFailoverOrWithNowhereToGo)
   auto unread = Seen({{"b", 2}});
   unread.global_readable = false;
   EXPECT_EQ(DecideAutoFailover(unread, 60, 10).target, "") << "a watcher on the minority side never acts";
-  EXPECT_EQ(DecideAutoFailover(Seen({{"b", 2}}, "promoting"), 60, 10).target, "");
+  EXPECT_EQ(DecideAutoFailover(Seen({{"b", 2}}, EpochState::kPromoting), 60, 10).target, "");
   auto nowhere = DecideAutoFailover(Seen({}), 60, 10);
   EXPECT_EQ(nowhere.target, "");
   EXPECT_NE(nowhere.reason.find("no other region"), std::string::npos);

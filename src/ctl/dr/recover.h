@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
 #include "ctl/topology/region.h"
 #include "ctl/topology/topology.h"
+#include "techmoda/status.h"
 
 namespace techmoda::ctl::dr {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
+#include "techmoda/status.h"
 #include "ctl/gameday/checker.h"
 #include "ctl/gameday/scenario.h"
 

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "common/status.h"
+#include "techmoda/status.h"
 #include "ctl/gameday/report.h"
 #include "ctl/gameday/scenario.h"
 #include "ctl/topology/region.h"

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "common/pg.h"
-#include "common/status.h"
+#include "techmoda/status.h"
 #include "ctl/gameday/checker.h"
 
 namespace techmoda::ctl::gameday {

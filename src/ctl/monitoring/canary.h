@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
+#include "techmoda/status.h"
 #include "ctl/topology/topology.h"
 
 namespace techmoda::ctl {

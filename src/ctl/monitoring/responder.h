@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/status.h"
+#include "techmoda/status.h"
 #include "ctl/topology/topology.h"
 
 namespace techmoda::ctl {

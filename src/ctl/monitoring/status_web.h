@@ -8,7 +8,7 @@
 #include <boost/json/value.hpp>
 #include <string>
 
-#include "common/status.h"
+#include "techmoda/status.h"
 #include "ctl/topology/topology.h"
 
 namespace techmoda::ctl {

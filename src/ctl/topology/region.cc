@@ -16,13 +16,13 @@
 #include <sstream>
 #include <thread>
 
-#include "catalogd/fence/active_region.h"
 #include "common/etcd_client.h"
 #include "common/http_client.h"
 #include "common/log.h"
 #include "common/pg.h"
 #include "common/process.h"
 #include "ctl/backup/backup.h"
+#include "techmoda/active_region.h"
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
@@ -429,12 +429,14 @@ Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progr
       auto kv = global.Get(t.DrPrefix() + "/active");
       if (!kv.ok()) return 0;
       if (!kv->has_value()) {
-        fence::Active a{first.name, 1, "active", 0};
-        if (!global.PutIf(t.DrPrefix() + "/active", 0, fence::ActiveJson(a)).ok()) return 0;
+        ActiveRegionRecord a{first.name, 1, EpochState::kActive, 0};
+        if (!global.PutIf(t.DrPrefix() + "/active", 0, ActiveRegionRecordJson(a)).ok()) return 0;
         return 0;  // read it back next round
       }
-      auto a = fence::ParseActive((*kv)->value);
-      if (a.ok()) active_now = a->region + " (epoch " + std::to_string(a->epoch) + ", " + a->state + ")";
+      auto a = ParseActiveRegionRecord((*kv)->value);
+      if (a.ok())
+        active_now =
+            a->region + " (epoch " + std::to_string(a->epoch) + ", " + std::string(EpochStateName(a->state)) + ")";
       return a.ok() ? 1 : 0;
     });
     if (!st.ok()) return st;

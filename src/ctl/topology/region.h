@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
+#include "techmoda/status.h"
 #include "ctl/topology/render.h"
 #include "ctl/topology/topology.h"
 

@@ -8,9 +8,9 @@
 #include <sstream>
 #include <type_traits>
 
-#include "catalogd/admission/rate_limit.h"
 #include "common/process.h"
 #include "ctl/topology/yaml_fields.h"
+#include "techmoda/rate_limit.h"
 
 namespace techmoda::ctl {
 
@@ -107,7 +107,7 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
   for (const auto& [key, value] :
        {std::pair<const char*, std::string>{"rate_limit_anonymous", t.catalogd.rate_limit_anonymous},
         {"rate_limit_client", t.catalogd.rate_limit_client}})
-    if (auto r = admission::ParseRateLimit(value); !r.ok())
+    if (auto r = ParseRateLimit(value); !r.ok())
       errors.push_back(std::string("catalogd.") + key + ": " + r.status().detail());
 
   const auto& as = root["autoscale"];
