@@ -19,7 +19,7 @@ namespace {
 
 constexpr std::size_t kMinTokenLength = 16;
 
-Status AddToken(const std::string& token, http::Role role, std::vector<http::TokenGrant>* out, const std::string& where,
+Status AddToken(const std::string& token, auth::Role role, std::vector<auth::TokenGrant>* out, const std::string& where,
                 bool marks_synthetic = false) {
   if (token.size() < kMinTokenLength)
     return Status::Invalid(where + ": a token must be at least " + std::to_string(kMinTokenLength) +
@@ -37,18 +37,18 @@ void FromYaml(const YAML::Node& root, const char* key, T* out) {
 
 }  // namespace
 
-Status LoadTokensFile(const std::string& path, std::vector<http::TokenGrant>* out) {
+Status LoadTokensFile(const std::string& path, std::vector<auth::TokenGrant>* out) {
   try {
     YAML::Node root = YAML::LoadFile(path);
     if (!root["tokens"]) return Status::Ok();
     for (const auto& t : root["tokens"]) {
-      http::Role role;
-      if (!t["role"] || !http::ParseRole(t["role"].as<std::string>(), &role))
+      auth::Role role;
+      if (!t["role"] || !auth::ParseRole(t["role"].as<std::string>(), &role))
         return Status::Invalid(path + ": every token needs role: admin or role: client");
       if (!t["token"]) return Status::Invalid(path + ": every entry of tokens needs a token");
       // `synthetic: true`: the token's orders may be marked synthetic (the canary's token only).
       bool synthetic = t["synthetic"] && t["synthetic"].as<bool>();
-      if (synthetic && role != http::Role::kClient)
+      if (synthetic && role != auth::Role::kClient)
         return Status::Invalid(path + ": synthetic: true is for a client token (the canary's)");
       if (auto s = AddToken(t["token"].as<std::string>(), role, out, path, synthetic); !s.ok()) return s;
     }
@@ -289,9 +289,9 @@ Result<CatalogdConfig> LoadCatalogdConfig(int argc, char** argv, int* exit_code)
   if (!cfg.tokens_file.empty())
     if (auto s = LoadTokensFile(cfg.tokens_file, &cfg.tokens); !s.ok()) return s;
   if (const char* t = std::getenv("CATALOGD_ADMIN_TOKEN"); t && *t)
-    if (auto s = AddToken(t, http::Role::kAdmin, &cfg.tokens, "CATALOGD_ADMIN_TOKEN"); !s.ok()) return s;
+    if (auto s = AddToken(t, auth::Role::kAdmin, &cfg.tokens, "CATALOGD_ADMIN_TOKEN"); !s.ok()) return s;
   if (const char* t = std::getenv("CATALOGD_CLIENT_TOKEN"); t && *t)
-    if (auto s = AddToken(t, http::Role::kClient, &cfg.tokens, "CATALOGD_CLIENT_TOKEN"); !s.ok()) return s;
+    if (auto s = AddToken(t, auth::Role::kClient, &cfg.tokens, "CATALOGD_CLIENT_TOKEN"); !s.ok()) return s;
   if (cfg.tokens.empty()) {
     std::string path = cfg.data_dir + "/tokens.yaml";
     if (auto s = EnsureGeneratedTokensFile(path); !s.ok()) return s;

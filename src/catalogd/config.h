@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "catalogd/http/auth.h"
+#include "catalogd/auth/auth.h"
 #include "techmoda/status.h"
 
 namespace techmoda {
@@ -50,7 +50,7 @@ struct CatalogdConfig {
   int lease_ttl_s = 5;
   std::vector<std::pair<std::string, std::string>> region_database_urls;  // never logged (passwords)
   std::string tokens_file;                                                // YAML with a `tokens:` list
-  std::vector<http::TokenGrant> tokens;                                   // never logged
+  std::vector<auth::TokenGrant> tokens;                                   // never logged
 };
 
 // Parses flags, environment and the YAML file. Returns nullopt-like kOk with `*exit_code` set when
@@ -58,7 +58,7 @@ struct CatalogdConfig {
 Result<CatalogdConfig> LoadCatalogdConfig(int argc, char** argv, int* exit_code);
 
 // Reads a `tokens:` list ([{token, role}]) from a YAML file and appends to `out`.
-Status LoadTokensFile(const std::string& path, std::vector<http::TokenGrant>* out);
+Status LoadTokensFile(const std::string& path, std::vector<auth::TokenGrant>* out);
 
 // Writes a fresh admin and client token to `path` (mode 0600) unless it exists.
 Status EnsureGeneratedTokensFile(const std::string& path);

@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
   }
   if (auto s = PrepareDatabase(conninfo); !s.ok()) return Fail(s);
 
-  http::TokenRegistry tokens;
+  auth::TokenRegistry tokens;
   for (const auto& grant : cfg->tokens) tokens.Add(grant.token, grant.role, grant.marks_synthetic);
   if (!cfg->tokens_file.empty()) log::Info("tokens.loaded", {{"count", tokens.size()}, {"file", cfg->tokens_file}});
 
@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
                    cfg->replica_database_url.empty()
                        ? nullptr
                        : std::make_unique<pg::Pool>(cfg->replica_database_url, std::max(2, cfg->pool_size / 2)));
-  metrics::Metrics metrics;
+  metrics::Metrics metrics(http::RouteLabels());
   // The in-memory copy answers reads; until it has loaded, reads go to the database.
   copy::CatalogCopy catalog_copy;
   std::optional<copy::Feed> feed;

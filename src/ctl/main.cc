@@ -18,14 +18,16 @@
 #include "common/process.h"
 #include "ctl/autoscale/autoscale.h"
 #include "ctl/backup/backup.h"
+#include "ctl/cluster/cluster.h"
 #include "ctl/commands/seed.h"
 #include "ctl/dr/dr.h"
 #include "ctl/dr/recover.h"
+#include "ctl/faults/faults.h"
 #include "ctl/gameday/run.h"
 #include "ctl/monitoring/canary.h"
 #include "ctl/monitoring/responder.h"
 #include "ctl/monitoring/status_web.h"
-#include "ctl/topology/region.h"
+#include "ctl/region/region.h"
 
 using namespace techmoda;
 

@@ -2,7 +2,7 @@
 // way that would be a 5xx, so any 5xx (other than 503) a target sees is the chain's own finding.
 #pragma once
 
-#include "catalogd/http/auth.h"
+#include "catalogd/auth/auth.h"
 #include "techmoda/store.h"
 
 namespace techmoda::fuzz {
@@ -39,12 +39,12 @@ class EmptyStore final : public Store {
 };
 
 // The tokens the corpora use.
-inline const http::TokenRegistry& FuzzTokens() {
-  static const http::TokenRegistry tokens = [] {
-    http::TokenRegistry t;
-    t.Add("fuzz-admin-token-000000", http::Role::kAdmin);
-    t.Add("fuzz-client-token-00000", http::Role::kClient);
-    t.Add("fuzz-canary-token-00000", http::Role::kClient, true);
+inline const auth::TokenRegistry& FuzzTokens() {
+  static const auth::TokenRegistry tokens = [] {
+    auth::TokenRegistry t;
+    t.Add("fuzz-admin-token-000000", auth::Role::kAdmin);
+    t.Add("fuzz-client-token-00000", auth::Role::kClient);
+    t.Add("fuzz-canary-token-00000", auth::Role::kClient, true);
     return t;
   }();
   return tokens;

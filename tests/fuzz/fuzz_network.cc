@@ -38,7 +38,7 @@ constexpr int kAnswerTimeoutMs = 4000;
 
 struct InProcessServer {
   fuzz::EmptyStore store;
-  metrics::Metrics metrics;
+  metrics::Metrics metrics{http::RouteLabels()};
   http::Api api{store, fuzz::FuzzTokens(), metrics, http::ApiOptions{}};
   admission::Admission admission{admission::AdmissionOptions{}};
   std::unique_ptr<http::Server> server;

@@ -13,7 +13,7 @@ using namespace techmoda;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static fuzz::EmptyStore store;
-  static metrics::Metrics metrics;
+  static metrics::Metrics metrics(http::RouteLabels());
   static http::Api api(store, fuzz::FuzzTokens(), metrics, http::ApiOptions{});
 
   http::RequestParser parser;

@@ -9,7 +9,8 @@
 #include <thread>
 
 #include "common/process.h"
-#include "ctl/autoscale/haproxy_runtime.h"
+#include "ctl/infra/haproxy_runtime.h"
+#include "ctl/region/region.h"
 #include "tests/ha/region_fixture.h"
 
 namespace techmoda::test {

@@ -18,7 +18,8 @@
 
 #include "common/http_client.h"
 #include "common/pg.h"
-#include "ctl/topology/region.h"
+#include "ctl/infra/health.h"
+#include "ctl/region/region.h"
 #include "ctl/topology/render.h"
 #include "tests/ha/region_fixture.h"
 #include "tests/ha/workload.h"

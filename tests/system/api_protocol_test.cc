@@ -1,7 +1,7 @@
 // HTTP-level rules: auth, media types, limits, standard headers, operations endpoints, tokens.
 #include <thread>
 
-#include "catalogd/http/router.h"
+#include "catalogd/http/routes.h"
 #include "tests/system/test_util.h"
 
 namespace techmoda::test {

@@ -18,17 +18,6 @@ std::string_view PriorityLabel(Priority p) {
   return "normal";
 }
 
-std::optional<Priority> Classify(std::string_view method, std::string_view target) {
-  std::string_view path = target.substr(0, target.find('?'));
-  if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/v1/openapi.json") return std::nullopt;
-  if (method == "POST" && (path == "/v1/orders" || (path.rfind("/v1/orders/", 0) == 0 && path.size() > 18 &&
-                                                    path.substr(path.size() - 7) == "/cancel")))
-    return Priority::kCritical;
-  if ((method == "GET" || method == "HEAD") && (path == "/v1/products" || path == "/v1/products/"))
-    return Priority::kSheddable;
-  return Priority::kNormal;
-}
-
 Admission::Admission(AdmissionOptions options) : options_(options), limit_(options.limit) {}
 
 bool Admission::HasSlot(Priority p) const { return in_flight_ < options_.share[static_cast<int>(p)] * limit_.limit(); }

@@ -28,10 +28,7 @@ enum class Priority { kCritical = 0, kNormal = 1, kSheddable = 2 };
 inline constexpr int kPriorityCount = 3;
 std::string_view PriorityLabel(Priority p);
 
-// The class of a request from its method and target; nullopt for health, readiness, metrics and
-// the OpenAPI document, which are never refused. Order creation and cancellation are critical;
-// listings and searches (GET /v1/products with or without a query) are sheddable; the rest normal.
-std::optional<Priority> Classify(std::string_view method, std::string_view target);
+// (A request's class is its route's: the route table in catalogd/http/routes.cc.)
 
 struct AdmissionOptions {
   bool enabled = true;

@@ -29,20 +29,6 @@ struct Outcomes {
   }
 };
 
-TEST(Classify, OrdersAreCriticalListingsSheddableHealthExempt) {
-  EXPECT_EQ(Classify("POST", "/v1/orders"), Priority::kCritical);
-  EXPECT_EQ(Classify("POST", "/v1/orders/o-123/cancel"), Priority::kCritical);
-  EXPECT_EQ(Classify("GET", "/v1/products?q=linen&limit=10"), Priority::kSheddable);
-  EXPECT_EQ(Classify("GET", "/v1/products"), Priority::kSheddable);
-  EXPECT_EQ(Classify("GET", "/v1/products/tm-1"), Priority::kNormal);
-  EXPECT_EQ(Classify("GET", "/v1/inventory/tm-1-M"), Priority::kNormal);
-  EXPECT_EQ(Classify("GET", "/v1/orders/o-1"), Priority::kNormal);
-  EXPECT_EQ(Classify("PUT", "/v1/products/tm-1"), Priority::kNormal);
-  EXPECT_EQ(Classify("GET", "/healthz"), std::nullopt);
-  EXPECT_EQ(Classify("GET", "/readyz"), std::nullopt);
-  EXPECT_EQ(Classify("GET", "/metrics"), std::nullopt);
-}
-
 TEST(GradientLimit, GrowsWhileLatencyHoldsAndShrinksWhenItRises) {
   GradientLimit limit({.initial_limit = 20, .min_limit = 4, .max_limit = 200});
   for (int i = 0; i < 200; ++i) limit.OnSample(0.010, static_cast<int>(limit.limit()));
@@ -196,14 +182,14 @@ TEST(RateLimit, ParsesRateAndBurst) {
 TEST(RateLimit, AClientOverItsRateWaitsAndOthersDoNot) {
   RateLimiter limiter({RateLimit{}, RateLimit{2, 3}, RateLimit{}});
   auto now = Clock::now();
-  for (int i = 0; i < 3; ++i) EXPECT_FALSE(limiter.Take(http::Role::kClient, "token:a", now)) << i;
-  auto wait = limiter.Take(http::Role::kClient, "token:a", now);
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(limiter.Take(auth::Role::kClient, "token:a", now)) << i;
+  auto wait = limiter.Take(auth::Role::kClient, "token:a", now);
   ASSERT_TRUE(wait);
   EXPECT_EQ(*wait, 1);
-  EXPECT_FALSE(limiter.Take(http::Role::kClient, "token:b", now));                      // its own bucket
-  EXPECT_FALSE(limiter.Take(http::Role::kAnonymous, "addr:x", now));                    // unlimited role
-  EXPECT_FALSE(limiter.Take(http::Role::kClient, "token:a", now + milliseconds(600)));  // refilled 1.2
-  EXPECT_EQ(limiter.limited(http::Role::kClient), 1u);
+  EXPECT_FALSE(limiter.Take(auth::Role::kClient, "token:b", now));                      // its own bucket
+  EXPECT_FALSE(limiter.Take(auth::Role::kAnonymous, "addr:x", now));                    // unlimited role
+  EXPECT_FALSE(limiter.Take(auth::Role::kClient, "token:a", now + milliseconds(600)));  // refilled 1.2
+  EXPECT_EQ(limiter.limited(auth::Role::kClient), 1u);
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 namespace techmoda::admission {
 RateLimiter::RateLimiter(std::array<RateLimit, 3> per_role) : per_role_(per_role) {}
 
-std::optional<int> RateLimiter::Take(http::Role role, std::string_view client, Clock::time_point now) {
+std::optional<int> RateLimiter::Take(auth::Role role, std::string_view client, Clock::time_point now) {
   const RateLimit& limit = per_role_[static_cast<int>(role)];
   if (limit.per_second <= 0) return std::nullopt;
   Shard& shard = shards_[std::hash<std::string_view>{}(client) % kShards];

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "catalogd/http/auth.h"
+#include "catalogd/auth/auth.h"
 #include "techmoda/rate_limit.h"
 #include "techmoda/status.h"
 
@@ -29,9 +29,9 @@ class RateLimiter {
   explicit RateLimiter(std::array<RateLimit, 3> per_role);
 
   // Takes one token from `client`'s bucket. nullopt: allowed; else the whole seconds to wait (>= 1).
-  std::optional<int> Take(http::Role role, std::string_view client, Clock::time_point now = Clock::now());
+  std::optional<int> Take(auth::Role role, std::string_view client, Clock::time_point now = Clock::now());
 
-  std::uint64_t limited(http::Role role) const { return limited_[static_cast<int>(role)].load(); }
+  std::uint64_t limited(auth::Role role) const { return limited_[static_cast<int>(role)].load(); }
   // Appends catalogd_rate_limited_total by role.
   void RenderMetrics(std::string& out) const;
 

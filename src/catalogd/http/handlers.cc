@@ -1,7 +1,6 @@
 #include "catalogd/http/handlers.h"
 
 #include <boost/json/serialize.hpp>
-#include <boost/url/parse.hpp>
 
 #include "catalogd/model/cursor.h"
 #include "catalogd/model/etag.h"
@@ -28,11 +27,6 @@ std::string Header(const Request& req, const std::string& name) {
 }
 
 bool HasHeader(const Request& req, const std::string& name) { return req.headers.count(name) > 0; }
-
-bool IsOperationsRoute(Route r) {
-  return r == Route::kHealthz || r == Route::kReadyz || r == Route::kMetrics || r == Route::kOpenApi ||
-         r == Route::kActiveRegion;
-}
 
 // Request-Timeout: a whole number of seconds, at least 1 (nullopt for anything else).
 std::optional<long long> ParseRequestTimeout(const std::string& t) {
@@ -69,7 +63,7 @@ bool IsJsonMediaType(std::string_view ct) {
 
 }  // namespace
 
-Api::Api(Store& store, const TokenRegistry& tokens, metrics::Metrics& metrics, ApiOptions options)
+Api::Api(Store& store, const auth::TokenRegistry& tokens, metrics::Metrics& metrics, ApiOptions options)
     : store_(store), tokens_(tokens), metrics_(metrics), options_(std::move(options)) {}
 
 std::string Api::RequestIdFor(const Request& req) {
@@ -85,7 +79,7 @@ Clock::time_point Api::DeadlineOf(const Request& req) const {
   return deadline;
 }
 
-std::string Api::ClientKey(const Request& req, const Identity& who) const {
+std::string Api::ClientKey(const Request& req, const auth::Identity& who) const {
   if (!who.scope.empty()) return "token:" + who.scope;
   std::string address = req.peer_address;
   if (options_.trust_forwarded_for && HasHeader(req, "x-forwarded-for")) {
@@ -111,65 +105,24 @@ void Api::Stamp(Response& r, const std::string& request_id) const {
   r.headers.emplace_back("X-Served-By", options_.served_by);
 }
 
-bool Api::AnswersWithoutBlocking(const Request& req) {
-  if (req.method != "GET" && req.method != "HEAD") return false;
-  std::string_view t = req.target;
-  bool memory_read = t.rfind("/v1/products", 0) == 0 || t.rfind("/v1/inventory/", 0) == 0;
-  bool trivial = t == "/healthz" || t == "/v1/openapi.json";
-  if (trivial) return true;
-  return memory_read && !HasHeader(req, "x-consistency-token") && store_.ReadsFromMemory();
+bool Api::AnswersWithoutBlocking(const Request& req, const RouteMatch& m) {
+  if (!m.info) return false;
+  if (m.info->source == Source::kProcess) return true;
+  return m.info->source == Source::kMemory && !HasHeader(req, "x-consistency-token") && store_.ReadsFromMemory();
 }
 
 Served Api::Serve(const Request& req) {
+  Target target = ParseTarget(req.target);
+  RouteMatch match = target.valid ? MatchRoute(req.method, target.segments) : RouteMatch{};
+  return Serve(req, target, match);
+}
+
+Served Api::Serve(const Request& req, const Target& target, const RouteMatch& m) {
   Served out;
   out.request_id = RequestIdFor(req);
+  out.route = m.route();
   try {
-    // Parse: the target into decoded path segments and query parameters.
-    auto url = boost::urls::parse_origin_form(req.target);
-    if (!url) {
-      out.response = Problem(400, "invalid-request", "the request target is not a valid URL path", out.request_id);
-    } else {
-      std::vector<std::string> segments;
-      for (auto s : url->segments()) segments.push_back(s);
-      std::multimap<std::string, std::string> query;
-      for (auto p : url->params()) query.emplace(p.key, p.has_value ? p.value : std::string());
-      // Admit: a token that is sent must be valid, whatever the route needs.
-      Identity who = tokens_.Authenticate(Header(req, "authorization"));
-      RouteMatch m = MatchRoute(req.method, segments);
-      out.route = m.route;
-      if (!who.valid) {
-        out.response = Problem(401, "unauthenticated", "the bearer token is not valid", out.request_id);
-        out.response.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
-      } else if (!m.path_known) {
-        out.response = Problem(404, "not-found", "no such resource: " + std::string(url->path()), out.request_id);
-      } else if (m.route == Route::kNone) {
-        out.response = Problem(405, "method-not-allowed", req.method + " is not allowed here", out.request_id);
-        out.response.headers.emplace_back("Allow", m.allow);
-      } else if (!RoleAllows(who.role, InfoOf(m.route).role)) {
-        if (who.role == Role::kAnonymous) {
-          out.response = Problem(401, "unauthenticated", "this call needs a bearer token", out.request_id);
-          out.response.headers.emplace_back("WWW-Authenticate", "Bearer");
-        } else {
-          out.response = Problem(403, "forbidden", "this token's role may not make this call", out.request_id);
-        }
-      } else if (!m.param.empty() && !IsValidIdentifier(m.param)) {
-        // Ids and skus follow one rule; anything else names nothing, whatever its bytes, and never
-        // reaches the database (nor is echoed).
-        out.response = Problem(404, "not-found", "no such resource", out.request_id);
-      } else if (!req.body.empty() && !IsJsonMediaType(Header(req, "content-type"))) {
-        out.response =
-            Problem(415, "unsupported-media-type", "a request body must be sent as application/json", out.request_id);
-      } else if (auto wait = rate_limiter_ && !IsOperationsRoute(m.route)
-                                 ? rate_limiter_->Take(who.role, ClientKey(req, who))
-                                 : std::nullopt) {
-        out.response = Problem(429, "too-many-requests",
-                               "this client is over its request rate; retry after the given delay", out.request_id);
-        for (auto& [name, value] : out.response.headers)
-          if (name == "Retry-After") value = std::to_string(*wait);
-      } else {
-        out.response = HandleGated(req, m, who, out.request_id, std::string(url->path()), query);
-      }
-    }
+    out.response = Admit(req, target, m, out.request_id);
   } catch (const std::exception& e) {
     log::Error("request.exception", {{"request_id", out.request_id}, {"what", e.what()}});
     out.response =
@@ -181,6 +134,48 @@ Served Api::Serve(const Request& req) {
   }
   Stamp(out.response, out.request_id);
   return out;
+}
+
+Response Api::Admit(const Request& req, const Target& target, const RouteMatch& m, const std::string& rid) {
+  if (!target.valid) return Problem(400, "invalid-request", "the request target is not a valid URL path", rid);
+  // A token that is sent must be valid, whatever the route needs.
+  auth::Identity who = tokens_.Authenticate(Header(req, "authorization"));
+  if (!who.valid) {
+    Response r = Problem(401, "unauthenticated", "the bearer token is not valid", rid);
+    r.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+    return r;
+  }
+  if (!m.path_known) return Problem(404, "not-found", "no such resource: " + target.path, rid);
+  if (!m.info) {
+    Response r = Problem(405, "method-not-allowed", req.method + " is not allowed here", rid);
+    r.headers.emplace_back("Allow", m.allow);
+    return r;
+  }
+  if (!auth::RoleAllows(who.role, m.info->role)) {
+    if (who.role != auth::Role::kAnonymous)
+      return Problem(403, "forbidden", "this token's role may not make this call", rid);
+    Response r = Problem(401, "unauthenticated", "this call needs a bearer token", rid);
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  // Ids and skus follow one rule; anything else names nothing, whatever its bytes, and never reaches
+  // the database (nor is echoed).
+  if (!m.param.empty() && !IsValidIdentifier(m.param)) return Problem(404, "not-found", "no such resource", rid);
+  if (!req.body.empty() && !IsJsonMediaType(Header(req, "content-type")))
+    return Problem(415, "unsupported-media-type", "a request body must be sent as application/json", rid);
+  if (rate_limiter_ && m.info->priority) {
+    if (auto wait = rate_limiter_->Take(who.role, ClientKey(req, who))) {
+      Response r =
+          Problem(429, "too-many-requests", "this client is over its request rate; retry after the given delay", rid);
+      for (auto& [name, value] : r.headers)
+        if (name == "Retry-After") value = std::to_string(*wait);
+      return r;
+    }
+  }
+  Call call{req, target, m, who, rid, DeadlineOf(req), {}, std::nullopt};
+  // The operations routes answer at once: no deadline, token wait or write gate applies to them.
+  if (!m.info->priority) return (this->*m.info->handler)(call);
+  return HandleGated(call);
 }
 
 Response Api::AnswerWrite(const Result<WriteAnswer>& r, const std::string& instance) {
@@ -203,7 +198,7 @@ void Api::MarkIfStale(Response& r) {
   metrics_.CountStaleRead();
 }
 
-Response Api::Readyz() {
+Response Api::Readyz(const Call&) {
   if (draining_.load()) return Json(503, R"({"status":"not_ready","reason":"shutting down"})");
   Status s = store_.CheckReady();
   if (!s.ok()) {
@@ -215,7 +210,7 @@ Response Api::Readyz() {
   return Json(200, R"({"status":"ready"})");
 }
 
-Response Api::MetricsText() {
+Response Api::MetricsText(const Call&) {
   Response r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = metrics_.Render([this](std::string& out) {
@@ -247,186 +242,183 @@ Response Api::MetricsText() {
   return r;
 }
 
-Response Api::HandleGated(const Request& req, const RouteMatch& m, const Identity& who, const std::string& rid,
-                          const std::string& path, const std::multimap<std::string, std::string>& query) {
-  if (!InfoOf(m.route).is_write || !write_gate_.begin) return Handle(req, m, who, rid, path, query);
+Response Api::HandleGated(Call& call) {
+  if (!call.match.info->is_write || !write_gate_.begin) return Handle(call);
   if (Status may = write_gate_.begin(); !may.ok()) {
-    Response r = Problem(503, "region-fenced", may.detail(), rid);
+    Response r = Problem(503, "region-fenced", may.detail(), call.request_id);
     r.headers.emplace_back("Retry-After", "2");
     return r;
   }
-  Response r = Handle(req, m, who, rid, path, query);
+  Response r = Handle(call);
   if (Status ack = write_gate_.end(); !ack.ok() && r.status < 300)
-    r = Problem(503, "outcome-unknown", ack.detail() + "; retry with the same Idempotency-Key to learn it", rid);
+    r = Problem(503, "outcome-unknown", ack.detail() + "; retry with the same Idempotency-Key to learn it",
+                call.request_id);
   return r;
 }
 
-Response Api::Handle(const Request& req, const RouteMatch& m, const Identity& who, const std::string& rid,
-                     const std::string& path, const std::multimap<std::string, std::string>& query) {
-  const RouteInfo& info = InfoOf(m.route);
-  switch (m.route) {
-    case Route::kHealthz:
-      return Json(200, R"({"status":"alive"})");
-    case Route::kReadyz:
-      return Readyz();
-    case Route::kMetrics:
-      return MetricsText();
-    case Route::kOpenApi:
-      return Json(200, std::string(embedded::OpenApi().at(0).second));
-    case Route::kActiveRegion: {
-      // One region: it is the active one. Several: what this instance's view of the global etcd says.
-      if (!active_region_probe_) return Json(200, R"({"serves_writes":true})");
-      auto [serves, body] = active_region_probe_();
-      return Json(serves ? 200 : 503, body);
-    }
-    default:
-      break;
-  }
-
+Response Api::Handle(Call& call) {
+  const Request& req = call.req;
+  const RouteInfo& info = *call.match.info;
+  const std::string& rid = call.request_id;
   if (HasHeader(req, "request-timeout") && !ParseRequestTimeout(Header(req, "request-timeout")))
     return Problem(400, "invalid-request", "Request-Timeout must be a whole number of seconds, at least 1", rid);
-  const Clock::time_point deadline = DeadlineOf(req);
-  if (Clock::now() >= deadline)
+  if (Clock::now() >= call.deadline)
     return Problem(503, "deadline-exceeded", "the request's deadline passed before it could be handled", rid);
 
   // Reads that carry a consistency token are answered from data at least that fresh.
   if (!info.is_write && HasHeader(req, "x-consistency-token")) {
     metrics_.CountConsistencyWait();
     Status fresh = store_.WaitForToken(Header(req, "x-consistency-token"),
-                                       std::min(deadline, Clock::now() + options_.consistency_wait));
+                                       std::min(call.deadline, Clock::now() + options_.consistency_wait));
     if (!fresh.ok()) return ProblemFromStatus(fresh, rid);
   }
-
-  WriteContext ctx;
-  std::optional<json::value> body;
   if (info.is_write) {
+    WriteContext& ctx = call.ctx;
     ctx.request_id = rid;
     ctx.write_id = UniqueHex(16);
     ctx.deploy_id = options_.deploy_id;
-    ctx.idempotency_scope = who.scope;
-    ctx.deadline = deadline;
+    ctx.idempotency_scope = call.who.scope;
+    ctx.deadline = call.deadline;
     if (HasHeader(req, "idempotency-key")) {
       std::string key = Header(req, "idempotency-key");
       if (!model::IsValidIdempotencyKey(key))
         return Problem(400, "invalid-idempotency-key", "Idempotency-Key must be 1 to 200 printable ASCII characters",
                        rid);
       ctx.idempotency_key = key;
-    } else if (m.route == Route::kCreateOrder) {
+    } else if (info.route == Route::kCreateOrder) {
       return Problem(400, "idempotency-key-required", "POST /v1/orders needs an Idempotency-Key header", rid);
     }
-    bool needs_body = m.route == Route::kCreateProduct || m.route == Route::kReplaceProduct ||
-                      m.route == Route::kSetStock || m.route == Route::kAdjustStock || m.route == Route::kCreateOrder;
     std::string canonical;
-    if (needs_body) {
+    if (info.body == Body::kJson) {
       auto parsed = model::ParseJsonBody(req.body);
       if (!parsed.ok()) return ProblemFromStatus(parsed.status(), rid);
-      body = std::move(parsed).value();
-      canonical = CanonicalJson(*body);
+      call.body = std::move(parsed).value();
+      canonical = CanonicalJson(*call.body);
     } else if (!req.body.empty()) {
       return Problem(400, "invalid-request", "this call takes no request body", rid);
     }
-    ctx.fingerprint = Sha256Hex(req.method + " " + path + "\n" + canonical);
+    ctx.fingerprint = Sha256Hex(req.method + " " + call.target.path + "\n" + canonical);
   }
+  return (this->*info.handler)(call);
+}
 
-  switch (m.route) {
-    case Route::kGetProduct: {
-      auto p = store_.GetProduct(m.param, deadline);
-      if (!p.ok()) return ProblemFromStatus(p.status(), rid);
-      std::string etag = model::EtagOf(p->version);
-      if (HasHeader(req, "if-none-match") &&
-          model::EtagListMatches(Header(req, "if-none-match"), etag, model::EtagComparison::kWeak)) {
-        Response r;
-        r.status = 304;
-        r.content_type.clear();
-        r.headers.emplace_back("ETag", etag);
-        MarkCacheable(r, options_.cache_max_age_s);
-        return r;
-      }
-      Response r = Json(200, *p->json);
-      r.headers.emplace_back("ETag", etag);
-      MarkCacheable(r, options_.cache_max_age_s);
-      MarkIfStale(r);
-      return r;
-    }
-    case Route::kListProducts: {
-      auto q = model::ParseProductQuery(query);
-      if (!q.ok()) return ProblemFromStatus(q.status(), rid);
-      auto page = store_.ListProducts(*q, deadline);
-      if (!page.ok()) return ProblemFromStatus(page.status(), rid);
-      // The page is the products' stored answers joined, never serialised again.
-      std::size_t size = 64;
-      for (const auto& p : page->items) size += p.json->size() + 1;
-      std::string body;
-      body.reserve(size);
-      body += R"({"items":[)";
-      for (std::size_t i = 0; i < page->items.size(); ++i) {
-        if (i) body += ',';
-        body += *page->items[i].json;
-      }
-      body += R"(],"next_cursor":)";
-      if (page->has_more && !page->items.empty())
-        body += json::serialize(json::value(model::EncodeCursor(page->items.back().id)));
-      else
-        body += "null";
-      body += '}';
-      Response r = Json(200, std::move(body));
-      MarkCacheable(r, options_.cache_max_age_s);
-      MarkIfStale(r);
-      return r;
-    }
-    case Route::kCreateProduct: {
-      auto p = model::ParseProduct(*body, std::nullopt, "tm-" + UniqueHex(8));
-      if (!p.ok()) return ProblemFromStatus(p.status(), rid);
-      return AnswerWrite(store_.CreateProduct(ctx, *p), rid);
-    }
-    case Route::kReplaceProduct: {
-      auto p = model::ParseProduct(*body, m.param, "");
-      if (!p.ok()) return ProblemFromStatus(p.status(), rid);
-      Precondition pre;
-      if (HasHeader(req, "if-match")) pre.if_match = Header(req, "if-match");
-      return AnswerWrite(store_.ReplaceProduct(ctx, *p, pre), rid);
-    }
-    case Route::kArchiveProduct:
-      return AnswerWrite(store_.ArchiveProduct(ctx, m.param), rid);
-    case Route::kGetStock: {
-      auto s = store_.GetStock(m.param, deadline);
-      if (!s.ok()) return ProblemFromStatus(s.status(), rid);
-      Response r = Json(200, json::serialize(model::ToJson(*s)));
-      MarkCacheable(r, options_.stock_max_age_s);
-      MarkIfStale(r);
-      return r;
-    }
-    case Route::kSetStock: {
-      auto n = model::ParseOnHand(*body);
-      if (!n.ok()) return ProblemFromStatus(n.status(), rid);
-      return AnswerWrite(store_.SetStock(ctx, m.param, *n), rid);
-    }
-    case Route::kAdjustStock: {
-      auto n = model::ParseDelta(*body);
-      if (!n.ok()) return ProblemFromStatus(n.status(), rid);
-      return AnswerWrite(store_.AdjustStock(ctx, m.param, *n), rid);
-    }
-    case Route::kCreateOrder: {
-      auto o = model::ParseOrder(*body, who.marks_synthetic);
-      if (!o.ok()) return ProblemFromStatus(o.status(), rid);
-      auto made = store_.CreateOrder(ctx, *o);
-      if (made.ok() && made->status == 201 && !made->replayed)
-        (o->synthetic ? synthetic_orders_created_ : orders_created_).fetch_add(1, std::memory_order_relaxed);
-      return AnswerWrite(std::move(made), rid);
-    }
-    case Route::kGetOrder: {
-      auto o = store_.GetOrder(m.param, deadline);
-      if (!o.ok()) return ProblemFromStatus(o.status(), rid);
-      Response r = Json(200, json::serialize(model::ToJson(*o)));
-      // An order is the customer's own: no shared cache may keep it.
-      r.headers.emplace_back("Cache-Control", "private, no-store");
-      return r;
-    }
-    case Route::kCancelOrder:
-      return AnswerWrite(store_.CancelOrder(ctx, m.param), rid);
-    default:
-      return Problem(404, "not-found", "no such resource", rid);
+Response Api::Healthz(const Call&) { return Json(200, R"({"status":"alive"})"); }
+
+Response Api::OpenApiDocument(const Call&) { return Json(200, std::string(embedded::OpenApi().at(0).second)); }
+
+Response Api::ActiveRegion(const Call&) {
+  // One region: it is the active one. Several: what this instance's view of the global etcd says.
+  if (!active_region_probe_) return Json(200, R"({"serves_writes":true})");
+  auto [serves, body] = active_region_probe_();
+  return Json(serves ? 200 : 503, body);
+}
+
+Response Api::GetProduct(const Call& call) {
+  auto p = store_.GetProduct(call.match.param, call.deadline);
+  if (!p.ok()) return ProblemFromStatus(p.status(), call.request_id);
+  std::string etag = model::EtagOf(p->version);
+  if (HasHeader(call.req, "if-none-match") &&
+      model::EtagListMatches(Header(call.req, "if-none-match"), etag, model::EtagComparison::kWeak)) {
+    Response r;
+    r.status = 304;
+    r.content_type.clear();
+    r.headers.emplace_back("ETag", etag);
+    MarkCacheable(r, options_.cache_max_age_s);
+    return r;
   }
+  Response r = Json(200, *p->json);
+  r.headers.emplace_back("ETag", etag);
+  MarkCacheable(r, options_.cache_max_age_s);
+  MarkIfStale(r);
+  return r;
+}
+
+Response Api::ListProducts(const Call& call) {
+  auto q = model::ParseProductQuery(call.target.query);
+  if (!q.ok()) return ProblemFromStatus(q.status(), call.request_id);
+  auto page = store_.ListProducts(*q, call.deadline);
+  if (!page.ok()) return ProblemFromStatus(page.status(), call.request_id);
+  // The page is the products' stored answers joined, never serialised again.
+  std::size_t size = 64;
+  for (const auto& p : page->items) size += p.json->size() + 1;
+  std::string body;
+  body.reserve(size);
+  body += R"({"items":[)";
+  for (std::size_t i = 0; i < page->items.size(); ++i) {
+    if (i) body += ',';
+    body += *page->items[i].json;
+  }
+  body += R"(],"next_cursor":)";
+  if (page->has_more && !page->items.empty())
+    body += json::serialize(json::value(model::EncodeCursor(page->items.back().id)));
+  else
+    body += "null";
+  body += '}';
+  Response r = Json(200, std::move(body));
+  MarkCacheable(r, options_.cache_max_age_s);
+  MarkIfStale(r);
+  return r;
+}
+
+Response Api::CreateProduct(const Call& call) {
+  auto p = model::ParseProduct(*call.body, std::nullopt, "tm-" + UniqueHex(8));
+  if (!p.ok()) return ProblemFromStatus(p.status(), call.request_id);
+  return AnswerWrite(store_.CreateProduct(call.ctx, *p), call.request_id);
+}
+
+Response Api::ReplaceProduct(const Call& call) {
+  auto p = model::ParseProduct(*call.body, call.match.param, "");
+  if (!p.ok()) return ProblemFromStatus(p.status(), call.request_id);
+  Precondition pre;
+  if (HasHeader(call.req, "if-match")) pre.if_match = Header(call.req, "if-match");
+  return AnswerWrite(store_.ReplaceProduct(call.ctx, *p, pre), call.request_id);
+}
+
+Response Api::ArchiveProduct(const Call& call) {
+  return AnswerWrite(store_.ArchiveProduct(call.ctx, call.match.param), call.request_id);
+}
+
+Response Api::GetStock(const Call& call) {
+  auto s = store_.GetStock(call.match.param, call.deadline);
+  if (!s.ok()) return ProblemFromStatus(s.status(), call.request_id);
+  Response r = Json(200, json::serialize(model::ToJson(*s)));
+  MarkCacheable(r, options_.stock_max_age_s);
+  MarkIfStale(r);
+  return r;
+}
+
+Response Api::SetStock(const Call& call) {
+  auto n = model::ParseOnHand(*call.body);
+  if (!n.ok()) return ProblemFromStatus(n.status(), call.request_id);
+  return AnswerWrite(store_.SetStock(call.ctx, call.match.param, *n), call.request_id);
+}
+
+Response Api::AdjustStock(const Call& call) {
+  auto n = model::ParseDelta(*call.body);
+  if (!n.ok()) return ProblemFromStatus(n.status(), call.request_id);
+  return AnswerWrite(store_.AdjustStock(call.ctx, call.match.param, *n), call.request_id);
+}
+
+Response Api::CreateOrder(const Call& call) {
+  auto o = model::ParseOrder(*call.body, call.who.marks_synthetic);
+  if (!o.ok()) return ProblemFromStatus(o.status(), call.request_id);
+  auto made = store_.CreateOrder(call.ctx, *o);
+  if (made.ok() && made->status == 201 && !made->replayed)
+    (o->synthetic ? synthetic_orders_created_ : orders_created_).fetch_add(1, std::memory_order_relaxed);
+  return AnswerWrite(std::move(made), call.request_id);
+}
+
+Response Api::GetOrder(const Call& call) {
+  auto o = store_.GetOrder(call.match.param, call.deadline);
+  if (!o.ok()) return ProblemFromStatus(o.status(), call.request_id);
+  Response r = Json(200, json::serialize(model::ToJson(*o)));
+  // An order is the customer's own: no shared cache may keep it.
+  r.headers.emplace_back("Cache-Control", "private, no-store");
+  return r;
+}
+
+Response Api::CancelOrder(const Call& call) {
+  return AnswerWrite(store_.CancelOrder(call.ctx, call.match.param), call.request_id);
 }
 
 }  // namespace http

@@ -6,13 +6,16 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <boost/json/value.hpp>
+
 #include "catalogd/admission/rate_limit.h"
-#include "catalogd/http/auth.h"
+#include "catalogd/auth/auth.h"
 #include "catalogd/http/problem.h"
-#include "catalogd/http/router.h"
+#include "catalogd/http/routes.h"
 #include "catalogd/metrics/metrics.h"
 #include "techmoda/store.h"
 
@@ -51,17 +54,33 @@ struct Served {
   std::string request_id;
 };
 
+// A request on its way through the chain: parsed and matched once, then what the common steps
+// established before its route's handler runs.
+struct Call {
+  const Request& req;
+  const Target& target;
+  const RouteMatch& match;
+  const auth::Identity& who;
+  const std::string& request_id;
+  std::chrono::steady_clock::time_point deadline;
+  WriteContext ctx;                        // writes: request and write ids, idempotency, fingerprint
+  std::optional<boost::json::value> body;  // Body::kJson routes: the parsed document
+};
+
 // Thread-safe: any number of threads may call Serve at once.
 class Api {
  public:
-  Api(Store& store, const TokenRegistry& tokens, metrics::Metrics& metrics, ApiOptions options);
+  Api(Store& store, const auth::TokenRegistry& tokens, metrics::Metrics& metrics, ApiOptions options);
 
   // Answers one request. Never throws: an unexpected exception becomes a logged 500.
   Served Serve(const Request& req);
+  // The same for a request the caller has already parsed and matched (the server does, to admit it).
+  Served Serve(const Request& req, const Target& target, const RouteMatch& match);
 
-  // True when Serve would answer `req` from memory without blocking (a product, listing or stock
-  // read with no consistency token to wait for), so the network thread may call it directly.
-  bool AnswersWithoutBlocking(const Request& req);
+  // True when Serve would answer the matched request from this process alone, without blocking
+  // (health, the OpenAPI document; reads the loaded in-memory copy answers when the request carries no
+  // consistency token), so the network thread may call it directly.
+  bool AnswersWithoutBlocking(const Request& req, const RouteMatch& match);
 
   // The request's deadline: its arrival plus the default deadline, or sooner when it sends a valid
   // Request-Timeout (an invalid one is answered 400 by Serve).
@@ -99,23 +118,45 @@ class Api {
   const ApiOptions& options() const { return options_; }
 
  private:
-  Response Handle(const Request& req, const RouteMatch& m, const Identity& who, const std::string& request_id,
-                  const std::string& path, const std::multimap<std::string, std::string>& query);
-  // Handle behind the write gate.
-  Response HandleGated(const Request& req, const RouteMatch& m, const Identity& who, const std::string& request_id,
-                       const std::string& path, const std::multimap<std::string, std::string>& query);
-  Response Readyz();
-  Response MetricsText();
+  // The route table names the handlers.
+  friend const std::vector<RouteInfo>& Routes();
+
+  // Auth, routing errors, the id rule, the media type and rate limits; then the route.
+  Response Admit(const Request& req, const Target& target, const RouteMatch& m, const std::string& request_id);
+  // The write gate around a write; then Handle.
+  Response HandleGated(Call& call);
+  // What every route but the operations ones needs: the deadline, the consistency wait of reads, the
+  // write context and body of writes; then the route's handler.
+  Response Handle(Call& call);
+
+  // One handler per route (the table in routes.cc points at them). Requires: Handle's steps done.
+  Response Healthz(const Call& call);
+  Response Readyz(const Call& call);
+  Response MetricsText(const Call& call);
+  Response OpenApiDocument(const Call& call);
+  Response ActiveRegion(const Call& call);
+  Response ListProducts(const Call& call);
+  Response GetProduct(const Call& call);
+  Response CreateProduct(const Call& call);
+  Response ReplaceProduct(const Call& call);
+  Response ArchiveProduct(const Call& call);
+  Response GetStock(const Call& call);
+  Response SetStock(const Call& call);
+  Response AdjustStock(const Call& call);
+  Response CreateOrder(const Call& call);
+  Response GetOrder(const Call& call);
+  Response CancelOrder(const Call& call);
+
   // Adds the stale-read headers when the store's data is older than the freshness bound.
   void MarkIfStale(Response& r);
   Response AnswerWrite(const Result<WriteAnswer>& r, const std::string& instance);
   // Adds Cache-Control and Vary to a cacheable read.
   void MarkCacheable(Response& r, int max_age_s) const;
   // The key of a client's rate-limit bucket: its token's digest, else its address.
-  std::string ClientKey(const Request& req, const Identity& who) const;
+  std::string ClientKey(const Request& req, const auth::Identity& who) const;
 
   Store& store_;
-  const TokenRegistry& tokens_;
+  const auth::TokenRegistry& tokens_;
   metrics::Metrics& metrics_;
   ApiOptions options_;
   std::atomic<bool> draining_{false};

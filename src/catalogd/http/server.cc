@@ -68,6 +68,13 @@ struct Server::Impl {
 
 namespace {
 
+// A request read whole, with its target parsed and its route matched (once).
+struct Routed {
+  Request req;
+  Target target;
+  RouteMatch match;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Server::Impl& srv) : stream_(std::move(socket)), srv_(srv) {}
@@ -124,38 +131,42 @@ class Session : public std::enable_shared_from_this<Session> {
     }
 
     keep_alive_ = parser_->keep_alive();
-    Request req = parser_->Release();
-    req.received = started;
-    req.peer_address = peer_address_;
+    // Matched once, here: admission and the handler read the same row of the route table.
+    auto routed = std::make_shared<Routed>();
+    routed->req = parser_->Release();
+    routed->req.received = started;
+    routed->req.peer_address = peer_address_;
+    routed->target = ParseTarget(routed->req.target);
+    if (routed->target.valid) routed->match = MatchRoute(routed->req.method, routed->target.segments);
+    const Request& req = routed->req;
     // Admit: over the hard in-flight cap, answer now rather than queue until the client gives up.
-    auto priority = admission::Classify(req.method, req.target);
+    auto priority = PriorityOf(routed->match);
     if (srv_.in_flight.load() >= srv_.options.max_in_flight && priority) {
       srv_.admission.CountRefusedAtCap(*priority);
       return Shed(req, started, false);
     }
     srv_.in_flight.fetch_add(1);
     srv_.metrics.AddInFlight(1);
-    if (srv_.api.AnswersWithoutBlocking(req)) {
+    if (srv_.api.AnswersWithoutBlocking(req, routed->match)) {
       // Reads from memory are answered here, on the network thread: no hop to the workers and back.
       // Their overload signal is how late this thread runs (see Admission).
       if (priority && !srv_.admission.AdmitNow(*priority)) return Shed(req, started, true);
-      Served served = srv_.api.Serve(req);
+      Served served = srv_.api.Serve(req, routed->target, routed->match);
       return Write(std::move(served.response), served.route, served.request_id, req.method, started, true);
     }
-    auto shared = std::make_shared<Request>(std::move(req));
-    if (!priority) return ServeOnWorker(shared, started, false);
+    if (!priority) return ServeOnWorker(routed, started, false);
     srv_.admission.Acquire(
-        *priority, srv_.api.DeadlineOf(*shared), [self = shared_from_this(), shared, started](bool admitted) {
-          if (admitted) return self->ServeOnWorker(shared, started, true);
-          net::post(self->stream_.get_executor(), [self, shared, started] { self->Shed(*shared, started, true); });
+        *priority, srv_.api.DeadlineOf(req), [self = shared_from_this(), routed, started](bool admitted) {
+          if (admitted) return self->ServeOnWorker(routed, started, true);
+          net::post(self->stream_.get_executor(), [self, routed, started] { self->Shed(routed->req, started, true); });
         });
   }
 
   // Runs the request on the worker pool and writes the answer from this connection's thread.
   // `admitted`: it holds an admission slot, given back when the handler returns.
-  void ServeOnWorker(const std::shared_ptr<Request>& req, std::chrono::steady_clock::time_point started,
+  void ServeOnWorker(const std::shared_ptr<Routed>& routed, std::chrono::steady_clock::time_point started,
                      bool admitted) {
-    net::post(srv_.workers, [self = shared_from_this(), req, started, admitted] {
+    net::post(srv_.workers, [self = shared_from_this(), routed, started, admitted] {
       auto begun = std::chrono::steady_clock::now();
       bool holds_slot = admitted;
       // Waiting for a database to come back, it gives its slot back, and its time is no sample.
@@ -164,11 +175,11 @@ class Session : public std::enable_shared_from_this<Session> {
       });
       Served served;
       try {
-        served = self->srv_.api.Serve(*req);
+        served = self->srv_.api.Serve(routed->req, routed->target, routed->match);
       } catch (...) {
         // Serve answers every failure itself; this is the worker pool's last line: an exception
         // that escaped would end the process.
-        served.request_id = Api::RequestIdFor(*req);
+        served.request_id = Api::RequestIdFor(routed->req);
         served.response = Problem(500, "internal", "an internal error occurred", served.request_id);
         self->srv_.api.Stamp(served.response, served.request_id);
       }
@@ -176,7 +187,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (holds_slot)
         self->srv_.admission.Finish(std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count());
       net::post(self->stream_.get_executor(),
-                [self, served = std::move(served), method = req->method, started]() mutable {
+                [self, served = std::move(served), method = routed->req.method, started]() mutable {
                   self->Write(std::move(served.response), served.route, served.request_id, method, started, true);
                 });
     });
@@ -217,7 +228,7 @@ class Session : public std::enable_shared_from_this<Session> {
                            beast::error_code ec, std::size_t bytes) {
                          double secs =
                              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-                         self->srv_.metrics.ObserveRequest(route, status, secs);
+                         self->srv_.metrics.ObserveRequest(static_cast<std::size_t>(route), status, secs);
                          if (counted) {
                            self->srv_.in_flight.fetch_sub(1);
                            self->srv_.metrics.AddInFlight(-1);

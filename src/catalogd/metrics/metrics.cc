@@ -4,8 +4,13 @@
 
 namespace techmoda::metrics {
 
-void Metrics::ObserveRequest(http::Route route, int status, double seconds) {
-  PerRoute& r = routes_[static_cast<int>(route)];
+Metrics::Metrics(std::vector<std::string> route_labels) : route_labels_(std::move(route_labels)) {
+  for (std::size_t i = 0; i < route_labels_.size(); ++i) routes_.push_back(std::make_unique<PerRoute>());
+}
+
+void Metrics::ObserveRequest(std::size_t route, int status, double seconds) {
+  if (route >= routes_.size()) return;
+  PerRoute& r = *routes_[route];
   int cls = status / 100;
   if (cls < 1 || cls > 5) cls = 5;
   r.by_class[cls].fetch_add(1, std::memory_order_relaxed);
@@ -44,10 +49,10 @@ std::string Metrics::Render(const std::function<void(std::string&)>& extra) cons
   char buf[256];
   out += "# HELP catalogd_http_requests_total Requests answered, by route and status class.\n";
   out += "# TYPE catalogd_http_requests_total counter\n";
-  for (int i = 0; i < http::kRouteCount; ++i) {
-    std::string label(http::RouteLabel(static_cast<http::Route>(i)));
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    const std::string& label = route_labels_[i];
     for (int cls = 1; cls <= 5; ++cls) {
-      auto n = routes_[i].by_class[cls].load(std::memory_order_relaxed);
+      auto n = routes_[i]->by_class[cls].load(std::memory_order_relaxed);
       if (n == 0) continue;
       std::snprintf(buf, sizeof buf, "catalogd_http_requests_total{route=\"%s\",code=\"%dxx\"} %llu\n", label.c_str(),
                     cls, static_cast<unsigned long long>(n));
@@ -56,10 +61,9 @@ std::string Metrics::Render(const std::function<void(std::string&)>& extra) cons
   }
   out += "# HELP catalogd_http_request_duration_seconds Time from request read to response written.\n";
   out += "# TYPE catalogd_http_request_duration_seconds histogram\n";
-  for (int i = 0; i < http::kRouteCount; ++i) {
-    if (routes_[i].latency.count() == 0) continue;
-    routes_[i].latency.Render("catalogd_http_request_duration_seconds",
-                              "route=\"" + std::string(http::RouteLabel(static_cast<http::Route>(i))) + "\"", out);
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    if (routes_[i]->latency.count() == 0) continue;
+    routes_[i]->latency.Render("catalogd_http_request_duration_seconds", "route=\"" + route_labels_[i] + "\"", out);
   }
   std::snprintf(buf, sizeof buf,
                 "# HELP catalogd_http_in_flight Requests being handled now.\n# TYPE catalogd_http_in_flight gauge\n"

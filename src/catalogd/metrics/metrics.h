@@ -8,7 +8,8 @@
 #include <functional>
 #include <string>
 
-#include "catalogd/http/router.h"
+#include <memory>
+#include <vector>
 
 namespace techmoda::metrics {
 
@@ -36,8 +37,11 @@ class Histogram {
 
 class Metrics {
  public:
-  // Records one answered request: its route, HTTP status and seconds from read to written.
-  void ObserveRequest(http::Route route, int status, double seconds);
+  // `route_labels`: one label per route, indexed as ObserveRequest's `route` (http::RouteLabels()).
+  explicit Metrics(std::vector<std::string> route_labels);
+
+  // Records one answered request: its route's index, HTTP status and seconds from read to written.
+  void ObserveRequest(std::size_t route, int status, double seconds);
   void AddInFlight(int delta) { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
   std::int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
   void CountConsistencyWait() { consistency_waits_.fetch_add(1, std::memory_order_relaxed); }
@@ -52,7 +56,8 @@ class Metrics {
     std::array<std::atomic<std::uint64_t>, 6> by_class{};  // index = status / 100
     Histogram latency{kLatencyBuckets};
   };
-  std::array<PerRoute, http::kRouteCount> routes_{};
+  const std::vector<std::string> route_labels_;
+  std::vector<std::unique_ptr<PerRoute>> routes_;  // fixed at construction: updates take no lock
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<std::uint64_t> consistency_waits_{0};
   std::atomic<std::uint64_t> stale_reads_{0};

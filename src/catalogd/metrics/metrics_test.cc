@@ -6,10 +6,10 @@ namespace techmoda::metrics {
 namespace {
 
 TEST(Metrics, RendersCountersAndCumulativeHistogram) {
-  Metrics m;
-  m.ObserveRequest(http::Route::kGetProduct, 200, 0.0007);
-  m.ObserveRequest(http::Route::kGetProduct, 404, 0.02);
-  m.ObserveRequest(http::Route::kGetProduct, 503, 3.0);
+  Metrics m({"unmatched", "GET /v1/products/{id}"});
+  m.ObserveRequest(1, 200, 0.0007);
+  m.ObserveRequest(1, 404, 0.02);
+  m.ObserveRequest(1, 503, 3.0);
   std::string text = m.Render([](std::string& out) { out += "extra_gauge 1\n"; });
   EXPECT_NE(text.find("catalogd_http_requests_total{route=\"GET /v1/products/{id}\",code=\"2xx\"} 1"),
             std::string::npos);

@@ -17,9 +17,11 @@
 #include "common/http_client.h"
 #include "common/log.h"
 #include "common/process.h"
-#include "ctl/autoscale/haproxy_runtime.h"
-#include "ctl/monitoring/http_server.h"
-#include "ctl/topology/region.h"
+#include "ctl/base/http_server.h"
+#include "ctl/base/stop.h"
+#include "ctl/infra/haproxy_runtime.h"
+#include "ctl/infra/health.h"
+#include "ctl/infra/supervisor.h"
 #include "ctl/topology/render.h"
 
 namespace techmoda::ctl::autoscale {

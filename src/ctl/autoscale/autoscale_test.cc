@@ -1,9 +1,8 @@
 #include "ctl/autoscale/autoscale.h"
+#include "ctl/infra/haproxy_runtime.h"
 
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
-
-#include "ctl/autoscale/haproxy_runtime.h"
 
 namespace techmoda::ctl::autoscale {
 namespace {

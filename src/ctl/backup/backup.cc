@@ -15,7 +15,8 @@
 #include "common/log.h"
 #include "common/pg.h"
 #include "common/process.h"
-#include "ctl/monitoring/http_server.h"
+#include "ctl/base/http_server.h"
+#include "ctl/base/stop.h"
 
 namespace json = boost::json;
 namespace fs = std::filesystem;

@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
-#include "techmoda/status.h"
-#include "ctl/topology/region.h"
+#include "ctl/base/progress.h"
 #include "ctl/topology/topology.h"
+#include "techmoda/status.h"
 
 namespace techmoda::ctl::backup {
 

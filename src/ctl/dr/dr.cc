@@ -11,8 +11,11 @@
 #include "common/http_client.h"
 #include "common/log.h"
 #include "common/pg.h"
-#include "ctl/autoscale/haproxy_runtime.h"
-#include "ctl/monitoring/http_server.h"
+#include "ctl/base/http_server.h"
+#include "ctl/base/stop.h"
+#include "ctl/cluster/cluster.h"
+#include "ctl/infra/haproxy_runtime.h"
+#include "ctl/infra/health.h"
 #include "ctl/topology/render.h"
 #include "techmoda/active_region.h"
 

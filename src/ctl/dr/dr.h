@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "ctl/topology/region.h"
+#include "ctl/base/progress.h"
 #include "ctl/topology/topology.h"
 #include "techmoda/active_region.h"
 #include "techmoda/status.h"

@@ -1,4 +1,6 @@
 #include "ctl/dr/recover.h"
+#include "ctl/cluster/cluster.h"
+#include "ctl/infra/health.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "ctl/topology/region.h"
+#include "ctl/base/progress.h"
 #include "ctl/topology/topology.h"
 #include "techmoda/status.h"
 

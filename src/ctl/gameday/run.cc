@@ -1,5 +1,8 @@
 #include "ctl/gameday/run.h"
 
+#include "ctl/faults/faults.h"
+#include "ctl/region/region.h"
+
 #include <signal.h>
 #include <unistd.h>
 

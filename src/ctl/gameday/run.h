@@ -5,11 +5,11 @@
 
 #include <string>
 
-#include "techmoda/status.h"
+#include "ctl/base/progress.h"
 #include "ctl/gameday/report.h"
 #include "ctl/gameday/scenario.h"
-#include "ctl/topology/region.h"
 #include "ctl/topology/topology.h"
+#include "techmoda/status.h"
 
 namespace techmoda::ctl::gameday {
 

@@ -11,8 +11,9 @@
 #include "common/http_client.h"
 #include "common/json_util.h"
 #include "common/log.h"
+#include "ctl/base/http_server.h"
+#include "ctl/base/stop.h"
 #include "ctl/dr/dr.h"
-#include "ctl/monitoring/http_server.h"
 #include "ctl/topology/render.h"
 
 namespace techmoda::ctl {

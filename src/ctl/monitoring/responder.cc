@@ -10,9 +10,12 @@
 
 #include "common/http_client.h"
 #include "common/log.h"
-#include "ctl/autoscale/haproxy_runtime.h"
-#include "ctl/monitoring/http_server.h"
-#include "ctl/topology/region.h"
+#include "ctl/base/http_server.h"
+#include "ctl/base/stop.h"
+#include "ctl/cluster/cluster.h"
+#include "ctl/infra/haproxy_runtime.h"
+#include "ctl/infra/supervisor.h"
+#include "ctl/region/region.h"
 #include "ctl/topology/render.h"
 
 namespace techmoda::ctl {

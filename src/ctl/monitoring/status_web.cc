@@ -12,8 +12,9 @@
 
 #include "common/http_client.h"
 #include "common/log.h"
-#include "ctl/monitoring/http_server.h"
-#include "ctl/topology/region.h"
+#include "ctl/base/http_server.h"
+#include "ctl/base/stop.h"
+#include "ctl/region/region.h"
 #include "ctl/topology/render.h"
 
 namespace techmoda::ctl {

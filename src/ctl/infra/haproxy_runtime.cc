@@ -1,4 +1,4 @@
-#include "ctl/autoscale/haproxy_runtime.h"
+#include "ctl/infra/haproxy_runtime.h"
 
 #include <poll.h>
 #include <sys/socket.h>

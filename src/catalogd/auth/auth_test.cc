@@ -1,8 +1,8 @@
-#include "catalogd/http/auth.h"
+#include "catalogd/auth/auth.h"
 
 #include <gtest/gtest.h>
 
-namespace techmoda::http {
+namespace techmoda::auth {
 namespace {
 
 TEST(TokenRegistry, RolesAndUnknownTokens) {
@@ -31,4 +31,4 @@ TEST(RoleAllows, AdminDoesEverythingClientDoes) {
 }
 
 }  // namespace
-}  // namespace techmoda::http
+}  // namespace techmoda::auth

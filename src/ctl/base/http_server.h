@@ -25,12 +25,6 @@ struct HttpReply {
 using HttpHandler =
     std::function<HttpReply(const std::string& method, const std::string& target, const std::string& body)>;
 
-// catalogctl's long-running commands (autoscale, canary, responder, status --web) stop on SIGINT or
-// SIGTERM and treat a peer that hangs up (SIGPIPE) as an error to report, not the end of the process.
-// SA_RESTART: a stop request must not cut short a read of supervisord's answer.
-void InstallStopHandlers();
-bool StopRequested();
-
 // The last text handed to Set, served at GET /metrics (the autoscaler's own series).
 class MetricsPage {
  public:

@@ -1,6 +1,5 @@
-#include "ctl/monitoring/http_server.h"
+#include "ctl/base/http_server.h"
 
-#include <signal.h>
 #include <sys/socket.h>
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -11,21 +10,6 @@ namespace techmoda::ctl {
 
 namespace http = boost::beast::http;
 
-namespace {
-std::atomic<bool> g_stop{false};
-void OnStop(int) { g_stop.store(true); }
-}  // namespace
-
-void InstallStopHandlers() {
-  struct sigaction sa {};
-  sa.sa_handler = OnStop;
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-}
-
-bool StopRequested() { return g_stop.load(); }
 
 void MetricsPage::Set(std::string text) {
   std::lock_guard<std::mutex> lock(mu_);

@@ -1,4 +1,4 @@
-#include "catalogd/http/auth.h"
+#include "catalogd/auth/auth.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -7,7 +7,7 @@
 
 #include "common/json_util.h"
 
-namespace techmoda::http {
+namespace techmoda::auth {
 namespace {
 void Digest(std::string_view data, unsigned char out[32]) {
   unsigned int len = 0;
@@ -78,4 +78,4 @@ bool ParseRole(std::string_view text, Role* out) {
   return true;
 }
 
-}  // namespace techmoda::http
+}  // namespace techmoda::auth

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-namespace techmoda::http {
+namespace techmoda::auth {
 
 enum class Role { kAnonymous, kClient, kAdmin };
 
@@ -49,4 +49,4 @@ bool RoleAllows(Role have, Role need);
 // "admin", "client": the configuration words for roles. False for anything else.
 bool ParseRole(std::string_view text, Role* out);
 
-}  // namespace techmoda::http
+}  // namespace techmoda::auth

@@ -1,0 +1,255 @@
+#include "ctl/faults/faults.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "common/process.h"
+#include "ctl/cluster/cluster.h"
+#include "ctl/infra/health.h"
+#include "ctl/infra/nftables.h"
+#include "ctl/infra/processes.h"
+#include "ctl/infra/supervisor.h"
+#include "ctl/topology/render.h"
+
+namespace fs = std::filesystem;
+
+namespace techmoda::ctl {
+
+Result<const Zone*> ResolveZone(const Topology& t, const std::string& zone) {
+  if (zone == "primary" || zone.empty()) {
+    for (const auto& r : t.regions) {
+      auto view = RegionClusterView(t, r);
+      if (!view.is_object()) continue;
+      for (const auto& m : view.at("members").as_array())
+        if (m.at("role") == "leader") {
+          if (const Zone* z = t.FindZone(std::string(m.at("name").as_string()))) return z;
+        }
+    }
+    return Status::Unavailable("no region has a primary right now, so 'primary' names no zone");
+  }
+  if (const Zone* z = t.FindZone(zone)) return z;
+  std::string names;
+  for (const auto* z : t.AllZones()) names += (names.empty() ? "" : ", ") + z->name;
+  return Status::Invalid("no zone '" + zone + "' in topology " + t.name + " (zones: " + names + ")");
+}
+
+namespace {
+// The zone `zone` names and every process of its OS user: the zone's processes, exactly.
+Result<std::pair<const Zone*, std::vector<pid_t>>> ZoneProcesses(const Topology& t, const std::string& zone) {
+  auto z = ResolveZone(t, zone);
+  if (!z.ok()) return z.status();
+  auto uid = UidOf((*z)->os_user);
+  if (!uid) return Status::Invalid("zone " + (*z)->name + " has no OS user yet: is the topology up?");
+  return std::make_pair(*z, ProcessesOf(*uid));
+}
+}  // namespace
+
+Status FaultKillZone(const Topology& t, const std::string& zone, std::string* report) {
+  auto zp = ZoneProcesses(t, zone);
+  if (!zp.ok()) return zp.status();
+  auto& [z, pids] = *zp;
+  for (pid_t p : pids) kill(p, SIGKILL);
+  *report = "zone " + z->name + ": SIGKILL to " + std::to_string(pids.size()) + " process(es) of " + z->os_user;
+  return Status::Ok();
+}
+
+namespace {
+
+// A region's OS users (its zones' and its global etcd member's) and its addresses (zones, HAProxy,
+// global etcd member), and the same for everything outside it (other regions, the witness).
+struct RegionSides {
+  std::vector<uid_t> inside_uids, outside_uids;
+  std::vector<std::string> inside_addrs, outside_addrs;
+};
+
+Result<RegionSides> SidesOf(const Topology& t, const std::string& region) {
+  const Region* r = region.empty() ? &t.regions.front() : t.FindRegion(region);
+  if (!r) return Status::Invalid("no region '" + region + "' in topology " + t.name);
+  RegionSides s;
+  for (const auto& o : t.regions) {
+    bool in = o.name == r->name;
+    (in ? s.inside_addrs : s.outside_addrs).push_back(o.address);
+    for (const auto& z : o.zones) {
+      (in ? s.inside_addrs : s.outside_addrs).push_back(z.address);
+      if (auto uid = UidOf(z.os_user)) (in ? s.inside_uids : s.outside_uids).push_back(*uid);
+    }
+  }
+  for (const auto& m : t.GlobalEtcd()) {
+    bool in = m.region == r->name;
+    (in ? s.inside_addrs : s.outside_addrs).push_back(m.address);
+    if (auto uid = UidOf(m.os_user)) (in ? s.inside_uids : s.outside_uids).push_back(*uid);
+  }
+  return s;
+}
+
+}  // namespace
+
+Status FaultKillRegion(const Topology& t, const std::string& region, std::string* report) {
+  auto sides = SidesOf(t, region);
+  if (!sides.ok()) return sides.status();
+  const Region* r = region.empty() ? &t.regions.front() : t.FindRegion(region);
+  int n = 0;
+  for (uid_t uid : sides->inside_uids)
+    for (pid_t p : ProcessesOf(uid)) n += kill(p, SIGKILL) == 0;
+  // The region's HAProxy (run as root) dies with it.
+  auto programs = ProgramStates(t);
+  if (auto it = programs.find(HaproxyProgram(*r)); it != programs.end() && it->second.second > 0)
+    n += kill(it->second.second, SIGKILL) == 0;
+  *report = "region " + r->name + ": SIGKILL to " + std::to_string(n) +
+            " process(es): every zone, its HAProxy and its global etcd member (undo: fault heal)";
+  return Status::Ok();
+}
+
+Status FaultPartitionRegion(const Topology& t, const std::string& region, std::string* report) {
+  auto sides = SidesOf(t, region);
+  if (!sides.ok()) return sides.status();
+  if (sides->outside_addrs.empty()) return Status::Invalid("topology " + t.name + " has no other region");
+  // The region's processes may not reach the rest (other regions, the witness), nor the rest them;
+  // clients and the HAProxies (root) still reach everything, as clients on the region's side would.
+  if (auto st = CutOff(t, "partition-region", sides->inside_uids, sides->inside_addrs, sides->outside_uids,
+                       sides->outside_addrs);
+      !st.ok())
+    return st;
+  *report = "region " + (region.empty() ? t.regions.front().name : region) +
+            " cut off from the other regions and the witness (its clients still reach it; nftables table inet " +
+            t.NftTable() + ")";
+  return Status::Ok();
+}
+
+Status FaultStopZone(const Topology& t, const std::string& zone, std::string* report) {
+  auto zp = ZoneProcesses(t, zone);
+  if (!zp.ok()) return zp.status();
+  auto& [z, pids] = *zp;
+  for (pid_t p : pids) kill(p, SIGSTOP);
+  *report = "zone " + z->name + ": SIGSTOP to " + std::to_string(pids.size()) + " process(es) (resume: fault heal)";
+  return Status::Ok();
+}
+
+Status FaultStopPostgres(const Topology& t, const std::string& zone, std::string* report) {
+  auto zp = ZoneProcesses(t, zone);
+  if (!zp.ok()) return zp.status();
+  auto& [z, pids] = *zp;
+  std::string postgres = t.postgres_bin_dir + "/postgres";
+  int n = 0;
+  for (pid_t p : pids) {
+    std::error_code ec;
+    if (fs::read_symlink("/proc/" + std::to_string(p) + "/exe", ec).string() == postgres) n += kill(p, SIGSTOP) == 0;
+  }
+  if (n == 0) return Status::Unavailable("zone " + z->name + " has no running PostgreSQL");
+  *report = "zone " + z->name + ": SIGSTOP to " + std::to_string(n) +
+            " PostgreSQL process(es); etcd, Patroni and catalogd go on (resume: fault heal)";
+  return Status::Ok();
+}
+
+Status FaultPartitionZone(const Topology& t, const std::string& zone, std::string* report) {
+  auto zr = ResolveZone(t, zone);
+  if (!zr.ok()) return zr.status();
+  const Zone& z = **zr;
+  // The zone may not send to the others of its region, nor they to it.
+  std::vector<uid_t> others_uids;
+  std::vector<std::string> others_addrs;
+  for (const auto* o : t.AllZones()) {
+    if (o->name == z.name || o->region != z.region) continue;
+    auto uid = UidOf(o->os_user);
+    if (!uid) continue;
+    others_addrs.push_back(o->address);
+    others_uids.push_back(*uid);
+  }
+  auto uid = UidOf(z.os_user);
+  if (!uid || others_addrs.empty()) return Status::Invalid("zone " + z.name + " has no peers to be cut off from");
+  if (auto st = CutOff(t, "partition-" + z.name, {*uid}, {z.address}, others_uids, others_addrs); !st.ok()) return st;
+  std::string others_addr;
+  for (const auto& a : others_addrs) others_addr += (others_addr.empty() ? "" : ", ") + a;
+  *report = "zone " + z.name + " (" + z.address + ", uid " + std::to_string(*uid) + ") cut off from " + others_addr +
+            " (nftables table inet " + t.NftTable() + ")";
+  return Status::Ok();
+}
+
+Status FaultKillPostgres(const Topology& t, const std::string& zone, std::string* report) {
+  auto z = ResolveZone(t, zone);
+  if (!z.ok()) return z.status();
+  auto pidfile = ReadFile((*z)->dir + "/pg/data/postmaster.pid");
+  if (!pidfile) return Status::Unavailable("zone " + (*z)->name + " has no running PostgreSQL");
+  pid_t pid = static_cast<pid_t>(std::atol(pidfile->c_str()));
+  if (pid <= 0 || kill(pid, SIGKILL) != 0)
+    return Status::Unavailable("zone " + (*z)->name + ": PostgreSQL is not running");
+  *report = "zone " + (*z)->name + ": SIGKILL to the postmaster (pid " + std::to_string(pid) + "); Patroni lives on";
+  return Status::Ok();
+}
+
+Status FaultStallArchive(const Topology& t, const std::string& region, std::string* report) {
+  const Region* r = region.empty() ? &t.regions.front() : t.FindRegion(region);
+  if (!r) return Status::Invalid("no region " + region);
+  std::string stall = Topology::ArchiveStallFile(*r);
+  if (!std::ofstream(stall)) return Status::Internal("cannot create " + stall);
+  *report = "WAL archiving of region " + r->name + " now fails (" + stall + "); undo with `fault heal`";
+  return Status::Ok();
+}
+
+Status FaultHeal(const Topology& t, std::string* report) {
+  std::string out;
+  int unstalled = 0;
+  for (const auto& r : t.regions) unstalled += fs::remove(Topology::ArchiveStallFile(r));
+  bool had_rules = RemoveCuts(t);
+  int resumed = 0;
+  for (const auto* z : t.AllZones())
+    if (auto uid = UidOf(z->os_user))
+      for (pid_t p : ProcessesOf(*uid)) resumed += kill(p, SIGCONT) == 0;
+  // Programs that died (killed) are started again, in dependency order.
+  auto programs = ProgramStates(t);
+  std::vector<std::string> started;
+  for (int pass = 0; pass < 3; ++pass) {
+    std::vector<std::string> names;
+    for (const auto& r : t.regions)
+      for (const auto& z : r.zones) {
+        std::vector<std::string> candidates;
+        if (pass == 0) candidates = {EtcdProgram(z), HaproxyProgram(r)};
+        if (pass == 1) candidates = {BackupServerProgram(z), PatroniProgram(z)};
+        if (pass == 2)
+          for (int n = 1; n <= z.catalogd_instances; ++n) candidates.push_back(CatalogdProgram(z, n));
+        for (const auto& c : candidates) {
+          auto it = programs.find(c);
+          if (it != programs.end() && it->second.first != "RUNNING" && it->second.first != "STARTING")
+            names.push_back(c);
+        }
+      }
+    if (pass == 0) {
+      std::vector<std::string> global;
+      for (const auto& m : t.GlobalEtcd()) global.push_back(GlobalEtcdProgram(m));
+      if (t.MultiRegion()) global.push_back(kFrontDoorProgram);
+      for (const auto& g : global)
+        if (auto it = programs.find(g);
+            it != programs.end() && it->second.first != "RUNNING" && it->second.first != "STARTING")
+          names.push_back(g);
+    }
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    if (auto st = StartPrograms(t, names); !st.ok()) return st;
+    started.insert(started.end(), names.begin(), names.end());
+  }
+  *report = std::string(had_rules ? "partitions removed; " : "") + (unstalled ? "WAL archiving resumed; " : "") +
+            std::to_string(resumed) + " process(es) resumed; " + std::to_string(started.size()) + " program(s) started";
+  for (const auto& s : started) *report += " " + s;
+  // A postmaster killed alone leaves its backends behind until they notice; if Patroni tried to start
+  // PostgreSQL meanwhile, the old shared memory was still in use and the member stays "start failed"
+  // (seen once on a loaded machine). Remove the leftovers and restart that Patroni.
+  for (const auto& r : t.regions) {
+    auto view = RegionClusterView(t, r);
+    if (!view.is_object()) continue;
+    for (const auto& m : view.at("members").as_array()) {
+      if (m.at("state") != "start failed") continue;
+      const Zone* z = t.FindZone(std::string(m.at("name").as_string()));
+      if (!z) continue;
+      std::string restarted;
+      if (RestartDatabaseNode(t, *z, &restarted).ok())
+        *report += "; zone " + z->name + " was 'start failed': " + restarted;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace techmoda::ctl

@@ -1,0 +1,151 @@
+#include <boost/json.hpp>
+#include <cstdio>
+#include <set>
+
+#include "common/process.h"
+#include "ctl/infra/health.h"
+#include "ctl/infra/supervisor.h"
+#include "ctl/region/region.h"
+
+namespace json = boost::json;
+
+namespace techmoda::ctl {
+
+TopologyStatus ReadStatus(const Topology& t) {
+  TopologyStatus out;
+  out.name = t.name;
+  out.supervisor_running = SupervisorRunning(t);
+  auto programs = ProgramStates(t);
+  auto state_of = [&](const std::string& p) {
+    auto it = programs.find(p);
+    return it == programs.end() ? std::string("ABSENT") : it->second.first;
+  };
+  std::string rules;
+  RunCapture({"/usr/sbin/nft", "list", "table", "inet", t.NftTable()}, &rules);
+  for (const auto& r : t.regions) {
+    RegionStatus rs;
+    rs.name = r.name;
+    rs.address = r.address;
+    rs.haproxy = state_of(HaproxyProgram(r));
+    auto view = RegionClusterView(t, r);
+    std::map<std::string, json::object> members;
+    if (view.is_object())
+      for (const auto& m : view.at("members").as_array())
+        members[std::string(m.at("name").as_string())] = m.as_object();
+    for (const auto& z : r.zones) {
+      NodeStatus n;
+      n.region = r.name;
+      n.zone = z.name;
+      n.address = z.address;
+      n.patroni_process = state_of(PatroniProgram(z));
+      n.etcd = EtcdHealth(t, z);
+      n.partitioned = rules.find("ip daddr " + z.address + " ") != std::string::npos ||
+                      rules.find("ip daddr " + z.address + "\n") != std::string::npos;
+      n.role = "down";
+      if (auto it = members.find(z.name); it != members.end()) {
+        const auto& m = it->second;
+        n.role = std::string(m.at("role").as_string());
+        n.state = std::string(m.at("state").as_string());
+        if (m.contains("timeline") && m.at("timeline").is_int64())
+          n.timeline = static_cast<int>(m.at("timeline").as_int64());
+        if (m.contains("lag") && m.at("lag").is_int64()) n.lag_bytes = m.at("lag").as_int64();
+      }
+      for (int i = 1; i <= z.catalogd_instances; ++i) {
+        CatalogdStatus c;
+        c.instance = Topology::InstanceName(z, i);
+        c.address = z.address + ":" + std::to_string(t.CatalogdPort(i));
+        c.process = state_of(CatalogdProgram(z, i));
+        c.ready = c.process == "RUNNING" && CatalogdReady(z, t.CatalogdPort(i));
+        n.catalogds.push_back(c);
+      }
+      bool pg_ok = n.role != "down" && (n.state == "running" || n.state == "streaming");
+      bool cd_ok = true;
+      for (const auto& c : n.catalogds) cd_ok &= c.ready;
+      n.health = !pg_ok && n.etcd != "healthy"
+                     ? "down"
+                     : (pg_ok && cd_ok && n.etcd == "healthy" && !n.partitioned ? "ok" : "degraded");
+      if (n.role == "leader" || n.role == "standby_leader") rs.leader = z.name;
+      rs.standby |= n.role == "standby_leader";
+      if (n.role == "sync_standby") rs.sync_standby = z.name;
+      if (n.health != "ok") rs.problems.push_back("zone " + z.name + " is " + n.health);
+      rs.nodes.push_back(std::move(n));
+    }
+    if (rs.leader.empty()) rs.problems.push_back("no primary");
+    if (rs.sync_standby.empty() && r.zones.size() > 1 && !rs.standby)
+      rs.problems.push_back("no synchronous standby: writes wait");
+    if (rs.haproxy != "RUNNING") rs.problems.push_back("HAProxy is " + rs.haproxy);
+    rs.healthy = rs.problems.empty();
+    out.regions.push_back(std::move(rs));
+  }
+  return out;
+}
+
+std::string FormatStatusTable(const TopologyStatus& s) {
+  std::string out = "topology " + s.name + ": " +
+                    (s.healthy() ? "healthy" : (s.supervisor_running ? "DEGRADED" : "DOWN (not running)")) + "\n";
+  char line[512];
+  std::snprintf(line, sizeof line, "%-7s %-6s %-11s %-10s %-13s %-16s %3s %10s  %-26s %-8s\n", "REGION", "ZONE",
+                "ADDRESS", "ETCD", "ROLE", "STATE", "TL", "LAG", "CATALOGD", "HEALTH");
+  out += line;
+  for (const auto& r : s.regions) {
+    for (const auto& n : r.nodes) {
+      std::string cds;
+      for (const auto& c : n.catalogds)
+        cds += (cds.empty() ? "" : ",") + c.instance +
+               (c.ready ? " ready" : " " + std::string(c.process == "RUNNING" ? "not-ready" : c.process));
+      std::string lag = n.role == "leader" ? "-" : (n.lag_bytes < 0 ? "?" : std::to_string(n.lag_bytes) + " B");
+      std::string health = n.health + (n.partitioned ? " (cut off)" : "");
+      std::snprintf(line, sizeof line, "%-7s %-6s %-11s %-10s %-13s %-16s %3s %10s  %-26s %-8s\n", r.name.c_str(),
+                    n.zone.c_str(), n.address.c_str(), n.etcd.c_str(), n.role.c_str(),
+                    n.state.empty() ? "-" : n.state.c_str(), n.timeline ? std::to_string(n.timeline).c_str() : "-",
+                    lag.c_str(), cds.c_str(), health.c_str());
+      out += line;
+    }
+    if (r.standby)
+      out += "region " + r.name + ": HAProxy " + r.address + " " + r.haproxy + "; STANDBY cluster, standby leader " +
+             r.leader;
+    else
+      out += "region " + r.name + ": HAProxy " + r.address + " " + r.haproxy + "; primary " +
+             (r.leader.empty() ? "NONE" : r.leader) + ", synchronous standby " +
+             (r.sync_standby.empty() ? "NONE" : r.sync_standby);
+    for (const auto& p : r.problems) out += "\n  ! " + p;
+    out += "\n";
+  }
+  return out;
+}
+
+json::value StatusJson(const TopologyStatus& s) {
+  json::array regions;
+  for (const auto& r : s.regions) {
+    json::array nodes;
+    for (const auto& n : r.nodes) {
+      json::array cds;
+      for (const auto& c : n.catalogds)
+        cds.push_back({{"instance", c.instance}, {"address", c.address}, {"process", c.process}, {"ready", c.ready}});
+      nodes.push_back({{"zone", n.zone},
+                       {"address", n.address},
+                       {"etcd", n.etcd},
+                       {"role", n.role},
+                       {"state", n.state},
+                       {"timeline", n.timeline},
+                       {"lag_bytes", n.lag_bytes < 0 ? json::value(nullptr) : json::value(n.lag_bytes)},
+                       {"patroni_process", n.patroni_process},
+                       {"partitioned", n.partitioned},
+                       {"catalogd", cds},
+                       {"health", n.health}});
+    }
+    json::array problems;
+    for (const auto& p : r.problems) problems.push_back(json::string(p));
+    regions.push_back({{"name", r.name},
+                       {"haproxy", {{"address", r.address}, {"process", r.haproxy}}},
+                       {"primary", r.leader.empty() ? json::value(nullptr) : json::value(r.leader)},
+                       {"standby", r.standby},
+                       {"sync_standby", r.sync_standby.empty() ? json::value(nullptr) : json::value(r.sync_standby)},
+                       {"healthy", r.healthy},
+                       {"problems", problems},
+                       {"nodes", nodes}});
+  }
+  return {{"topology", s.name}, {"running", s.supervisor_running}, {"healthy", s.healthy()}, {"regions", regions}};
+}
+
+}  // namespace techmoda::ctl
