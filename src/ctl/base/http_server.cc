@@ -10,7 +10,6 @@ namespace techmoda::ctl {
 
 namespace http = boost::beast::http;
 
-
 void MetricsPage::Set(std::string text) {
   std::lock_guard<std::mutex> lock(mu_);
   text_ = std::move(text);

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "techmoda/status.h"
 #include "ctl/gameday/checker.h"
 #include "ctl/gameday/scenario.h"
+#include "techmoda/status.h"
 
 namespace techmoda::ctl::gameday {
 

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "common/pg.h"
-#include "techmoda/status.h"
 #include "ctl/gameday/checker.h"
+#include "techmoda/status.h"
 
 namespace techmoda::ctl::gameday {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "techmoda/status.h"
 #include "ctl/topology/topology.h"
+#include "techmoda/status.h"
 
 namespace techmoda::ctl {
 

@@ -8,8 +8,8 @@
 #include <boost/json/value.hpp>
 #include <string>
 
-#include "techmoda/status.h"
 #include "ctl/topology/topology.h"
+#include "techmoda/status.h"
 
 namespace techmoda::ctl {
 

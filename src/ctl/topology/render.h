@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "techmoda/status.h"
 #include "ctl/topology/topology.h"
+#include "techmoda/status.h"
 
 namespace techmoda::ctl {
 
