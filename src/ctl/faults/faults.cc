@@ -38,6 +38,21 @@ Result<const Zone*> ResolveZone(const Topology& t, const std::string& zone) {
 }
 
 namespace {
+// "zone a1 (leader)": the zone and the role its database node holds now in its region's cluster, as
+// Patroni's majority view says (the drill's report names the role it hit). Read before the fault.
+std::string ZoneWithRole(const Topology& t, const Zone& z) {
+  std::string role = "role unknown";
+  if (const Region* r = t.FindRegion(z.region)) {
+    auto view = RegionClusterView(t, *r);
+    if (view.is_object())
+      for (const auto& m : view.at("members").as_array())
+        if (m.at("name").as_string() == z.name) role = std::string(m.at("role").as_string());
+  }
+  return "zone " + z.name + " (" + role + ")";
+}
+}  // namespace
+
+namespace {
 // The zone `zone` names and every process of its OS user: the zone's processes, exactly.
 Result<std::pair<const Zone*, std::vector<pid_t>>> ZoneProcesses(const Topology& t, const std::string& zone) {
   auto z = ResolveZone(t, zone);
@@ -52,8 +67,9 @@ Status FaultKillZone(const Topology& t, const std::string& zone, std::string* re
   auto zp = ZoneProcesses(t, zone);
   if (!zp.ok()) return zp.status();
   auto& [z, pids] = *zp;
+  std::string hit = ZoneWithRole(t, *z);
   for (pid_t p : pids) kill(p, SIGKILL);
-  *report = "zone " + z->name + ": SIGKILL to " + std::to_string(pids.size()) + " process(es) of " + z->os_user;
+  *report = hit + ": SIGKILL to " + std::to_string(pids.size()) + " process(es) of " + z->os_user;
   return Status::Ok();
 }
 
@@ -124,8 +140,9 @@ Status FaultStopZone(const Topology& t, const std::string& zone, std::string* re
   auto zp = ZoneProcesses(t, zone);
   if (!zp.ok()) return zp.status();
   auto& [z, pids] = *zp;
+  std::string hit = ZoneWithRole(t, *z);
   for (pid_t p : pids) kill(p, SIGSTOP);
-  *report = "zone " + z->name + ": SIGSTOP to " + std::to_string(pids.size()) + " process(es) (resume: fault heal)";
+  *report = hit + ": SIGSTOP to " + std::to_string(pids.size()) + " process(es) (resume: fault heal)";
   return Status::Ok();
 }
 
@@ -133,6 +150,7 @@ Status FaultStopPostgres(const Topology& t, const std::string& zone, std::string
   auto zp = ZoneProcesses(t, zone);
   if (!zp.ok()) return zp.status();
   auto& [z, pids] = *zp;
+  std::string hit = ZoneWithRole(t, *z);
   std::string postgres = t.postgres_bin_dir + "/postgres";
   int n = 0;
   for (pid_t p : pids) {
@@ -140,7 +158,7 @@ Status FaultStopPostgres(const Topology& t, const std::string& zone, std::string
     if (fs::read_symlink("/proc/" + std::to_string(p) + "/exe", ec).string() == postgres) n += kill(p, SIGSTOP) == 0;
   }
   if (n == 0) return Status::Unavailable("zone " + z->name + " has no running PostgreSQL");
-  *report = "zone " + z->name + ": SIGSTOP to " + std::to_string(n) +
+  *report = hit + ": SIGSTOP to " + std::to_string(n) +
             " PostgreSQL process(es); etcd, Patroni and catalogd go on (resume: fault heal)";
   return Status::Ok();
 }
@@ -149,6 +167,7 @@ Status FaultPartitionZone(const Topology& t, const std::string& zone, std::strin
   auto zr = ResolveZone(t, zone);
   if (!zr.ok()) return zr.status();
   const Zone& z = **zr;
+  std::string hit = ZoneWithRole(t, z);
   // The zone may not send to the others of its region, nor they to it.
   std::vector<uid_t> others_uids;
   std::vector<std::string> others_addrs;
@@ -164,7 +183,7 @@ Status FaultPartitionZone(const Topology& t, const std::string& zone, std::strin
   if (auto st = CutOff(t, "partition-" + z.name, {*uid}, {z.address}, others_uids, others_addrs); !st.ok()) return st;
   std::string others_addr;
   for (const auto& a : others_addrs) others_addr += (others_addr.empty() ? "" : ", ") + a;
-  *report = "zone " + z.name + " (" + z.address + ", uid " + std::to_string(*uid) + ") cut off from " + others_addr +
+  *report = hit + " (" + z.address + ", uid " + std::to_string(*uid) + ") cut off from " + others_addr +
             " (nftables table inet " + t.NftTable() + ")";
   return Status::Ok();
 }
@@ -172,12 +191,13 @@ Status FaultPartitionZone(const Topology& t, const std::string& zone, std::strin
 Status FaultKillPostgres(const Topology& t, const std::string& zone, std::string* report) {
   auto z = ResolveZone(t, zone);
   if (!z.ok()) return z.status();
+  std::string hit = ZoneWithRole(t, **z);
   auto pidfile = ReadFile((*z)->dir + "/pg/data/postmaster.pid");
   if (!pidfile) return Status::Unavailable("zone " + (*z)->name + " has no running PostgreSQL");
   pid_t pid = static_cast<pid_t>(std::atol(pidfile->c_str()));
   if (pid <= 0 || kill(pid, SIGKILL) != 0)
     return Status::Unavailable("zone " + (*z)->name + ": PostgreSQL is not running");
-  *report = "zone " + (*z)->name + ": SIGKILL to the postmaster (pid " + std::to_string(pid) + "); Patroni lives on";
+  *report = hit + ": SIGKILL to the postmaster (pid " + std::to_string(pid) + "); Patroni lives on";
   return Status::Ok();
 }
 

@@ -1,5 +1,6 @@
 #include "ctl/gameday/run.h"
 
+#include "ctl/faults/drills.h"
 #include "ctl/faults/faults.h"
 #include "ctl/region/region.h"
 
@@ -214,15 +215,10 @@ Result<GamedayReport> RunGameday(const Scenario& s, const Topology& t, const std
     if (step.action == "surge") {
       load.SetFactor(step.factor);
       surge_end = step.at_s + step.for_s;
-    } else if (step.action == "kill-zone") {
-      st = FaultKillZone(t, step.zone, &detail);
-    } else if (step.action == "partition-zone") {
-      st = FaultPartitionZone(t, step.zone, &detail);
-    } else if (step.action == "kill-postgres") {
-      st = FaultKillPostgres(t, step.zone, &detail);
-    } else if (step.action == "kill-region") {
-      st = FaultKillRegion(t, step.region, &detail);
-      check.region_lost_at_s = at;
+    } else if (const Drill* drill = FindDrill(step.action)) {
+      // Aimed at a role ("primary") resolved now; the detail names the zone and role it hit.
+      st = drill->inject(t, drill->target == DrillTarget::kZone ? step.zone : step.region, &detail);
+      if (drill->recovery == RecoveryClass::kRegion) check.region_lost_at_s = at;
     } else if (step.action == "heal") {
       st = FaultHeal(t, &detail);
     } else if (step.action == "failover") {
@@ -254,7 +250,10 @@ Result<GamedayReport> RunGameday(const Scenario& s, const Topology& t, const std
         detail = std::to_string(r->replayed) + " replayed, " + std::to_string(r->skipped) + " skipped, " +
                  std::to_string(r->conflicts.size()) + " conflicts";
     }
-    std::string name = step.Describe() + (st.ok() ? "" : " (FAILED: " + st.detail() + ")");
+    // A drill's report opens with what it hit ("zone a1 (leader): SIGKILL ..."): the fault's name says it.
+    std::string hit = FindDrill(step.action) && st.ok() ? detail.substr(0, detail.find(':')) : "";
+    std::string name =
+        step.Describe() + (hit.empty() ? "" : " → " + hit) + (st.ok() ? "" : " (FAILED: " + st.detail() + ")");
     progress("t=" + std::to_string(static_cast<int>(load.Now())) + " s  " + (st.ok() ? "done: " : "FAILED: ") +
              step.Describe() + "  " + FormatSeconds(SecondsSince(t0)) + (detail.empty() ? "" : "  (" + detail + ")") +
              (st.ok() ? "" : ": " + st.detail()));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "ctl/faults/drills.h"
 #include "ctl/topology/yaml_fields.h"
 
 namespace techmoda::ctl::gameday {
@@ -15,8 +16,7 @@ std::string Step::Describe() const {
     std::snprintf(buf, sizeof buf, "surge x%g for %g s", factor, for_s);
     return buf;
   }
-  if (action == "kill-zone" || action == "partition-zone" || action == "kill-postgres") return action + " " + zone;
-  if (action == "kill-region") return action + " " + region;
+  if (const Drill* d = FindDrill(action)) return action + " " + (d->target == DrillTarget::kZone ? zone : region);
   if (action == "failover") return "failover to " + to + (force ? " (forced)" : "");
   if (action == "failback") return "failback to " + to;
   if (action == "bad-deploy") return "bad deployment rewriting " + std::to_string(products) + " prices";
@@ -24,10 +24,8 @@ std::string Step::Describe() const {
 }
 
 std::string Step::FaultClass() const {
-  if (action == "kill-zone" || action == "partition-zone") return "zone";
-  if (action == "kill-postgres") return "database";
-  if (action == "kill-region") return "region";
-  if (action == "bad-deploy") return "deploy";
+  if (const Drill* d = FindDrill(action)) return std::string(RecoveryClassName(d->recovery));
+  if (action == "bad-deploy") return std::string(RecoveryClassName(RecoveryClass::kDeploy));
   return "";
 }
 
@@ -87,17 +85,18 @@ Result<Scenario> ParseScenario(const std::string& yaml_text) {
     ReadDouble(n, "factor", 1, 100, where, &st.factor, &errors);
     ReadDouble(n, "for_s", 1, s.duration_s, where, &st.for_s, &errors);
     ReadInt(n, "products", 1, 10000000, where, &st.products, &errors);
-    if (std::find(kActions.begin(), kActions.end(), st.action) == kActions.end()) {
-      std::string known;
-      for (const auto& a : kActions) known += (known.empty() ? "" : ", ") + a;
+    const Drill* drill = FindDrill(st.action);
+    if (!drill && std::find(kRepairActions.begin(), kRepairActions.end(), st.action) == kRepairActions.end()) {
+      std::string known = DrillNames();
+      for (const auto& a : kRepairActions) known += ", " + a;
       errors.push_back(where + ".action: '" + st.action + "' is not one of " + known);
     }
     auto need = [&](const std::string& value, const char* key) {
       if (value.empty()) errors.push_back(where + "." + key + ": required by " + st.action);
     };
-    if (st.action == "kill-zone" || st.action == "partition-zone" || st.action == "kill-postgres")
-      need(st.zone, "zone");
-    if (st.action == "kill-region") need(st.region, "region");
+    if (drill)
+      need(drill->target == DrillTarget::kZone ? st.zone : st.region,
+           drill->target == DrillTarget::kZone ? "zone" : "region");
     if (st.action == "failover" || st.action == "failback") need(st.to, "to");
     if (st.action == "surge" && !n["for_s"]) errors.push_back(where + ".for_s: required by surge");
     if (st.action == "bad-deploy" && st.products == 0) errors.push_back(where + ".products: required by bad-deploy");

@@ -25,11 +25,12 @@ struct Load {
   int products = 2000;  // the catalog seeded before the run
 };
 
-// One step of the timeline. `action` is one of kActions; the other fields are its arguments.
+// One step of the timeline. `action` is a drill's name (ctl/faults/drills.h) or one of kRepairActions;
+// the other fields are its arguments.
 struct Step {
   double at_s = 0;
   std::string action;
-  std::string zone, region, to;  // kill-zone/partition-zone/kill-postgres: zone ("primary" allowed); region
+  std::string zone, region, to;  // a drill's target: zone ("primary" allowed) or region; failover's region
   bool force = false;            // failover
   double factor = 1, for_s = 0;  // surge
   int products = 0;              // bad-deploy: how many prices it rewrites
@@ -38,9 +39,9 @@ struct Step {
   std::string FaultClass() const;
 };
 
-inline const std::vector<std::string> kActions = {"surge",       "kill-zone", "partition-zone", "kill-postgres",
-                                                  "kill-region", "failover",  "bad-deploy",     "recover",
-                                                  "heal",        "failback"};
+// The steps that are not fault drills; every drill of ctl/faults/drills.h is a step too.
+inline const std::vector<std::string> kRepairActions = {"surge",   "failover", "bad-deploy",
+                                                        "recover", "heal",     "failback"};
 
 struct Objectives {
   double availability = 0.999;  // of all requests over the run

@@ -1,6 +1,8 @@
 // Scenario files: the shipped ones parse; a wrong one is refused with every problem named.
 #include "ctl/gameday/scenario.h"
 
+#include "ctl/faults/drills.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -59,6 +61,22 @@ TEST(Scenario, DescribesSteps) {
   EXPECT_EQ(s->timeline[0].Describe(), "failover to b (forced)");
   EXPECT_EQ(s->timeline[1].Describe(), "surge x10 for 60 s");
   EXPECT_EQ(s->timeline[0].FaultClass(), "");
+}
+
+TEST(Scenario, EveryDrillIsAStep) {
+  // A drill added to the table is available to scenarios at once, with its target and recovery class.
+  std::string text = "name: all\nduration_s: 1000\ntimeline:\n";
+  int at = 1;
+  for (const auto& d : Drills())
+    text += "  - {at_s: " + std::to_string(at++) + ", action: " + std::string(d.name) + ", " +
+            (d.target == DrillTarget::kZone ? "zone: primary" : "region: a") + "}\n";
+  auto s = ParseScenario(text);
+  ASSERT_TRUE(s.ok()) << s.status().detail();
+  ASSERT_EQ(s->timeline.size(), Drills().size());
+  for (std::size_t i = 0; i < Drills().size(); ++i) {
+    EXPECT_EQ(s->timeline[i].FaultClass(), RecoveryClassName(Drills()[i].recovery)) << Drills()[i].name;
+    EXPECT_EQ(s->timeline[i].Describe().rfind(std::string(Drills()[i].name), 0), 0u);
+  }
 }
 
 }  // namespace

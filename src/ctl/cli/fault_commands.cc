@@ -1,0 +1,60 @@
+// catalogctl fault | switchover: the drills' faults and the planned switchover.
+#include <cstdio>
+#include <memory>
+
+#include "ctl/cli/cli.h"
+#include "ctl/cluster/cluster.h"
+#include "ctl/faults/drills.h"
+#include "ctl/faults/faults.h"
+
+namespace techmoda::ctl::cli {
+
+void RegisterFault(CLI::App& app, Context& ctx) {
+  struct Options {
+    std::string kind, target;
+  };
+  auto o = std::make_shared<Options>();
+  std::vector<std::string> kinds{"heal"};
+  std::string help;
+  for (const auto& d : Drills()) {
+    kinds.emplace_back(d.name);
+    help += "\n  " + std::string(d.name) + ": " + std::string(d.what);
+  }
+  auto* cmd = app.add_subcommand("fault", "inject a fault for a drill (undo with `fault heal`)");
+  AddTopologyOptions(cmd, ctx);
+  cmd->add_option("kind", o->kind, "the drill, or heal (undo every fault):" + help + "\n  heal: undo every fault")
+      ->required()
+      ->check(CLI::IsMember(kinds));
+  cmd->add_option("zone", o->target,
+                  "for a zone's drill the zone, or 'primary' for the zone that holds the primary now (default); "
+                  "for a region's drill the region (default: the first)");
+  cmd->callback([o, &ctx] {
+    auto t = LoadTopologyFor("fault", ctx);
+    if (!t.ok()) return;
+    std::string report;
+    Status s = o->kind == "heal" ? FaultHeal(*t, &report) : FindDrill(o->kind)->inject(*t, o->target, &report);
+    if (!s.ok()) return void(ctx.exit_code = Fail("fault", s));
+    std::printf("%s\n", report.c_str());
+  });
+}
+
+void RegisterSwitchover(CLI::App& app, Context& ctx) {
+  struct Options {
+    std::string region, candidate;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("switchover", "planned switchover of a region's primary (Patroni)");
+  AddTopologyOptions(cmd, ctx);
+  cmd->add_option("--region", o->region, "the region (default: the first)");
+  cmd->add_option("--to", o->candidate, "the zone to promote (default: Patroni's choice, the synchronous standby)");
+  cmd->callback([o, &ctx] {
+    auto t = LoadTopologyFor("switchover", ctx);
+    if (!t.ok()) return;
+    std::string report;
+    if (auto s = Switchover(*t, o->region, o->candidate, &report); !s.ok())
+      return void(ctx.exit_code = Fail("switchover", s));
+    std::printf("%s\n", report.c_str());
+  });
+}
+
+}  // namespace techmoda::ctl::cli

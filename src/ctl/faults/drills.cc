@@ -1,0 +1,57 @@
+#include "ctl/faults/drills.h"
+
+#include "ctl/faults/faults.h"
+
+namespace techmoda::ctl {
+
+std::string_view RecoveryClassName(RecoveryClass c) {
+  switch (c) {
+    case RecoveryClass::kNone:
+      return "";
+    case RecoveryClass::kZone:
+      return "zone";
+    case RecoveryClass::kDatabase:
+      return "database";
+    case RecoveryClass::kRegion:
+      return "region";
+    case RecoveryClass::kDeploy:
+      return "deploy";
+  }
+  return "";
+}
+
+const std::vector<Drill>& Drills() {
+  using T = DrillTarget;
+  using R = RecoveryClass;
+  static const std::vector<Drill> kDrills = {
+      {"kill-zone", T::kZone, R::kZone, "SIGKILL every process of the zone (etcd, Patroni, PostgreSQL, catalogd)",
+       &FaultKillZone},
+      {"stop-zone", T::kZone, R::kZone, "SIGSTOP every process of the zone (a frozen host); heal resumes them",
+       &FaultStopZone},
+      {"partition-zone", T::kZone, R::kZone, "cut the zone off from the other zones of its region (nftables)",
+       &FaultPartitionZone},
+      {"kill-postgres", T::kZone, R::kDatabase, "SIGKILL the zone's postmaster; Patroni lives on", &FaultKillPostgres},
+      {"stop-postgres", T::kZone, R::kDatabase, "SIGSTOP the zone's PostgreSQL alone (a hung disk)",
+       &FaultStopPostgres},
+      {"kill-region", T::kRegion, R::kRegion, "SIGKILL every process of the region, its HAProxy and etcd member",
+       &FaultKillRegion},
+      {"partition-region", T::kRegion, R::kRegion,
+       "cut the region off from the other regions and the witness (its clients still reach it)", &FaultPartitionRegion},
+      {"stall-archive", T::kRegion, R::kNone, "make the region's WAL archiving fail", &FaultStallArchive},
+  };
+  return kDrills;
+}
+
+const Drill* FindDrill(std::string_view name) {
+  for (const auto& d : Drills())
+    if (d.name == name) return &d;
+  return nullptr;
+}
+
+std::string DrillNames() {
+  std::string out;
+  for (const auto& d : Drills()) out += (out.empty() ? "" : ", ") + std::string(d.name);
+  return out;
+}
+
+}  // namespace techmoda::ctl
