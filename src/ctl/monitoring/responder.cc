@@ -32,28 +32,6 @@ std::string Label(const json::object& labels, const char* key) {
 
 }  // namespace
 
-std::string_view ResponseName(Response r) {
-  switch (r) {
-    case Response::kNothing:
-      return "nothing";
-    case Response::kPage:
-      return "page";
-    case Response::kStartProgram:
-      return "start-program";
-    case Response::kRestartPostgresNode:
-      return "restart-postgres-node";
-    case Response::kReinitReplica:
-      return "reinit-replica";
-    case Response::kTightenShedding:
-      return "tighten-shedding";
-    case Response::kRelaxShedding:
-      return "relax-shedding";
-    case Response::kRegionFailover:
-      return "region-failover";
-  }
-  return "?";
-}
-
 Result<std::vector<Alert>> ParseAlertmanagerWebhook(std::string_view body) {
   boost::system::error_code ec;
   json::value doc = json::parse(body, ec);
@@ -86,85 +64,35 @@ Result<std::vector<Alert>> ParseAlertmanagerWebhook(std::string_view body) {
 
 ResponseDecision DecideResponse(const Alert& a, const Topology& t, const ResponderView& v, const ResponderMemory& m,
                                 const ResponderPolicy& p, Clock::time_point now) {
+  using Verdict = ResponseDecision::Verdict;
+  const Runbook* rb = FindRunbook(a.runbook);
   // 1. A resolved alert: undo what was temporary, nothing else.
   if (a.status == "resolved") {
-    if (a.runbook == "tighten-shedding" && m.tightened.count(a.region) && m.tightened.at(a.region))
-      return {Response::kRelaxShedding, a.region, "resolved: restore each catalogd's maxconn"};
-    return {Response::kNothing, "", "resolved"};
+    if (rb && !rb->undo.empty() && m.tightened.count(a.region) && m.tightened.at(a.region))
+      return {Verdict::kUndo, rb, a.region, "resolved: restore each catalogd's maxconn"};
+    return {Verdict::kNothing, nullptr, "", "resolved"};
   }
   // 2. No automation for this alert.
-  if (a.runbook.empty() || a.runbook == "page-only") return {Response::kPage, "", "no automated runbook: page"};
-  // 3. The target of the runbook, and whether it is ours.
-  std::string target;
-  const Zone* zone = t.FindZone(a.zone);
-  if (a.runbook == "restart-catalogd") {
-    target = a.instance.empty() ? "" : "catalogd-" + a.instance;
-  } else if (a.runbook == "restart-etcd" || a.runbook == "restart-exporter") {
-    if (a.instance == "monitoring")
-      target = "node-exporter";  // the monitoring host's own
-    else if (zone)
-      target = a.runbook == "restart-etcd" ? EtcdProgram(*zone) : PostgresExporterProgram(*zone);
-  } else if (a.runbook == "restart-postgres-node" || a.runbook == "reinit-replica") {
-    target = a.zone;
-  } else if (a.runbook == "tighten-shedding" || a.runbook == "region-failover") {
-    target = a.region;
-  } else {
-    return {Response::kPage, "", "unknown runbook '" + a.runbook + "': page"};
-  }
+  if (a.runbook.empty() || a.runbook == "page-only") return {Verdict::kPage, nullptr, "", "no automated runbook: page"};
+  if (!rb) return {Verdict::kPage, nullptr, "", "unknown runbook '" + a.runbook + "': page"};
+  // 3. The target of the runbook, as the alert names it.
+  std::string target = rb->target_of(a, t);
   if (target.empty())
-    return {Response::kPage, "", "the alert does not name what runbook " + a.runbook + " acts on: page"};
+    return {Verdict::kPage, nullptr, "", "the alert does not name what runbook " + a.runbook + " acts on: page"};
   // 4. Rate limit per runbook and target: a repair that keeps failing must not loop.
   if (auto it = m.acted.find(a.runbook + "/" + target); it != m.acted.end()) {
     long recent = 0;
     for (auto at : it->second) recent += now - at < p.window;
     if (recent >= p.max_actions)
-      return {Response::kNothing, target,
+      return {Verdict::kNothing, nullptr, target,
               "rate-limited: " + std::to_string(recent) + " actions on " + target + " within " +
                   std::to_string(p.window.count()) + " s; page"};
   }
-  // 5. The runbooks, each checking the state first (idempotent).
-  auto state_of = [&](const std::string& program) {
-    auto it = v.programs.find(program);
-    return it == v.programs.end() ? std::string() : it->second;
-  };
-  if (v.programs.empty() && a.runbook != "tighten-shedding" && a.runbook != "region-failover")
-    return {Response::kNothing, target, "supervisord's programs cannot be read: doing nothing unsafe"};
-  if (a.runbook == "restart-catalogd" || a.runbook == "restart-etcd" || a.runbook == "restart-exporter") {
-    std::string state = state_of(target);
-    if (state.empty()) return {Response::kNothing, target, "no program " + target + " in this topology"};
-    if (state == "RUNNING" || state == "STARTING")
-      return {Response::kNothing, target, target + " is " + state + ": not restarted (unreachable, not dead?)"};
-    if (state == "STOPPED") return {Response::kNothing, target, target + " was stopped on purpose: not restarted"};
-    return {Response::kStartProgram, target, target + " is " + state};
-  }
-  if (a.runbook == "restart-postgres-node") {
-    const Zone* z = t.FindZone(target);
-    if (!z) return {Response::kNothing, target, "no zone " + target + " in this topology"};
-    std::string state = state_of(PatroniProgram(*z));
-    if (state == "RUNNING" || state == "STARTING")
-      return {Response::kNothing, target, "Patroni of " + target + " is " + state + ": it restarts PostgreSQL itself"};
-    if (state == "STOPPED")
-      return {Response::kNothing, target, "Patroni of " + target + " was stopped on purpose: not restarted"};
-    return {Response::kRestartPostgresNode, target, "Patroni of " + target + " is " + (state.empty() ? "?" : state)};
-  }
-  if (a.runbook == "reinit-replica") {
-    auto it = v.roles.find(target);
-    if (it == v.roles.end()) return {Response::kNothing, target, "zone " + target + " is not a member now"};
-    if (it->second == "leader") return {Response::kNothing, target, target + " is the primary: never re-cloned"};
-    return {Response::kReinitReplica, target, target + " is a " + it->second + " that does not catch up"};
-  }
-  if (a.runbook == "tighten-shedding") {
-    if (m.tightened.count(target) && m.tightened.at(target))
-      return {Response::kNothing, target, "shedding already tightened in region " + target};
-    if (!t.catalogd.admission) return {Response::kNothing, target, "admission control is off in this topology"};
-    return {Response::kTightenShedding, target, "halve each catalogd's maxconn in region " + target};
-  }
-  // region-failover
-  if (!p.auto_failover)
-    return {Response::kPage, target, "policy: monitoring.auto_failover is off; a person decides (page)"};
-  if (v.standby_regions == 0)
-    return {Response::kPage, target, "no standby region to fail over to in this topology: page"};
-  return {Response::kRegionFailover, target, "region " + target + " unreachable and the policy allows failover"};
+  // 5. The state cannot be read: do nothing unsafe.
+  if (v.programs.empty() && rb->needs_programs)
+    return {Verdict::kNothing, nullptr, target, "supervisord's programs cannot be read: doing nothing unsafe"};
+  // 6. The runbook's own decision, which checks the state first (idempotent).
+  return rb->decide(a, target, t, v, m, p);
 }
 
 namespace {
@@ -196,69 +124,17 @@ json::object RecordJson(const ActionRecord& r) {
           {"instance", r.alert.instance},
           {"summary", r.alert.summary},
           {"runbook", r.alert.runbook},
-          {"action", ResponseName(r.decision.response)},
+          {"action", r.decision.Action()},
           {"target", r.decision.target},
           {"reason", r.decision.reason},
           {"outcome", r.outcome}};
 }
 
-class Actor {
- public:
-  Actor(const Topology& t, const Secrets& s, bool dry_run) : t_(t), s_(s), dry_run_(dry_run) {}
-
-  // Returns what was done, in words; an error says what failed.
-  Result<std::string> Execute(const ResponseDecision& d) {
-    if (dry_run_) return std::string("dry-run: would ") + std::string(ResponseName(d.response)) + " " + d.target;
-    switch (d.response) {
-      case Response::kStartProgram: {
-        if (auto st = StartPrograms(t_, {d.target}); !st.ok()) return st;
-        return "started " + d.target;
-      }
-      case Response::kRestartPostgresNode: {
-        std::string report;
-        if (auto st = RestartDatabaseNode(t_, *t_.FindZone(d.target), &report); !st.ok()) return st;
-        return "zone " + d.target + ": " + report;
-      }
-      case Response::kReinitReplica: {
-        const Zone* z = t_.FindZone(d.target);
-        auto res = HttpCall(z->address, static_cast<unsigned short>(t_.ports.patroni), "POST", "/reinitialize",
-                            R"({"force": true})", {{"Authorization", PatroniBasicAuth(s_)}}, std::chrono::seconds(10));
-        if (res.status != 200)
-          return Status::Unavailable("Patroni /reinitialize on " + d.target + ": HTTP " + std::to_string(res.status) +
-                                     " " + res.error + res.body);
-        return "re-cloning " + d.target + " from the primary (Patroni reinitialize)";
-      }
-      case Response::kTightenShedding:
-      case Response::kRelaxShedding: {
-        const Region* r = t_.FindRegion(d.target);
-        if (!r) return Status::Invalid("no region " + d.target);
-        int maxconn = d.response == Response::kTightenShedding ? kCatalogdMaxconn / 2 : kCatalogdMaxconn;
-        int changed = 0;
-        for (const auto& z : r->zones)
-          for (int n = 1; n <= z.catalogd_max; ++n) {
-            auto out =
-                HaproxyCommand(r->dir + "/haproxy.sock", "set maxconn server catalogd/" + Topology::InstanceName(z, n) +
-                                                             " " + std::to_string(maxconn));
-            if (!out.ok()) return out.status();
-            ++changed;
-          }
-        return "maxconn " + std::to_string(maxconn) + " on " + std::to_string(changed) + " catalogd server(s) of " +
-               d.target;
-      }
-      case Response::kRegionFailover:
-        return Status::Unavailable("region failover is not available in this build; page");
-      case Response::kNothing:
-      case Response::kPage:
-        break;
-    }
-    return std::string("nothing to do");
-  }
-
- private:
-  const Topology& t_;
-  const Secrets& s_;
-  bool dry_run_;
-};
+// Carries out a decision through its runbook's row, or says what it would do in a dry run.
+Result<std::string> Execute(const ResponseDecision& d, const ActionContext& c, bool dry_run) {
+  if (dry_run) return "dry-run: would " + std::string(d.Action()) + " " + d.target;
+  return d.runbook->act(c, d.target, d.verdict == ResponseDecision::Verdict::kUndo);
+}
 
 }  // namespace
 
@@ -327,7 +203,7 @@ Status RunResponder(const Topology& t, const ResponderOptions& options) {
   });
   if (auto s = server.Start(options.listen); !s.ok()) return s;
   log::Info("responder.started", {{"topology", t.name}, {"dry_run", policy.dry_run}, {"listen", options.listen}});
-  Actor actor(t, *secrets, policy.dry_run);
+  ActionContext actions{t, *secrets};
   ResponderMemory memory;
   // Alertmanager repeats a firing alert every minute: the same decision about it again is counted
   // and logged, but recorded (journal, status page) only when something changed.
@@ -354,21 +230,21 @@ Status RunResponder(const Topology& t, const ResponderOptions& options) {
       auto now = Clock::now();
       ResponseDecision d = DecideResponse(alert, t, view, memory, policy, now);
       ActionRecord rec{NowRfc3339(), alert, d, ""};
-      bool acts = d.response != Response::kNothing && d.response != Response::kPage;
+      bool acts = d.Acts();
       if (acts) {
-        auto out = actor.Execute(d);
+        auto out = Execute(d, actions, policy.dry_run);
         rec.outcome = out.ok() ? (policy.dry_run ? *out : "done: " + *out) : "failed: " + out.status().detail();
         memory.acted[alert.runbook + "/" + d.target].push_back(now);
         if (!policy.dry_run && out.ok()) {
-          if (d.response == Response::kTightenShedding) memory.tightened[d.target] = true;
-          if (d.response == Response::kRelaxShedding) memory.tightened[d.target] = false;
+          // What a runbook does for a while (shedding tightened) is undone when its alert resolves.
+          if (!d.runbook->undo.empty()) memory.tightened[d.target] = d.verdict == ResponseDecision::Verdict::kAct;
           // Another notification of the same alert within this batch finds the new state.
-          if (d.response == Response::kStartProgram) view.programs[d.target] = "STARTING";
-          if (d.response == Response::kRestartPostgresNode)
+          if (d.runbook->action == "start-program") view.programs[d.target] = "STARTING";
+          if (d.runbook->name == "restart-postgres-node")
             view.programs[PatroniProgram(*t.FindZone(d.target))] = "STARTING";
         }
       } else {
-        rec.outcome = d.response == Response::kPage ? "page" : "skipped";
+        rec.outcome = d.verdict == ResponseDecision::Verdict::kPage ? "page" : "skipped";
       }
       std::string outcome_class = !acts                               ? rec.outcome
                                   : policy.dry_run                    ? "dry_run"
@@ -379,7 +255,7 @@ Status RunResponder(const Topology& t, const ResponderOptions& options) {
       last_decision[alert.fingerprint] = alert.status + d.reason;
       log::Write(rec.outcome.rfind("failed", 0) == 0 ? log::Level::kError : log::Level::kInfo, "responder.decision", j);
       std::lock_guard<std::mutex> lock(mu);
-      ++counts[std::string(ResponseName(d.response)) + "/" + outcome_class];
+      ++counts[std::string(d.Action()) + "/" + outcome_class];
       if (repeat) continue;
       recent.push_back(j);
       if (recent.size() > 200) recent.pop_front();

@@ -71,7 +71,7 @@ TEST(DecideResponse, StartsAStoppedCatalogd) {
   auto t = OneRegion();
   auto d = DecideResponse(Firing("CatalogdDown", "restart-catalogd", "a2", "a2-1"), t,
                           RegionWithStopped(t, "catalogd-a2-1"), {}, {}, Clock::now());
-  EXPECT_EQ(d.response, Response::kStartProgram);
+  EXPECT_EQ(d.Action(), "start-program");
   EXPECT_EQ(d.target, "catalogd-a2-1");
   EXPECT_EQ(d.reason, "catalogd-a2-1 is EXITED");
 }
@@ -81,7 +81,7 @@ TEST(DecideResponse, LeavesARunningCatalogdAlone) {
   auto t = OneRegion();
   auto d = DecideResponse(Firing("CatalogdDown", "restart-catalogd", "a2", "a2-1"), t, HealthyRegion(t), {}, {},
                           Clock::now());
-  EXPECT_EQ(d.response, Response::kNothing);
+  EXPECT_EQ(d.Action(), "nothing");
   EXPECT_NE(d.reason.find("is RUNNING"), std::string::npos) << d.reason;
 }
 
@@ -92,21 +92,21 @@ TEST(DecideResponse, LeavesWhatAnOperatorStoppedAlone) {
   v.programs["catalogd-a2-1"] = "STOPPED";
   v.programs["patroni-a3"] = "STOPPED";
   auto cd = DecideResponse(Firing("CatalogdDown", "restart-catalogd", "a2", "a2-1"), t, v, {}, {}, Clock::now());
-  EXPECT_EQ(cd.response, Response::kNothing);
+  EXPECT_EQ(cd.Action(), "nothing");
   EXPECT_NE(cd.reason.find("stopped on purpose"), std::string::npos) << cd.reason;
   auto pg = DecideResponse(Firing("PostgresNodeDown", "restart-postgres-node", "a3"), t, v, {}, {}, Clock::now());
-  EXPECT_EQ(pg.response, Response::kNothing);
+  EXPECT_EQ(pg.Action(), "nothing");
 }
 
 TEST(DecideResponse, RestartsADeadDatabaseNodeOnly) {
   auto t = OneRegion();
   auto dead = DecideResponse(Firing("PostgresNodeDown", "restart-postgres-node", "a3"), t,
                              RegionWithStopped(t, "patroni-a3"), {}, {}, Clock::now());
-  EXPECT_EQ(dead.response, Response::kRestartPostgresNode);
+  EXPECT_EQ(dead.Action(), "restart-postgres-node");
   EXPECT_EQ(dead.target, "a3");
   auto alive = DecideResponse(Firing("PostgresNodeDown", "restart-postgres-node", "a3"), t, HealthyRegion(t), {}, {},
                               Clock::now());
-  EXPECT_EQ(alive.response, Response::kNothing);
+  EXPECT_EQ(alive.Action(), "nothing");
   EXPECT_NE(alive.reason.find("restarts PostgreSQL itself"), std::string::npos) << alive.reason;
 }
 
@@ -114,11 +114,11 @@ TEST(DecideResponse, StartsAStoppedEtcdMemberAndExporter) {
   auto t = OneRegion();
   auto etcd = DecideResponse(Firing("EtcdMemberDown", "restart-etcd", "a1", "a1"), t, RegionWithStopped(t, "etcd-a1"),
                              {}, {}, Clock::now());
-  EXPECT_EQ(etcd.response, Response::kStartProgram);
+  EXPECT_EQ(etcd.Action(), "start-program");
   EXPECT_EQ(etcd.target, "etcd-a1");
   auto exporter = DecideResponse(Firing("ExporterDown", "restart-exporter", "a2", "a2"), t,
                                  RegionWithStopped(t, "postgres-exporter-a2"), {}, {}, Clock::now());
-  EXPECT_EQ(exporter.response, Response::kStartProgram);
+  EXPECT_EQ(exporter.Action(), "start-program");
   EXPECT_EQ(exporter.target, "postgres-exporter-a2");
 }
 
@@ -126,10 +126,10 @@ TEST(DecideResponse, NeverReclonesThePrimary) {
   auto t = OneRegion();
   auto primary =
       DecideResponse(Firing("ReplicaBroken", "reinit-replica", "a1"), t, HealthyRegion(t), {}, {}, Clock::now());
-  EXPECT_EQ(primary.response, Response::kNothing);
+  EXPECT_EQ(primary.Action(), "nothing");
   auto replica =
       DecideResponse(Firing("ReplicaBroken", "reinit-replica", "a2"), t, HealthyRegion(t), {}, {}, Clock::now());
-  EXPECT_EQ(replica.response, Response::kReinitReplica);
+  EXPECT_EQ(replica.Action(), "reinit-replica");
   EXPECT_EQ(replica.target, "a2");
 }
 
@@ -141,19 +141,19 @@ TEST(DecideResponse, RateLimitsARepairThatKeepsFailing) {
   ResponderPolicy p;  // 3 per 600 s
   auto d = DecideResponse(Firing("CatalogdDown", "restart-catalogd", "a2", "a2-1"), t,
                           RegionWithStopped(t, "catalogd-a2-1"), m, p, now);
-  EXPECT_EQ(d.response, Response::kNothing);
+  EXPECT_EQ(d.Action(), "nothing");
   EXPECT_NE(d.reason.find("rate-limited"), std::string::npos) << d.reason;
   // Ten minutes later the window has room again.
   auto later = DecideResponse(Firing("CatalogdDown", "restart-catalogd", "a2", "a2-1"), t,
                               RegionWithStopped(t, "catalogd-a2-1"), m, p, now + std::chrono::seconds(601));
-  EXPECT_EQ(later.response, Response::kStartProgram);
+  EXPECT_EQ(later.Action(), "start-program");
 }
 
 TEST(DecideResponse, DoesNothingUnsafeWhenSupervisordCannotBeRead) {
   auto t = OneRegion();
   auto d = DecideResponse(Firing("CatalogdDown", "restart-catalogd", "a2", "a2-1"), t, ResponderView{}, {}, {},
                           Clock::now());
-  EXPECT_EQ(d.response, Response::kNothing);
+  EXPECT_EQ(d.Action(), "nothing");
   EXPECT_NE(d.reason.find("cannot be read"), std::string::npos) << d.reason;
 }
 
@@ -162,41 +162,41 @@ TEST(DecideResponse, TightensSheddingOnceAndRelaxesWhenResolved) {
   ResponderMemory m;
   auto d =
       DecideResponse(Firing("CatalogdOverloaded", "tighten-shedding", "a1"), t, HealthyRegion(t), m, {}, Clock::now());
-  EXPECT_EQ(d.response, Response::kTightenShedding);
+  EXPECT_EQ(d.Action(), "tighten-shedding");
   EXPECT_EQ(d.target, "a");
   m.tightened["a"] = true;
   auto again =
       DecideResponse(Firing("CatalogdOverloaded", "tighten-shedding", "a1"), t, HealthyRegion(t), m, {}, Clock::now());
-  EXPECT_EQ(again.response, Response::kNothing);
+  EXPECT_EQ(again.Action(), "nothing");
   Alert resolved = Firing("CatalogdOverloaded", "tighten-shedding", "a1");
   resolved.status = "resolved";
   auto relax = DecideResponse(resolved, t, HealthyRegion(t), m, {}, Clock::now());
-  EXPECT_EQ(relax.response, Response::kRelaxShedding);
+  EXPECT_EQ(relax.Action(), "relax-shedding");
 }
 
 TEST(DecideResponse, FailsOverARegionOnlyWherePolicyAllows) {
   auto t = OneRegion();
   auto off = DecideResponse(Firing("RegionUnreachable", "region-failover"), t, HealthyRegion(t), {}, {}, Clock::now());
-  EXPECT_EQ(off.response, Response::kPage);
+  EXPECT_EQ(off.Action(), "page");
   EXPECT_NE(off.reason.find("auto_failover is off"), std::string::npos) << off.reason;
   ResponderPolicy on;
   on.auto_failover = true;
   auto no_standby =
       DecideResponse(Firing("RegionUnreachable", "region-failover"), t, HealthyRegion(t), {}, on, Clock::now());
-  EXPECT_EQ(no_standby.response, Response::kPage);
+  EXPECT_EQ(no_standby.Action(), "page");
   auto v = HealthyRegion(t);
   v.standby_regions = 1;
   auto allowed = DecideResponse(Firing("RegionUnreachable", "region-failover"), t, v, {}, on, Clock::now());
-  EXPECT_EQ(allowed.response, Response::kRegionFailover);
+  EXPECT_EQ(allowed.Action(), "region-failover");
 }
 
 TEST(DecideResponse, PagesWhatHasNoAutomation) {
   auto t = OneRegion();
   EXPECT_EQ(DecideResponse(Firing("WalArchivingFailing", "page-only", "a1"), t, HealthyRegion(t), {}, {}, Clock::now())
-                .response,
-            Response::kPage);
-  EXPECT_EQ(DecideResponse(Firing("Whatever", "no-such-runbook"), t, HealthyRegion(t), {}, {}, Clock::now()).response,
-            Response::kPage);
+                .Action(),
+            "page");
+  EXPECT_EQ(DecideResponse(Firing("Whatever", "no-such-runbook"), t, HealthyRegion(t), {}, {}, Clock::now()).Action(),
+            "page");
 }
 
 // Every runbook an alert rule names is one the responder knows (or page-only).
