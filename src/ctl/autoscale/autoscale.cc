@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/process.h"
 #include "ctl/base/http_server.h"
+#include "ctl/base/loop.h"
 #include "ctl/base/stop.h"
 #include "ctl/infra/haproxy_runtime.h"
 #include "ctl/infra/health.h"
@@ -393,11 +394,11 @@ Status RunAutoscaler(const Topology& t, const LoopOptions& options) {
   Actor actor(t, options.dry_run);
   std::map<std::string, ScaleMemory> memory;
   std::map<std::string, ZoneCounters> counters;
-  auto started = Clock::now();
-  log::Info("autoscale.started", {{"topology", t.name}, {"dry_run", options.dry_run}});
-  for (long iteration = 0; !StopRequested(); ++iteration) {
+  log::Info("autoscale.policy", {{"topology", t.name}, {"dry_run", options.dry_run}});
+  ControlLoop loop({"autoscale", std::chrono::milliseconds(t.autoscale.interval_ms), options.duration});
+  return loop.Run([&] {
     auto begun = Clock::now();
-    if (options.duration.count() > 0 && begun - started >= options.duration) break;
+    long iteration = loop.iteration();
     std::string table;
     for (auto& [region, view] : observer.ObserveAll()) {
       const Zone* zone = t.FindZone(view.zone);
@@ -439,11 +440,7 @@ Status RunAutoscaler(const Topology& t, const LoopOptions& options) {
     }
     metrics.Set(MetricsText(counters));
     if (iteration % 10 == 0) std::fprintf(stderr, "autoscale: zone     instances          load\n%s", table.c_str());
-    auto next = begun + std::chrono::milliseconds(t.autoscale.interval_ms);
-    while (Clock::now() < next && !StopRequested()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  log::Info("autoscale.stopped", {});
-  return Status::Ok();
+  });
 }
 
 }  // namespace techmoda::ctl::autoscale

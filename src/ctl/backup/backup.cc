@@ -16,6 +16,7 @@
 #include "common/pg.h"
 #include "common/process.h"
 #include "ctl/base/http_server.h"
+#include "ctl/base/loop.h"
 #include "ctl/base/stop.h"
 
 namespace json = boost::json;
@@ -507,31 +508,25 @@ json::value VerifyJson(const VerifyReport& r) {
 
 Status Schedule(const Topology& t, std::chrono::seconds duration) {
   InstallStopHandlers();
-  auto end = Clock::now() + duration;
-  log::Info("backup.schedule_started",
+  log::Info("backup.schedule_policy",
             {{"full_every_h", t.backup.full_every_h}, {"diff_every_h", t.backup.diff_every_h}});
-  while (!StopRequested() && (duration.count() <= 0 || Clock::now() < end)) {
-    auto info = List(t);
-    if (!info.ok()) {
-      log::Warn("backup.info_failed", {{"error", info.status().detail()}});
-    } else {
-      Decision d = NextBackup(static_cast<long long>(std::time(nullptr)), info->sets, t.backup);
-      if (!d.type.empty()) {
-        log::Info("backup.decision", {{"type", d.type}, {"reason", d.reason}});
-        auto start = Clock::now();
-        auto st = Run(t, d.type, [](const std::string&) {});
-        if (st.ok())
-          log::Info("backup.done", {{"type", d.type}, {"seconds", SecondsSince(start)}});
-        else
-          log::Error("backup.failed", {{"type", d.type}, {"error", st.detail()}});
-      }
+  // Decides every minute; a backup runs in the background, and no decision is taken while it does.
+  ControlLoop loop({"backup.schedule", std::chrono::seconds(60), duration});
+  return loop.Run([&] {
+    if (auto done = loop.TakeFinished()) {
+      if (done->second.ok())
+        log::Info("backup.done", {{"backup", done->first}});
+      else
+        log::Error("backup.failed", {{"backup", done->first}, {"error", done->second.detail()}});
     }
-    // Decide again in a minute (or at once after a stop request).
-    for (int i = 0; i < 60 && !StopRequested() && (duration.count() <= 0 || Clock::now() < end); ++i)
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
-  log::Info("backup.schedule_stopped", {});
-  return Status::Ok();
+    if (auto running = loop.InProgress()) return log::Info("backup.in_progress", {{"backup", *running}});
+    auto info = List(t);
+    if (!info.ok()) return log::Warn("backup.info_failed", {{"error", info.status().detail()}});
+    Decision d = NextBackup(static_cast<long long>(std::time(nullptr)), info->sets, t.backup);
+    if (d.type.empty()) return;
+    log::Info("backup.decision", {{"type", d.type}, {"reason", d.reason}});
+    loop.StartBackground(d.type, [&t, type = d.type] { return Run(t, type, [](const std::string&) {}); });
+  });
 }
 
 }  // namespace techmoda::ctl::backup

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/pg.h"
 #include "ctl/base/http_server.h"
+#include "ctl/base/loop.h"
 #include "ctl/base/stop.h"
 #include "ctl/cluster/cluster.h"
 #include "ctl/infra/haproxy_runtime.h"
@@ -503,6 +504,7 @@ namespace techmoda::ctl::dr {
 
 WatchDecision DecideAutoFailover(const WatchObservation& o, double silent_s, int after_s) {
   if (after_s <= 0) return {"", "automatic failover is off (dr.auto_failover_after_s: 0)"};
+  if (!o.in_progress.empty()) return {"", o.in_progress + " in progress"};
   if (!o.global_readable) return {"", "the global etcd cannot be read from here: this side may be the cut-off one"};
   if (o.state != EpochState::kActive)
     return {"", "epoch in state '" + std::string(EpochStateName(o.state)) + "': a failover is under way"};
@@ -529,16 +531,25 @@ WatchDecision DecideAutoFailover(const WatchObservation& o, double silent_s, int
 Status WatchRegions(const Topology& t, std::chrono::seconds duration) {
   if (!t.MultiRegion()) return Status::Invalid("topology " + t.name + " has one region: nothing to watch");
   InstallStopHandlers();
-  log::Info("dr_watch.started",
+  log::Info("dr_watch.policy",
             {{"topology", t.name}, {"auto_failover_after_s", static_cast<std::int64_t>(t.dr.auto_failover_after_s)}});
-  auto started = Clock::now();
   bool silent = false;  // the active region holds no lease, since silent_since
   Clock::time_point silent_since{};
   std::string last_reason;
   auto global = Global(t);
-  while (!StopRequested() && (duration.count() <= 0 || Clock::now() - started < duration)) {
+  ControlLoop loop({"dr_watch", std::chrono::seconds(1), duration});
+  return loop.Run([&] {
     auto round = Clock::now();
+    // Observe.
     WatchObservation o;
+    o.in_progress = loop.InProgress().value_or("");
+    if (auto done = loop.TakeFinished()) {
+      if (done->second.ok())
+        log::Warn("dr_watch.failed_over", {{"action", done->first}});
+      else
+        log::Error("dr_watch.failover_failed", {{"action", done->first}, {"detail", done->second.detail()}});
+      silent = false;
+    }
     if (auto kv = global.Get(t.DrPrefix() + "/active"); kv.ok() && kv->has_value()) {
       if (auto a = ParseActiveRegionRecord((*kv)->value); a.ok()) {
         o.active_region = a->region;
@@ -561,29 +572,21 @@ Status WatchRegions(const Topology& t, std::chrono::seconds duration) {
       silent = true;
       silent_since = round;
     }
-    double silent_s = silent ? SecondsSince(silent_since) : 0;
-    auto d = DecideAutoFailover(o, silent_s, t.dr.auto_failover_after_s);
+    // Decide.
+    auto d = DecideAutoFailover(o, silent ? SecondsSince(silent_since) : 0, t.dr.auto_failover_after_s);
     // One line per change of situation, not one per second ("... for 3.0 s" changes every round).
     std::string kind = d.reason.substr(0, d.reason.find(" for "));
     if (kind != last_reason) log::Info("dr_watch.observed", {{"active", o.active_region}, {"reason", d.reason}});
     last_reason = kind;
-    if (!d.target.empty()) {
-      log::Warn("dr_watch.failover", {{"from", o.active_region}, {"to", d.target}, {"reason", d.reason}});
-      auto t0 = Clock::now();
-      auto s = Failover(t, d.target, true, [](const std::string& line) {
+    if (d.target.empty()) return;
+    // Act: the forced failover runs in the background; the iterations go on and say it is under way.
+    log::Warn("dr_watch.failover", {{"from", o.active_region}, {"to", d.target}, {"reason", d.reason}});
+    loop.StartBackground("failover to " + d.target, [&t, target = d.target] {
+      return Failover(t, target, true, [](const std::string& line) {
         log::Info("dr_watch.progress", {{"line", line}});
       });
-      if (s.ok())
-        log::Warn("dr_watch.failed_over", {{"to", d.target}, {"seconds", SecondsSince(t0)}});
-      else
-        log::Error("dr_watch.failover_failed", {{"to", d.target}, {"detail", s.detail()}});
-      silent = false;
-    }
-    while (!StopRequested() && Clock::now() - round < std::chrono::seconds(1))
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  log::Info("dr_watch.stopped", {{"topology", t.name}});
-  return Status::Ok();
+    });
+  });
 }
 
 }  // namespace techmoda::ctl::dr

@@ -64,6 +64,7 @@ struct WatchObservation {
   std::string active_region;
   EpochState state = EpochState::kActive;
   std::map<std::string, int> leases;  // region -> live leases in the current epoch
+  std::string in_progress;            // a long action of the watcher still running ("failover to b")
 };
 struct WatchDecision {
   std::string target;  // the region to fail over to; empty: nothing to do

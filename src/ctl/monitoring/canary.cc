@@ -12,6 +12,7 @@
 #include "common/json_util.h"
 #include "common/log.h"
 #include "ctl/base/http_server.h"
+#include "ctl/base/loop.h"
 #include "ctl/base/stop.h"
 #include "ctl/dr/dr.h"
 #include "ctl/topology/render.h"
@@ -217,15 +218,12 @@ Status RunCanary(const Topology& t, const CanaryOptions& options) {
   if (!options.listen.empty())
     if (auto s = server.Start(options.listen); !s.ok()) return s;
   log::Info("canary.started", {{"topology", t.name}, {"interval_ms", static_cast<std::int64_t>(interval.count())}});
-  auto started = Clock::now();
   std::vector<std::thread> threads;
   for (const auto& region : t.regions) {
     threads.emplace_back([&, r = &region] {
       bool product_ready = false;
-      for (int n = 0; !StopRequested(); ++n) {
-        if (options.runs > 0 && n >= options.runs) break;
-        if (options.duration.count() > 0 && Clock::now() - started >= options.duration) break;
-        auto next = Clock::now() + interval;
+      ControlLoop loop({"canary." + r->name, interval, options.duration, options.runs});
+      loop.Run([&] {
         if (!product_ready) {
           auto s = EnsureCanaryProduct(t, *r, secrets->admin_token);
           product_ready = s.ok();
@@ -265,22 +263,17 @@ Status RunCanary(const Topology& t, const CanaryOptions& options) {
             log::Info("canary.recovered", {{"region", r->name}, {"seconds", run.seconds}});
           }
         }
-        while (!StopRequested() && Clock::now() < next) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
+      });
     });
   }
-  if (t.MultiRegion())
+  if (t.MultiRegion() && options.runs == 0)
     threads.emplace_back([&] {
-      while (!StopRequested()) {
-        if (options.runs > 0 || (options.duration.count() > 0 && Clock::now() - started >= options.duration)) break;
+      ControlLoop loop({"canary.rpo", std::chrono::seconds(5), options.duration});
+      loop.Run([&] {
         std::string text = dr::RpoMetricsText(dr::ReadDrStatus(t));
-        {
-          std::lock_guard<std::mutex> lock(mu);
-          rpo = std::move(text);
-        }
-        auto next = Clock::now() + std::chrono::seconds(5);
-        while (!StopRequested() && Clock::now() < next) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
+        std::lock_guard<std::mutex> lock(mu);
+        rpo = std::move(text);
+      });
     });
   for (auto& th : threads) th.join();
   server.Stop();

@@ -11,6 +11,7 @@
 #include "common/http_client.h"
 #include "common/log.h"
 #include "ctl/base/http_server.h"
+#include "ctl/base/loop.h"
 #include "ctl/base/stop.h"
 #include "ctl/cluster/cluster.h"
 #include "ctl/infra/haproxy_runtime.h"
@@ -208,19 +209,15 @@ Status RunResponder(const Topology& t, const ResponderOptions& options) {
   // Alertmanager repeats a firing alert every minute: the same decision about it again is counted
   // and logged, but recorded (journal, status page) only when something changed.
   std::map<std::string, std::string> last_decision;  // fingerprint -> status + reason
-  auto started = Clock::now();
-  while (!StopRequested()) {
-    if (options.duration.count() > 0 && Clock::now() - started >= options.duration) break;
+  ControlLoop loop({"responder", std::chrono::milliseconds(200), options.duration});
+  loop.Run([&] {
     // Observe: the alerts received since the last iteration, and the state they are about.
     ResponderView view;
     {
       std::lock_guard<std::mutex> lock(mu);
       view.alerts.swap(inbox);
     }
-    if (view.alerts.empty()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      continue;
-    }
+    if (view.alerts.empty()) return;
     for (const auto& [name, st] : ProgramStates(t)) view.programs[name] = st.first;
     for (const auto& rs : ReadStatus(t).regions)
       for (const auto& n : rs.nodes) view.roles[n.zone] = n.role;
@@ -261,7 +258,7 @@ Status RunResponder(const Topology& t, const ResponderOptions& options) {
       if (recent.size() > 200) recent.pop_front();
       std::ofstream(journal, std::ios::app) << json::serialize(j) << "\n";
     }
-  }
+  });
   server.Stop();
   log::Info("responder.stopped", {{"topology", t.name}});
   return Status::Ok();
