@@ -22,6 +22,14 @@ enum class Code {
   kInternal,            // 500
 };
 
+// Whether, and how, the operation that failed may be tried again by the caller that can.
+enum class Retry {
+  kNo,
+  kTransaction,  // a deadlock or serialisation failure: run the whole transaction again
+  kReconnect,    // no database could run it (down, restarting, read-only after a failover): again on a new
+                 // connection, nothing having been committed
+};
+
 // One validation failure, located by a JSON pointer (RFC 6901) into the request.
 struct FieldError {
   std::string pointer;
@@ -64,6 +72,18 @@ class Status {
     extra_json_ = std::move(json);
     return *this;
   }
+  // How the failed operation may be retried (kNo unless set).
+  Retry retry() const { return retry_; }
+  Status& WithRetry(Retry r) {
+    retry_ = r;
+    return *this;
+  }
+  // The SQLSTATE of the database error behind it; empty when there was none.
+  const std::string& sqlstate() const { return sqlstate_; }
+  Status& WithSqlstate(std::string sqlstate) {
+    sqlstate_ = std::move(sqlstate);
+    return *this;
+  }
   std::string ToString() const;
 
  private:
@@ -74,6 +94,8 @@ class Status {
   std::string detail_;
   std::vector<FieldError> errors_;
   std::string extra_json_;
+  Retry retry_ = Retry::kNo;
+  std::string sqlstate_;
 };
 
 // Either a value or a non-OK Status.

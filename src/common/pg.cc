@@ -327,4 +327,30 @@ Status CopyOut(Connection& c, const std::string& copy_sql, const std::function<S
   return Status::Ok();
 }
 
+bool Error::IsUnreachable() const {
+  bool class_08 = sqlstate.size() == 5 && sqlstate.compare(0, 2, "08") == 0;  // connection exception
+  bool class_57 = sqlstate.size() == 5 && sqlstate.compare(0, 2, "57") == 0 &&
+                  sqlstate != kQueryCanceled;  // operator intervention (shutdown), not a timeout
+  return connection_lost || class_08 || class_57 || sqlstate == kReadOnlyTransaction;
+}
+
+Status ToStatus(const Error& e, std::string_view during) {
+  std::string detail =
+      std::string(during) + ": " + e.message + (e.sqlstate.empty() ? "" : " (SQLSTATE " + e.sqlstate + ")");
+  Status s;
+  if (e.IsRetryable())
+    s = Status::Unavailable(detail).WithRetry(Retry::kTransaction);
+  else if (e.IsUnreachable())
+    s = Status::Unavailable(detail).WithRetry(Retry::kReconnect);
+  else if (e.sqlstate == kQueryCanceled)
+    s = Status::Unavailable(detail);
+  else if (e.sqlstate.compare(0, 2, "23") == 0)
+    s = Status::Conflict("conflict", detail);
+  else if (e.sqlstate.compare(0, 2, "22") == 0)
+    s = Status::Invalid(detail);
+  else
+    s = Status::Internal(detail);
+  return s.WithSqlstate(e.sqlstate);
+}
+
 }  // namespace techmoda::pg

@@ -49,7 +49,15 @@ struct Error {
   // True when the server may or may not have executed the statement (connection lost mid-way).
   bool connection_lost = false;
   bool IsRetryable() const { return sqlstate == kSerializationFailure || sqlstate == kDeadlockDetected; }
+  // No database could run the statement: the connection broke, or the server is going away, or it is
+  // read-only now (the primary moved). Nothing was committed, unless `connection_lost` during COMMIT.
+  bool IsUnreachable() const;
 };
+
+// The Status of a failed statement, keeping what PostgreSQL said: the SQLSTATE (Status::sqlstate),
+// a code by its class (08, 57, 25006: kUnavailable with Retry::kReconnect; 40001, 40P01: Retry::
+// kTransaction; 23: kConflict; 22: kInvalidArgument; else kInternal) and "<during>: <message>".
+Status ToStatus(const Error& e, std::string_view during);
 
 // Rows of a successful statement. Cheap to move; owns the PGresult.
 class Rows {

@@ -31,3 +31,28 @@ TEST(CopyText, DecodesEveryEscapePostgresWrites) {
 
 }  // namespace
 }  // namespace techmoda::pg
+
+namespace techmoda::pg {
+namespace {
+
+TEST(ToStatus, TheSqlstateDecidesAndIsKept) {
+  auto of = [](const char* sqlstate, bool lost = false) {
+    return ToStatus(Error{sqlstate, "msg", "", lost}, "reading orders");
+  };
+  EXPECT_EQ(of("40001").retry(), Retry::kTransaction);
+  EXPECT_EQ(of("40P01").retry(), Retry::kTransaction);
+  for (const char* gone : {"08006", "57P01", "25006"}) {
+    EXPECT_EQ(of(gone).code(), Code::kUnavailable) << gone;
+    EXPECT_EQ(of(gone).retry(), Retry::kReconnect) << gone;
+  }
+  EXPECT_EQ(of("", true).retry(), Retry::kReconnect) << "a connection lost mid-statement";
+  EXPECT_EQ(of("57014").retry(), Retry::kNo) << "a statement timeout is not a lost database";
+  EXPECT_EQ(of("23505").code(), Code::kConflict);
+  EXPECT_EQ(of("22021").code(), Code::kInvalidArgument);
+  EXPECT_EQ(of("42P01").code(), Code::kInternal);
+  EXPECT_EQ(of("42P01").sqlstate(), "42P01");
+  EXPECT_EQ(of("42P01").detail(), "reading orders: msg (SQLSTATE 42P01)");
+}
+
+}  // namespace
+}  // namespace techmoda::pg

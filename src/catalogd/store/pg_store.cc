@@ -24,10 +24,11 @@ using Clock = std::chrono::steady_clock;
 using pg::Param;
 
 constexpr int kMaxAttempts = 5;
-constexpr const char* kRetryMarker = "transaction-retry";
-// No database could run the statement (down, restarting, read-only after a failover): the write
-// is retried on a new connection until its deadline.
-constexpr const char* kReconnectMarker = "no database is reachable (down, restarting or read-only); retry";
+
+// The transaction met a deadlock or serialisation failure: it is run again.
+Status RetryTransaction(std::string detail) {
+  return Status::Unavailable(std::move(detail)).WithRetry(Retry::kTransaction);
+}
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 constexpr const char* kProductColumns =
@@ -39,13 +40,13 @@ constexpr const char* kOrderColumns = "id, customer_id, status, lines::text, tot
 
 // Maps a failed statement to the Status the client sees. The SQLSTATE decides, never the text.
 Status FromPgError(const pg::Error& e, std::string_view what) {
-  if (e.IsRetryable()) return Status::Unavailable(kRetryMarker);
+  if (e.IsRetryable()) return RetryTransaction("a deadlock or serialisation failure (SQLSTATE " + e.sqlstate + ")");
   if (e.sqlstate == pg::kQueryCanceled) return Status::Unavailable("the request's deadline passed in the database");
-  bool class_08 = e.sqlstate.size() == 5 && e.sqlstate.compare(0, 2, "08") == 0;  // connection exception
-  bool class_57 = e.sqlstate.size() == 5 && e.sqlstate.compare(0, 2, "57") == 0;  // operator intervention
-  if (e.connection_lost || class_08 || class_57 || e.sqlstate == pg::kReadOnlyTransaction) {
+  if (e.IsUnreachable()) {
     log::Warn("store.database_unreachable", {{"sqlstate", e.sqlstate}, {"during", what}});
-    return Status::Unavailable(kReconnectMarker);
+    // No database could run the statement: the write is retried on a new connection until its deadline.
+    return Status::Unavailable("no database is reachable (down, restarting or read-only); retry")
+        .WithRetry(Retry::kReconnect);
   }
   log::Error("store.sql_error", {{"sqlstate", e.sqlstate}, {"message", e.message}, {"during", what}});
   return Status::Internal("database error during " + std::string(what));
@@ -56,8 +57,6 @@ Status FromPgError(const pg::Error& e, std::string_view what) {
   auto rows_var##_r = (conn).Exec(__VA_ARGS__);                                      \
   if (auto* e = std::get_if<pg::Error>(&rows_var##_r)) return FromPgError(*e, what); \
   pg::Rows& rows_var = std::get<pg::Rows>(rows_var##_r)
-
-bool IsMarker(const Status& s, const char* marker) { return s.code() == Code::kUnavailable && s.detail() == marker; }
 
 thread_local std::function<void()> database_wait_hook;  // see SetDatabaseWaitHook
 
@@ -94,14 +93,14 @@ Result<pg::Rows> ReadOnce(pg::Pool& pool, Clock::time_point deadline, std::strin
   return std::move(std::get<pg::Rows>(rows));
 }
 
-// ReadOnce, again on a new connection while no database is reachable (kReconnectMarker, or no
+// ReadOnce, again on a new connection while no database is reachable (Retry::kReconnect, or no
 // connection could be made), until the deadline or kReadReconnectWait, whichever comes first.
 Result<pg::Rows> ReadWithin(pg::Pool& pool, Clock::time_point deadline, std::string_view what, const std::string& sql,
                             const std::vector<Param>& params) {
   const auto until = std::min(deadline, Clock::now() + kReadReconnectWait);
   for (int waits = 0;;) {
     auto rows = ReadOnce(pool, deadline, what, sql, params);
-    if (rows.ok() || rows.status().code() != Code::kUnavailable || IsMarker(rows.status(), kRetryMarker) ||
+    if (rows.ok() || rows.status().code() != Code::kUnavailable || rows.status().retry() == Retry::kTransaction ||
         !WaitToReconnect(until, &waits))
       return rows;
   }
@@ -309,7 +308,7 @@ Result<WriteAnswer> PgStore::RunWrite(const WriteContext& ctx, const Body& body)
     auto begin = c.ExecScript("BEGIN; SET LOCAL statement_timeout = " + std::to_string(remaining));
     if (auto* e = std::get_if<pg::Error>(&begin)) {
       Status s = FromPgError(*e, "BEGIN");
-      if (!IsMarker(s, kReconnectMarker)) return s;
+      if (s.retry() != Retry::kReconnect) return s;
       last_reason = "the connection failed at BEGIN";
       if (WaitToReconnect(ctx.deadline, &waits)) continue;
       return NoDatabase(last_reason);
@@ -327,7 +326,7 @@ Result<WriteAnswer> PgStore::RunWrite(const WriteContext& ctx, const Body& body)
               prev, c, "the idempotency key",
               "SELECT fingerprint, status, headers::text, body FROM idempotency_keys WHERE scope = $1 AND key = $2",
               {ctx.idempotency_scope, *ctx.idempotency_key});
-          if (prev.size() == 0) return Status::Unavailable(kRetryMarker);  // the first one rolled back meanwhile
+          if (prev.size() == 0) return RetryTransaction("the first request with this key rolled back meanwhile");
           if (prev.Get(0, 0) != ctx.fingerprint)
             return Status::Unprocessable("idempotency-key-reused",
                                          "this Idempotency-Key was used for a different request");
@@ -358,7 +357,7 @@ Result<WriteAnswer> PgStore::RunWrite(const WriteContext& ctx, const Body& body)
 
     if (!outcome.ok() || outcome->replayed) {
       c.ExecScript("ROLLBACK");
-      if (!outcome.ok() && outcome.status().code() == Code::kUnavailable && outcome.status().detail() == kRetryMarker) {
+      if (!outcome.ok() && outcome.status().retry() == Retry::kTransaction) {
         if (attempt < kMaxAttempts && Clock::now() < ctx.deadline) {
           retries_.fetch_add(1, std::memory_order_relaxed);
           std::this_thread::sleep_for(std::chrono::milliseconds(2 * attempt));
@@ -366,7 +365,7 @@ Result<WriteAnswer> PgStore::RunWrite(const WriteContext& ctx, const Body& body)
         }
         return Status::Unavailable("the write kept conflicting with others; retry");
       }
-      if (!outcome.ok() && IsMarker(outcome.status(), kReconnectMarker)) {
+      if (!outcome.ok() && outcome.status().retry() == Retry::kReconnect) {
         // Nothing was committed: the transaction died with its connection. Try again on a new one.
         last_reason = "the connection failed during the transaction";
         if (WaitToReconnect(ctx.deadline, &waits)) continue;

@@ -136,13 +136,13 @@ SeedProduct GenerateProduct(std::int64_t index, std::uint64_t seed) {
 namespace {
 
 Status Check(const std::variant<pg::Rows, pg::Error>& r, const std::string& what) {
-  if (auto* e = std::get_if<pg::Error>(&r)) return Status::Internal(what + ": " + e->sqlstate + " " + e->message);
+  if (auto* e = std::get_if<pg::Error>(&r)) return pg::ToStatus(*e, what);
   return Status::Ok();
 }
 
 Status CopyRows(pg::Connection& c, const std::string& copy_sql, const std::function<bool(std::string&)>& fill) {
   auto start = c.Exec(copy_sql);
-  if (auto* e = std::get_if<pg::Error>(&start)) return Status::Internal("COPY: " + e->message);
+  if (auto* e = std::get_if<pg::Error>(&start)) return pg::ToStatus(*e, "COPY");
   std::string buf;
   bool more = true;
   while (more) {

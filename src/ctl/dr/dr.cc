@@ -405,7 +405,7 @@ Status Failover(const Topology& t, const std::string& to, bool force, const Prog
     if (!c.ok()) return Status::Unavailable("region " + from->name + "'s primary: " + c.status().detail());
     auto res = (*c)->Exec("SELECT pg_current_wal_lsn()::text");
     auto* rows = std::get_if<pg::Rows>(&res);
-    if (!rows) return Status::Unavailable("reading the primary's WAL position: " + std::get<pg::Error>(res).message);
+    if (!rows) return pg::ToStatus(std::get<pg::Error>(res), "reading the primary's WAL position");
     std::string final_lsn(rows->Get(0, 0));
     // The old primary's own view of the target's standby leader streaming from it, replayed up to the
     // final position (a region on another history never appears here).

@@ -42,8 +42,9 @@ const json::value& FieldOf(const json::value& doc, const char* name) {
   return v ? *v : kNull;
 }
 
+// What a failed statement said, SQLSTATE included (a replay conflict's reason quotes it); "" on success.
 std::string Text(const std::variant<pg::Rows, pg::Error>& r) {
-  if (auto* e = std::get_if<pg::Error>(&r)) return e->message;
+  if (auto* e = std::get_if<pg::Error>(&r)) return pg::ToStatus(*e, "").detail().substr(2);
   return "";
 }
 
@@ -80,8 +81,7 @@ class Replayer {
   Status LoadPresent() {
     auto rows =
         target_.Exec(std::string("SELECT id FROM change_log WHERE at >= $1::timestamptz - ") + kLookBack, {to_time_});
-    if (auto* e = std::get_if<pg::Error>(&rows))
-      return Status::Internal("reading the recovered change log: " + e->message);
+    if (auto* e = std::get_if<pg::Error>(&rows)) return pg::ToStatus(*e, "reading the recovered change log");
     auto& r = std::get<pg::Rows>(rows);
     for (int i = 0; i < r.size(); ++i) decided_.insert(r.GetInt(i, 0));
     before_t_ = static_cast<long long>(decided_.size());
@@ -96,8 +96,7 @@ class Replayer {
                     "WHERE at >= $1::timestamptz - ") +
             kLookBack + " AND id > $2 ORDER BY id",
         {to_time_, std::to_string(floor_)});
-    if (auto* e = std::get_if<pg::Error>(&rows))
-      return Status::Unavailable("reading the live change log: " + e->message);
+    if (auto* e = std::get_if<pg::Error>(&rows)) return pg::ToStatus(*e, "reading the live change log");
     auto& r = std::get<pg::Rows>(rows);
     std::vector<Change> undecided;
     long long max_id = floor_;
@@ -147,8 +146,7 @@ class Replayer {
       }
     }
     auto commit = target_.ExecScript("COMMIT");
-    if (auto* e = std::get_if<pg::Error>(&commit))
-      return Status::Internal("COMMIT on the recovered database: " + e->message);
+    if (auto* e = std::get_if<pg::Error>(&commit)) return pg::ToStatus(*e, "COMMIT on the recovered database");
     return static_cast<long long>(undecided.size());
   }
 
@@ -160,8 +158,7 @@ class Replayer {
                                        "created_at >= $1::timestamptz - ") +
                                kLookBack,
                            {to_time_});
-    if (auto* e = std::get_if<pg::Error>(&rows))
-      return Status::Unavailable("reading the live idempotency keys: " + e->message);
+    if (auto* e = std::get_if<pg::Error>(&rows)) return pg::ToStatus(*e, "reading the live idempotency keys");
     auto& r = std::get<pg::Rows>(rows);
     for (int i = 0; i < r.size(); ++i) {
       std::string key(r.Get(i, 1));
@@ -171,7 +168,7 @@ class Replayer {
           "VALUES ($1, $2, $3, $4::integer, $5::jsonb, $6, $7::timestamptz) ON CONFLICT DO NOTHING",
           {std::string(r.Get(i, 0)), key, std::string(r.Get(i, 2)), std::string(r.Get(i, 3)), std::string(r.Get(i, 4)),
            std::string(r.Get(i, 5)), std::string(r.Get(i, 6))});
-      if (auto* e = std::get_if<pg::Error>(&ins)) return Status::Internal("copying idempotency keys: " + e->message);
+      if (auto* e = std::get_if<pg::Error>(&ins)) return pg::ToStatus(*e, "copying idempotency keys");
       report_.keys_copied += std::get<pg::Rows>(ins).affected();
     }
     return Status::Ok();

@@ -14,9 +14,7 @@ Result<DatabaseState> ReadDatabaseState(pg::Connection& c, const std::vector<std
   std::string array = "{";
   for (const auto& k : skus) array += (array.size() > 1 ? "," : "") + ("\"" + k + "\"");
   array += "}";
-  auto fail = [](const pg::Error& e, const char* what) {
-    return Status::Unavailable(std::string(what) + ": " + e.message);
-  };
+  auto fail = [](const pg::Error& e, const char* what) { return pg::ToStatus(e, what); };
   auto stock = c.Exec("SELECT sku, on_hand, reserved FROM inventory WHERE sku = ANY($1::text[])", {array});
   if (auto* e = std::get_if<pg::Error>(&stock)) return fail(*e, "reading stock");
   auto& sr = std::get<pg::Rows>(stock);

@@ -133,11 +133,11 @@ Status BootstrapDatabase(const Topology& t, const Region& r, const Secrets& s, C
           "'; "
           // To see how far the physical standbys have flushed (the copy confirms no further).
           "GRANT pg_read_all_stats TO catalog");
-      if (auto* e = std::get_if<pg::Error>(&role)) return Status::Internal("creating role catalog: " + e->message);
+      if (auto* e = std::get_if<pg::Error>(&role)) return pg::ToStatus(*e, "creating role catalog");
       auto has = conn.Exec("SELECT 1 FROM pg_database WHERE datname = 'techmoda'");
       if (auto* rows = std::get_if<pg::Rows>(&has); rows && rows->size() == 0) {
         auto made = conn.ExecScript("CREATE DATABASE techmoda OWNER catalog");
-        if (auto* e = std::get_if<pg::Error>(&made)) return Status::Internal("creating database: " + e->message);
+        if (auto* e = std::get_if<pg::Error>(&made)) return pg::ToStatus(*e, "creating database");
       }
       return Status::Ok();
     }
