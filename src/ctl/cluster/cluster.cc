@@ -178,9 +178,7 @@ Status Switchover(const Topology& t, const std::string& region, const std::strin
   if (!r) return Status::Invalid("no region " + region);
   auto view = RegionClusterView(t, *r);
   if (!view.is_object()) return Status::Unavailable("no Patroni of region " + r->name + " answers");
-  std::string leader;
-  for (const auto& m : view.at("members").as_array())
-    if (m.at("role") == "leader") leader = std::string(m.at("name").as_string());
+  std::string leader = LeaderName(view);
   if (leader.empty()) return Status::Unavailable("region " + r->name + " has no leader to switch over from");
   if (!candidate.empty() && !t.FindZone(candidate)) return Status::Invalid("no zone " + candidate);
   auto secrets = LoadOrCreateSecrets(t);

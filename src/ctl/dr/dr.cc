@@ -24,6 +24,18 @@ namespace json = boost::json;
 
 namespace techmoda::ctl::dr {
 
+std::string_view RegionRoleName(RegionRole r) {
+  switch (r) {
+    case RegionRole::kPrimary:
+      return "primary";
+    case RegionRole::kStandby:
+      return "standby";
+    case RegionRole::kDown:
+      return "down";
+  }
+  return "down";
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -180,14 +192,14 @@ DrStatus ReadDrStatus(const Topology& t) {
     RegionView v;
     v.name = r.name;
     auto [z, m] = LeaderOf(t, r);
-    v.role = !z ? "down" : (IsPrimary(m) ? "primary" : "standby");
+    v.role = !z ? RegionRole::kDown : (IsPrimary(m) ? RegionRole::kPrimary : RegionRole::kStandby);
     if (z) v.leader = z->name;
-    if (v.role == "primary") {
+    if (v.role == RegionRole::kPrimary) {
       v.lsn = XlogOf(m, "location");
       if (r.name == s.active_region || primary_region.empty()) {
         primary_region = r.name;
       }
-    } else if (v.role == "standby") {
+    } else if (v.role == RegionRole::kStandby) {
       v.lsn = XlogOf(m, "replayed_location");
     }
     s.regions.push_back(v);
@@ -231,7 +243,7 @@ DrStatus ReadDrStatus(const Topology& t) {
   // A standby region's lag is known only while it streams from the active primary (a region on another
   // history may show a larger position and still lack everything since the fork).
   for (auto& v : s.regions)
-    if (v.role == "standby")
+    if (v.role == RegionRole::kStandby)
       if (auto it = replay_bytes.find(v.leader); it != replay_bytes.end()) {
         v.lag_bytes = std::max(0LL, it->second);
         v.lag_seconds = replay_lag[v.leader];
@@ -257,8 +269,8 @@ std::string FormatDrStatus(const DrStatus& s) {
     char lsn[32] = "-";
     if (r.lsn >= 0)
       std::snprintf(lsn, sizeof lsn, "%X/%X", static_cast<unsigned>(r.lsn >> 32), static_cast<unsigned>(r.lsn));
-    std::snprintf(line, sizeof line, "%-7s %-8s %-7s %16s %14s %10s\n", r.name.c_str(), r.role.c_str(),
-                  r.leader.empty() ? "-" : r.leader.c_str(), lsn,
+    std::snprintf(line, sizeof line, "%-7s %-8s %-7s %16s %14s %10s\n", r.name.c_str(),
+                  std::string(RegionRoleName(r.role)).c_str(), r.leader.empty() ? "-" : r.leader.c_str(), lsn,
                   r.lag_bytes < 0 ? "-" : std::to_string(r.lag_bytes).c_str(),
                   r.lag_seconds < 0 ? "-" : FormatSeconds(r.lag_seconds).c_str());
     out += line;
@@ -284,7 +296,7 @@ std::string RpoMetricsText(const DrStatus& s) {
   };
   series("techmoda_dr_standby_behind_bytes", "WAL bytes a standby region has not replayed (RPO meter).", "gauge");
   for (const auto& r : s.regions)
-    if (r.role == "standby" && r.lag_bytes >= 0) {
+    if (r.role == RegionRole::kStandby && r.lag_bytes >= 0) {
       std::snprintf(line, sizeof line, "techmoda_dr_standby_behind_bytes{region=\"%s\"} %lld\n", r.name.c_str(),
                     r.lag_bytes);
       out += line;
@@ -292,7 +304,7 @@ std::string RpoMetricsText(const DrStatus& s) {
   series("techmoda_dr_standby_behind_seconds",
          "How far behind in time a standby region's replay is, as the active primary sees it (RPO meter).", "gauge");
   for (const auto& r : s.regions)
-    if (r.role == "standby" && r.lag_seconds >= 0) {
+    if (r.role == RegionRole::kStandby && r.lag_seconds >= 0) {
       std::snprintf(line, sizeof line, "techmoda_dr_standby_behind_seconds{region=\"%s\"} %.3f\n", r.name.c_str(),
                     r.lag_seconds);
       out += line;
@@ -317,7 +329,7 @@ json::value DrStatusJson(const DrStatus& s) {
   json::array regions;
   for (const auto& r : s.regions)
     regions.push_back(json::object{{"name", r.name},
-                                   {"role", r.role},
+                                   {"role", RegionRoleName(r.role)},
                                    {"leader", r.leader},
                                    {"lsn", r.lsn},
                                    {"lag_bytes", r.lag_bytes},
@@ -487,8 +499,9 @@ Status Failback(const Topology& t, const std::string& to, const Progress& progre
                         auto now = ReadDrStatus(t);
                         for (const auto& r : now.regions)
                           if (r.name == to) {
-                            *note = r.role + (r.lag_bytes >= 0 ? ", " + std::to_string(r.lag_bytes) + " B behind" : "");
-                            return r.role == "standby" && r.lag_bytes >= 0 && r.lag_bytes < 1024 * 1024;
+                            *note = std::string(RegionRoleName(r.role)) +
+                                    (r.lag_bytes >= 0 ? ", " + std::to_string(r.lag_bytes) + " B behind" : "");
+                            return r.role == RegionRole::kStandby && r.lag_bytes >= 0 && r.lag_bytes < 1024 * 1024;
                           }
                         return false;
                       });

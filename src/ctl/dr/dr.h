@@ -17,9 +17,14 @@
 
 namespace techmoda::ctl::dr {
 
+// A region's database cluster: the active history's primary, a standby cluster of it, or none answers.
+enum class RegionRole { kPrimary, kStandby, kDown };
+// "primary", "standby", "down".
+std::string_view RegionRoleName(RegionRole r);
+
 struct RegionView {
   std::string name;
-  std::string role;          // "primary", "standby" (a standby cluster) or "down"
+  RegionRole role = RegionRole::kDown;
   std::string leader;        // zone of the (standby) leader
   long long lsn = -1;        // primary: its WAL position; standby: what its leader has replayed
   long long lag_bytes = -1;  // standby: behind the active region's primary (the RPO meter, bytes)

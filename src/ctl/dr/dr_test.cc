@@ -11,7 +11,7 @@ TEST(RpoMetricsText, StandbyLagArchiveAndEpoch) {
   s.active_region = "a";
   s.state = EpochState::kActive;
   s.epoch = 3;
-  s.regions = {{"a", "primary", "a1", 1000, -1, -1}, {"b", "standby", "b1", 900, 100, 0.25}};
+  s.regions = {{"a", RegionRole::kPrimary, "a1", 1000, -1, -1}, {"b", RegionRole::kStandby, "b1", 900, 100, 0.25}};
   s.unarchived_bytes = 4096;
   s.unarchived_seconds = 1.5;
   auto text = RpoMetricsText(s);
@@ -25,7 +25,7 @@ TEST(RpoMetricsText, StandbyLagArchiveAndEpoch) {
 
 TEST(RpoMetricsText, UnknownFiguresAreLeftOutNotZero) {
   DrStatus s;  // the global etcd and the regions did not answer
-  s.regions = {{"b", "down", "", -1, -1, -1}};
+  s.regions = {{"b", RegionRole::kDown, "", -1, -1, -1}};
   auto text = RpoMetricsText(s);
   EXPECT_EQ(text.find("techmoda_dr_standby_behind_bytes{"), std::string::npos) << text;
   EXPECT_EQ(text.find("\ntechmoda_dr_unarchived_bytes "), std::string::npos) << text;

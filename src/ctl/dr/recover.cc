@@ -393,11 +393,7 @@ Result<RecoverReport> Recover(const Topology& t, const RecoverOptions& o, const 
            (o.exclude_deploy.empty() ? "" : ", leaving out the changes of deployment " + o.exclude_deploy));
 
   // 2. The leader's zone: the restore runs there, as its user, beside its data.
-  auto view = RegionClusterView(t, *region);
-  const Zone* zone = nullptr;
-  if (view.is_object())
-    for (const auto& m : view.at("members").as_array())
-      if (m.at("role") == "leader") zone = t.FindZone(std::string(m.at("name").as_string()));
+  const Zone* zone = t.FindZone(LeaderName(RegionClusterView(t, *region)));
   if (!zone) return Status::Unavailable("region " + region->name + " has no leader");
   std::string out;
   // 3. Everything written until now is archived: pgBackRest's check, from the leader's zone (it switches

@@ -21,14 +21,8 @@ namespace techmoda::ctl {
 
 Result<const Zone*> ResolveZone(const Topology& t, const std::string& zone) {
   if (zone == "primary" || zone.empty()) {
-    for (const auto& r : t.regions) {
-      auto view = RegionClusterView(t, r);
-      if (!view.is_object()) continue;
-      for (const auto& m : view.at("members").as_array())
-        if (m.at("role") == "leader") {
-          if (const Zone* z = t.FindZone(std::string(m.at("name").as_string()))) return z;
-        }
-    }
+    for (const auto& r : t.regions)
+      if (const Zone* z = t.FindZone(LeaderName(RegionClusterView(t, r)))) return z;
     return Status::Unavailable("no region has a primary right now, so 'primary' names no zone");
   }
   if (const Zone* z = t.FindZone(zone)) return z;

@@ -12,12 +12,11 @@ HttpResult GetJson(const std::string& host, int port, const std::string& target)
   return HttpCall(host, static_cast<unsigned short>(port), "GET", target, "", {}, std::chrono::milliseconds(1500));
 }
 
-std::string EtcdHealth(const Topology& t, const Zone& z) {
+bool EtcdHealthy(const Topology& t, const Zone& z, bool* answered) {
   auto r = GetJson(z.address, t.ports.etcd_client, "/health");
-  if (r.status == 0) return "down";
+  if (answered) *answered = r.status != 0;
   auto j = r.Json();
-  bool ok = r.status == 200 && j.is_object() && j.as_object().contains("health") && j.at("health") == "true";
-  return ok ? "healthy" : "unhealthy";
+  return r.status == 200 && j.is_object() && j.as_object().contains("health") && j.at("health") == "true";
 }
 
 bool CatalogdReady(const Zone& z, int port) { return GetJson(z.address, port, "/readyz").status == 200; }
@@ -46,6 +45,13 @@ json::value RegionClusterView(const Topology& t, const Region& r) {
       best_votes = n;
     }
   return best_votes ? view_of[best] : json::value();
+}
+
+std::string LeaderName(const json::value& view) {
+  if (!view.is_object() || !view.as_object().contains("members")) return "";
+  for (const auto& m : view.at("members").as_array())
+    if (m.at("role") == "leader") return std::string(m.at("name").as_string());
+  return "";
 }
 
 }  // namespace techmoda::ctl

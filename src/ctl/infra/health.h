@@ -19,8 +19,13 @@ HttpResult GetJson(const std::string& host, int port, const std::string& target)
 // itself the leader it names).
 boost::json::value RegionClusterView(const Topology& t, const Region& r);
 
-// "healthy", "unhealthy" (answers, but not healthy) or "down" (no answer), from one /health call.
-std::string EtcdHealth(const Topology& t, const Zone& z);
+// The name of the member a cluster view (RegionClusterView) shows as the leader (a primary, not a
+// standby leader); "" when there is none or the view is null.
+std::string LeaderName(const boost::json::value& view);
+
+// True when the zone's etcd member answers /health with "health": "true"; `answered` (optional)
+// tells an unhealthy member from one that does not answer.
+bool EtcdHealthy(const Topology& t, const Zone& z, bool* answered = nullptr);
 
 // True when the catalogd on the zone's address and `port` answers /readyz with 200.
 bool CatalogdReady(const Zone& z, int port);

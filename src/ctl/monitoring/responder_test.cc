@@ -34,7 +34,7 @@ ResponderView HealthyRegion(const Topology& t) {
     v.programs[PatroniProgram(z)] = "RUNNING";
     v.programs[CatalogdProgram(z, 1)] = "RUNNING";
     v.programs[PostgresExporterProgram(z)] = "RUNNING";
-    v.roles[z.name] = z.name == "a1" ? "leader" : "replica";
+    v.roles[z.name] = z.name == "a1" ? NodeRole::kLeader : NodeRole::kReplica;
   }
   return v;
 }

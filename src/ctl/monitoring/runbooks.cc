@@ -94,8 +94,9 @@ ResponseDecision DecideReinit(const Alert& a, const std::string& target, const T
                               const ResponderMemory&, const ResponderPolicy&) {
   auto it = v.roles.find(target);
   if (it == v.roles.end()) return Nothing(target, "zone " + target + " is not a member now");
-  if (it->second == "leader") return Nothing(target, target + " is the primary: never re-cloned");
-  return {Verdict::kAct, FindRunbook(a.runbook), target, target + " is a " + it->second + " that does not catch up"};
+  if (it->second == NodeRole::kLeader) return Nothing(target, target + " is the primary: never re-cloned");
+  return {Verdict::kAct, FindRunbook(a.runbook), target,
+          target + " is a " + std::string(NodeRoleName(it->second)) + " that does not catch up"};
 }
 
 Result<std::string> Reinit(const ActionContext& c, const std::string& target, bool) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ctl/region/region.h"
 #include "ctl/topology/render.h"
 #include "ctl/topology/topology.h"
 #include "techmoda/status.h"
@@ -38,7 +39,7 @@ struct ResponderPolicy {
 struct ResponderView {
   std::vector<Alert> alerts;
   std::map<std::string, std::string> programs;  // supervisord program -> state (empty: unreadable)
-  std::map<std::string, std::string> roles;     // zone -> Patroni role ("leader", "replica", ...)
+  std::map<std::string, NodeRole> roles;        // zone -> its database node's role
   int standby_regions = 0;                      // regions that could take over (none until DR)
 };
 

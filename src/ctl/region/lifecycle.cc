@@ -247,7 +247,7 @@ Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progr
     if (auto st = StartPrograms(t, etcd); !st.ok()) return st;
     auto st = WaitUntil("region " + r.name + ": etcd healthy", nz, deadline, progress, [&] {
       int n = 0;
-      for (const auto& z : r.zones) n += EtcdHealth(t, z) == "healthy";
+      for (const auto& z : r.zones) n += EtcdHealthy(t, z);
       return n;
     });
     if (!st.ok()) return st;

@@ -7,6 +7,7 @@
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ctl/base/progress.h"
@@ -15,6 +16,23 @@
 #include "techmoda/status.h"
 
 namespace techmoda::ctl {
+
+// How an etcd member answered its /health.
+enum class MemberHealth { kHealthy, kUnhealthy, kDown };
+// A database node's role in its region's cluster, as Patroni names it; kDown: no member answers for it.
+enum class NodeRole { kLeader, kStandbyLeader, kSyncStandby, kReplica, kDown };
+// A zone at a glance: everything answers (kOk), something does not (kDegraded), its database and etcd
+// are gone (kDown).
+enum class NodeHealth { kOk, kDegraded, kDown };
+
+// "healthy", "unhealthy", "down".
+std::string_view MemberHealthName(MemberHealth h);
+// Patroni's words: "leader", "standby_leader", "sync_standby", "replica"; "down".
+std::string_view NodeRoleName(NodeRole r);
+// Patroni's role word (an unknown one is a replica: it streams, and may not be promoted by us).
+NodeRole ParseNodeRole(std::string_view patroni_role);
+// "ok", "degraded", "down".
+std::string_view NodeHealthName(NodeHealth h);
 
 struct CatalogdStatus {
   std::string instance;
@@ -25,15 +43,15 @@ struct CatalogdStatus {
 
 struct NodeStatus {
   std::string region, zone, address;
-  std::string etcd;             // "healthy", "unhealthy", "down"
-  std::string role;             // "leader", "sync_standby", "replica", "down" (Patroni's view)
-  std::string state;            // Patroni's member state ("running", "streaming", "stopped", ...)
-  int timeline = 0;             // 0: unknown
-  long long lag_bytes = -1;     // -1: unknown (or the leader)
-  std::string patroni_process;  // supervisord's state of Patroni
-  bool partitioned = false;     // nftables rules cut it off
+  MemberHealth etcd = MemberHealth::kDown;
+  NodeRole role = NodeRole::kDown;  // Patroni's view
+  std::string state;                // Patroni's member state ("running", "streaming", "stopped", ...): its words
+  int timeline = 0;                 // 0: unknown
+  long long lag_bytes = -1;         // -1: unknown (or the leader)
+  std::string patroni_process;      // supervisord's state of Patroni
+  bool partitioned = false;         // nftables rules cut it off
   std::vector<CatalogdStatus> catalogds;
-  std::string health;  // "ok", "degraded", "down"
+  NodeHealth health = NodeHealth::kDown;
 };
 
 struct RegionStatus {

@@ -11,6 +11,53 @@ namespace json = boost::json;
 
 namespace techmoda::ctl {
 
+std::string_view MemberHealthName(MemberHealth h) {
+  switch (h) {
+    case MemberHealth::kHealthy:
+      return "healthy";
+    case MemberHealth::kUnhealthy:
+      return "unhealthy";
+    case MemberHealth::kDown:
+      return "down";
+  }
+  return "down";
+}
+
+std::string_view NodeRoleName(NodeRole r) {
+  switch (r) {
+    case NodeRole::kLeader:
+      return "leader";
+    case NodeRole::kStandbyLeader:
+      return "standby_leader";
+    case NodeRole::kSyncStandby:
+      return "sync_standby";
+    case NodeRole::kReplica:
+      return "replica";
+    case NodeRole::kDown:
+      return "down";
+  }
+  return "down";
+}
+
+NodeRole ParseNodeRole(std::string_view role) {
+  if (role == "leader" || role == "master" || role == "primary") return NodeRole::kLeader;
+  if (role == "standby_leader") return NodeRole::kStandbyLeader;
+  if (role == "sync_standby") return NodeRole::kSyncStandby;
+  return NodeRole::kReplica;
+}
+
+std::string_view NodeHealthName(NodeHealth h) {
+  switch (h) {
+    case NodeHealth::kOk:
+      return "ok";
+    case NodeHealth::kDegraded:
+      return "degraded";
+    case NodeHealth::kDown:
+      return "down";
+  }
+  return "down";
+}
+
 TopologyStatus ReadStatus(const Topology& t) {
   TopologyStatus out;
   out.name = t.name;
@@ -38,13 +85,16 @@ TopologyStatus ReadStatus(const Topology& t) {
       n.zone = z.name;
       n.address = z.address;
       n.patroni_process = state_of(PatroniProgram(z));
-      n.etcd = EtcdHealth(t, z);
+      bool answered = false;
+      n.etcd = EtcdHealthy(t, z, &answered) ? MemberHealth::kHealthy
+               : answered                   ? MemberHealth::kUnhealthy
+                                            : MemberHealth::kDown;
       n.partitioned = rules.find("ip daddr " + z.address + " ") != std::string::npos ||
                       rules.find("ip daddr " + z.address + "\n") != std::string::npos;
-      n.role = "down";
+      n.role = NodeRole::kDown;
       if (auto it = members.find(z.name); it != members.end()) {
         const auto& m = it->second;
-        n.role = std::string(m.at("role").as_string());
+        n.role = ParseNodeRole(m.at("role").as_string());
         n.state = std::string(m.at("state").as_string());
         if (m.contains("timeline") && m.at("timeline").is_int64())
           n.timeline = static_cast<int>(m.at("timeline").as_int64());
@@ -58,16 +108,18 @@ TopologyStatus ReadStatus(const Topology& t) {
         c.ready = c.process == "RUNNING" && CatalogdReady(z, t.CatalogdPort(i));
         n.catalogds.push_back(c);
       }
-      bool pg_ok = n.role != "down" && (n.state == "running" || n.state == "streaming");
+      bool pg_ok = n.role != NodeRole::kDown && (n.state == "running" || n.state == "streaming");
       bool cd_ok = true;
       for (const auto& c : n.catalogds) cd_ok &= c.ready;
-      n.health = !pg_ok && n.etcd != "healthy"
-                     ? "down"
-                     : (pg_ok && cd_ok && n.etcd == "healthy" && !n.partitioned ? "ok" : "degraded");
-      if (n.role == "leader" || n.role == "standby_leader") rs.leader = z.name;
-      rs.standby |= n.role == "standby_leader";
-      if (n.role == "sync_standby") rs.sync_standby = z.name;
-      if (n.health != "ok") rs.problems.push_back("zone " + z.name + " is " + n.health);
+      bool etcd_ok = n.etcd == MemberHealth::kHealthy;
+      n.health = !pg_ok && !etcd_ok                            ? NodeHealth::kDown
+                 : pg_ok && cd_ok && etcd_ok && !n.partitioned ? NodeHealth::kOk
+                                                               : NodeHealth::kDegraded;
+      if (n.role == NodeRole::kLeader || n.role == NodeRole::kStandbyLeader) rs.leader = z.name;
+      rs.standby |= n.role == NodeRole::kStandbyLeader;
+      if (n.role == NodeRole::kSyncStandby) rs.sync_standby = z.name;
+      if (n.health != NodeHealth::kOk)
+        rs.problems.push_back("zone " + z.name + " is " + std::string(NodeHealthName(n.health)));
       rs.nodes.push_back(std::move(n));
     }
     if (rs.leader.empty()) rs.problems.push_back("no primary");
@@ -93,12 +145,13 @@ std::string FormatStatusTable(const TopologyStatus& s) {
       for (const auto& c : n.catalogds)
         cds += (cds.empty() ? "" : ",") + c.instance +
                (c.ready ? " ready" : " " + std::string(c.process == "RUNNING" ? "not-ready" : c.process));
-      std::string lag = n.role == "leader" ? "-" : (n.lag_bytes < 0 ? "?" : std::to_string(n.lag_bytes) + " B");
-      std::string health = n.health + (n.partitioned ? " (cut off)" : "");
+      std::string lag =
+          n.role == NodeRole::kLeader ? "-" : (n.lag_bytes < 0 ? "?" : std::to_string(n.lag_bytes) + " B");
+      std::string health = std::string(NodeHealthName(n.health)) + (n.partitioned ? " (cut off)" : "");
       std::snprintf(line, sizeof line, "%-7s %-6s %-11s %-10s %-13s %-16s %3s %10s  %-26s %-8s\n", r.name.c_str(),
-                    n.zone.c_str(), n.address.c_str(), n.etcd.c_str(), n.role.c_str(),
-                    n.state.empty() ? "-" : n.state.c_str(), n.timeline ? std::to_string(n.timeline).c_str() : "-",
-                    lag.c_str(), cds.c_str(), health.c_str());
+                    n.zone.c_str(), n.address.c_str(), std::string(MemberHealthName(n.etcd)).c_str(),
+                    std::string(NodeRoleName(n.role)).c_str(), n.state.empty() ? "-" : n.state.c_str(),
+                    n.timeline ? std::to_string(n.timeline).c_str() : "-", lag.c_str(), cds.c_str(), health.c_str());
       out += line;
     }
     if (r.standby)
@@ -124,15 +177,15 @@ json::value StatusJson(const TopologyStatus& s) {
         cds.push_back({{"instance", c.instance}, {"address", c.address}, {"process", c.process}, {"ready", c.ready}});
       nodes.push_back({{"zone", n.zone},
                        {"address", n.address},
-                       {"etcd", n.etcd},
-                       {"role", n.role},
+                       {"etcd", MemberHealthName(n.etcd)},
+                       {"role", NodeRoleName(n.role)},
                        {"state", n.state},
                        {"timeline", n.timeline},
                        {"lag_bytes", n.lag_bytes < 0 ? json::value(nullptr) : json::value(n.lag_bytes)},
                        {"patroni_process", n.patroni_process},
                        {"partitioned", n.partitioned},
                        {"catalogd", cds},
-                       {"health", n.health}});
+                       {"health", NodeHealthName(n.health)}});
     }
     json::array problems;
     for (const auto& p : r.problems) problems.push_back(json::string(p));
