@@ -88,9 +88,9 @@ int main(int argc, char** argv) {
   }
   // Several regions: writes go to the active region's database, while this instance holds its lease.
   struct Followers {
-    std::mutex mu;
-    pg::Pool* pool = nullptr;
-    copy::Feed* feed = nullptr;
+    Mutex mu;
+    pg::Pool* pool GUARDED_BY(mu) = nullptr;
+    copy::Feed* feed GUARDED_BY(mu) = nullptr;
   } followers;
   std::optional<fence::ActiveRegion> active_region;
   auto url_of = [&](const std::string& region) {
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
       std::string url = url_of(a.region);
       log::Info("fence.following", {{"region", a.region}, {"epoch", a.epoch}, {"known_region", !url.empty()}});
       if (url.empty()) return;
-      std::lock_guard lock(followers.mu);
+      MutexLock lock(followers.mu);
       if (followers.pool) followers.pool->Retarget(url);
       if (followers.feed) followers.feed->Retarget(url);
     };
@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
   }
   Store& store = copy_store ? static_cast<Store&>(*copy_store) : static_cast<Store&>(db_store);
   if (active_region) {
-    std::lock_guard lock(followers.mu);
+    MutexLock lock(followers.mu);
     followers.pool = write_pool_ptr;
     followers.feed = feed ? &*feed : nullptr;
     // The active region may have changed while the database was prepared.

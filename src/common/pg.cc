@@ -155,35 +155,40 @@ Pool::Pool(std::string conninfo, int max_size) : conninfo_(std::move(conninfo)),
 Pool::~Pool() = default;
 
 Result<Pool::Lease> Pool::Acquire(std::chrono::steady_clock::time_point deadline) {
-  std::unique_lock lock(mu_);
-  if (!cv_.wait_until(lock, deadline, [&] { return !idle_.empty() || in_use_ < max_size_; }))
-    return Status::Overloaded("all database connections are busy");
-  ++in_use_;
-  if (!idle_.empty()) {
-    auto c = std::move(idle_.back());
-    idle_.pop_back();
-    busy_.insert(c.get());
-    return Lease(this, std::move(c));
+  std::string conninfo;
+  int generation = 0;
+  {
+    MutexLock lock(mu_);
+    bool free = cv_.WaitUntil(mu_, deadline, [&] {
+      mu_.AssertHeld();
+      return !idle_.empty() || in_use_ < max_size_;
+    });
+    if (!free) return Status::Overloaded("all database connections are busy");
+    ++in_use_;
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      busy_.insert(c.get());
+      return Lease(this, std::move(c));
+    }
+    conninfo = conninfo_;
+    generation = generation_;
   }
-  std::string conninfo = conninfo_;
-  int generation = generation_;
-  lock.unlock();
+  // Connecting takes a round trip or a timeout: not under the lock.
   auto c = Connect(conninfo, std::chrono::seconds(5));
+  MutexLock lock(mu_);
   if (!c.ok()) {
-    lock.lock();
     --in_use_;
-    cv_.notify_one();
+    cv_.NotifyOne();
     return c.status();
   }
   (*c)->pool_generation = generation;
-  lock.lock();
   busy_.insert(c->get());
-  lock.unlock();
   return Lease(this, std::move(c).value());
 }
 
 void Pool::Retarget(std::string conninfo) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (conninfo == conninfo_) return;
   conninfo_ = std::move(conninfo);
   ++generation_;
@@ -193,7 +198,7 @@ void Pool::Retarget(std::string conninfo) {
 }
 
 void Pool::Release(std::unique_ptr<Connection> c) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   --in_use_;
   busy_.erase(c.get());
   // A connection left inside a transaction or broken is dropped, never handed to another request.
@@ -203,11 +208,11 @@ void Pool::Release(std::unique_ptr<Connection> c) {
     idle_.clear();
   else if (PQtransactionStatus(c->raw()) == PQTRANS_IDLE && c->pool_generation == generation_)
     idle_.push_back(std::move(c));
-  cv_.notify_one();
+  cv_.NotifyOne();
 }
 
 int Pool::in_use() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return in_use_;
 }
 

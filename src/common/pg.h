@@ -4,7 +4,6 @@
 #include <libpq-fe.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -18,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "techmoda/mutex.h"
 #include "techmoda/status.h"
 
 namespace techmoda::pg {
@@ -163,14 +163,14 @@ class Pool {
 
  private:
   void Release(std::unique_ptr<Connection> c);
-  std::string conninfo_;  // guarded by mu_
-  int generation_ = 0;    // guarded by mu_: bumped by Retarget
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::string conninfo_ GUARDED_BY(mu_);
+  int generation_ GUARDED_BY(mu_) = 0;  // bumped by Retarget
   const int max_size_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
-  std::set<Connection*> busy_;                     // guarded by mu_: handed out, not yet back
-  int in_use_ = 0;                                 // guarded by mu_
+  std::vector<std::unique_ptr<Connection>> idle_ GUARDED_BY(mu_);
+  std::set<Connection*> busy_ GUARDED_BY(mu_);  // handed out, not yet back
+  int in_use_ GUARDED_BY(mu_) = 0;
 };
 
 // Escapes a value as a PostgreSQL COPY text-format field.

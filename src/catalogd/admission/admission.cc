@@ -32,7 +32,7 @@ void Admission::Acquire(Priority p, Clock::time_point deadline, Grant grant, Clo
   int cls = static_cast<int>(p);
   enum { kStart, kRefuse, kWait } outcome;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!options_.enabled || (HasSlot(p) && !MoreImportantWaiting(p))) {
       ++in_flight_;
       outcome = kStart;
@@ -54,7 +54,7 @@ void Admission::Acquire(Priority p, Clock::time_point deadline, Grant grant, Clo
 void Admission::Finish(double rtt_seconds, bool sample) {
   std::vector<Grant> granted;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (sample) limit_.OnSample(rtt_seconds, in_flight_);
     --in_flight_;
     // Hand freed slots to waiters, the most important class first.
@@ -72,7 +72,7 @@ void Admission::Finish(double rtt_seconds, bool sample) {
 void Admission::ExpireWaiters(Clock::time_point now) {
   std::vector<Grant> refused;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     for (int cls = 0; cls < kPriorityCount; ++cls) {
       auto& q = queues_[cls];
       // Waiters of one class expire roughly in arrival order, but a short client deadline may
@@ -142,7 +142,7 @@ void Admission::AdjustShedding() {
 AdmissionSnapshot Admission::Snapshot() const {
   AdmissionSnapshot s;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     s.limit = limit_.limit();
     s.in_flight = in_flight_;
     for (int i = 0; i < kPriorityCount; ++i) s.queued[i] = static_cast<int>(queues_[i].size());

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "catalogd/admission/limiter.h"
+#include "techmoda/mutex.h"
 
 namespace techmoda::admission {
 
@@ -105,14 +106,14 @@ class Admission {
     Grant grant;
     Clock::time_point expires;
   };
-  bool HasSlot(Priority p) const;               // Requires: mu_ held.
-  bool MoreImportantWaiting(Priority p) const;  // Requires: mu_ held.
+  bool HasSlot(Priority p) const REQUIRES(mu_);
+  bool MoreImportantWaiting(Priority p) const REQUIRES(mu_);
 
   const AdmissionOptions options_;
-  mutable std::mutex mu_;
-  GradientLimit limit_;                                    // guarded by mu_
-  int in_flight_ = 0;                                      // guarded by mu_
-  std::array<std::deque<Waiter>, kPriorityCount> queues_;  // guarded by mu_
+  mutable Mutex mu_;
+  GradientLimit limit_ GUARDED_BY(mu_);
+  int in_flight_ GUARDED_BY(mu_) = 0;
+  std::array<std::deque<Waiter>, kPriorityCount> queues_ GUARDED_BY(mu_);
   std::array<std::atomic<std::uint64_t>, kPriorityCount> shed_full_{};
   std::array<std::atomic<std::uint64_t>, kPriorityCount> shed_timeout_{};
   std::array<std::atomic<std::uint64_t>, kPriorityCount> shed_delay_{};

@@ -12,7 +12,7 @@ std::optional<int> RateLimiter::Take(auth::Role role, std::string_view client, C
   const RateLimit& limit = per_role_[static_cast<int>(role)];
   if (limit.per_second <= 0) return std::nullopt;
   Shard& shard = shards_[std::hash<std::string_view>{}(client) % kShards];
-  std::lock_guard<std::mutex> lock(shard.mu);
+  MutexLock lock(shard.mu);
   auto it = shard.buckets.find(std::string(client));
   if (it == shard.buckets.end()) {
     if (shard.buckets.size() >= kMaxBucketsPerShard) {

@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "catalogd/auth/auth.h"
+#include "techmoda/mutex.h"
 #include "techmoda/rate_limit.h"
 #include "techmoda/status.h"
 
@@ -41,8 +42,8 @@ class RateLimiter {
     Clock::time_point updated;
   };
   struct Shard {
-    std::mutex mu;
-    std::unordered_map<std::string, Bucket> buckets;  // guarded by mu
+    Mutex mu;
+    std::unordered_map<std::string, Bucket> buckets GUARDED_BY(mu);
   };
   static constexpr int kShards = 16;
   static constexpr std::size_t kMaxBucketsPerShard = 20000;

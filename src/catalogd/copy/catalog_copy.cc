@@ -446,7 +446,8 @@ std::size_t CatalogCopy::Snapshot::products() const { return index_->products.si
 CatalogCopy::CatalogCopy() : index_(std::make_unique<Index>()) {}
 CatalogCopy::~CatalogCopy() = default;
 
-std::size_t CatalogCopy::Install(Snapshot snapshot, Lsn lsn, bool new_history) {
+// Reads index_ without the lock on the feed's thread, the only writer (see index_).
+std::size_t CatalogCopy::Install(Snapshot snapshot, Lsn lsn, bool new_history) NO_THREAD_SAFETY_ANALYSIS {
   Index& fresh = *snapshot.index_;
   // Lists grew by doubling while loading; give the spare capacity back (up to half of them).
   for (auto& [word, postings] : fresh.words) postings.shrink_to_fit();
@@ -473,7 +474,7 @@ std::size_t CatalogCopy::Install(Snapshot snapshot, Lsn lsn, bool new_history) {
   }
   std::unique_ptr<Index> old;
   {
-    std::unique_lock lock(mu_);
+    WriterLock lock(mu_);
     old = std::move(index_);
     index_ = std::move(snapshot.index_);
   }
@@ -488,7 +489,7 @@ std::size_t CatalogCopy::Install(Snapshot snapshot, Lsn lsn, bool new_history) {
 void CatalogCopy::Apply(const std::vector<Change>& changes, Lsn end_lsn) {
   std::uint64_t refused = 0;
   {
-    std::unique_lock lock(mu_);
+    WriterLock lock(mu_);
     for (const auto& c : changes) {
       switch (c.kind) {
         case Change::Kind::kPutProduct:
@@ -523,8 +524,8 @@ void CatalogCopy::Advance(Lsn lsn) {
   Lsn cur = applied_.load();
   while (cur < lsn && !applied_.compare_exchange_weak(cur, lsn)) {
   }
-  std::lock_guard lock(wait_mu_);
-  wait_cv_.notify_all();
+  MutexLock lock(wait_mu_);
+  wait_cv_.NotifyAll();
 }
 
 void CatalogCopy::MarkCurrent(std::chrono::steady_clock::time_point at) {
@@ -543,12 +544,12 @@ std::int64_t CatalogCopy::AgeMs() const {
 
 bool CatalogCopy::WaitFor(Lsn lsn, std::chrono::steady_clock::time_point deadline) const {
   if (applied() >= lsn) return true;
-  std::unique_lock lock(wait_mu_);
-  return wait_cv_.wait_until(lock, deadline, [&] { return applied() >= lsn; });
+  MutexLock lock(wait_mu_);
+  return wait_cv_.WaitUntil(wait_mu_, deadline, [&] { return applied() >= lsn; });
 }
 
 Result<ProductDoc> CatalogCopy::Get(const std::string& id) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   auto it = index_->by_id.find(id);
   if (it == index_->by_id.end()) return Status::NotFound("no product " + id);
   Entry e = it->second;
@@ -558,7 +559,7 @@ Result<ProductDoc> CatalogCopy::Get(const std::string& id) const {
 std::optional<Product> CatalogCopy::ProductOf(const std::string& id) const {
   std::shared_ptr<const std::string> doc;
   {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(mu_);
     auto it = index_->by_id.find(id);
     if (it == index_->by_id.end()) return std::nullopt;
     doc = it->second->second.json;
@@ -593,7 +594,7 @@ Result<ProductPage> CatalogCopy::List(const ProductQuery& q) const {
                       : p.begin();
   };
 
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   const Index& ix = *index_;
   if (q.text) {
     auto want = SearchWords(*q.text);
@@ -666,19 +667,19 @@ Result<ProductPage> CatalogCopy::List(const ProductQuery& q) const {
 }
 
 Result<Stock> CatalogCopy::GetStock(const std::string& sku) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   const StockRecord* s = index_->stock.Find(sku);
   if (!s) return Status::NotFound("no sku " + sku);
   return Stock{sku, s->on_hand, s->reserved};
 }
 
 std::size_t CatalogCopy::product_count() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   return index_->products.size();
 }
 
 std::size_t CatalogCopy::stock_count() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   return index_->stock.size();
 }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "catalogd/copy/pgoutput.h"
+#include "techmoda/mutex.h"
 #include "techmoda/store.h"
 
 namespace techmoda::copy {
@@ -139,14 +140,15 @@ class CatalogCopy {
 
  private:
   using Index = Snapshot::Index;
-  mutable std::shared_mutex mu_;
-  std::unique_ptr<Index> index_;  // guarded by mu_
+  mutable SharedMutex mu_;
+  // Written under mu_, and only by the feed's thread, which may therefore read it without the lock.
+  std::unique_ptr<Index> index_ GUARDED_BY(mu_);
   std::atomic<bool> ready_{false};
   std::atomic<Lsn> applied_{0};
   std::atomic<std::int64_t> current_at_ns_{0};  // steady clock; 0 = never
   std::atomic<std::uint64_t> kept_newer_{0};
-  mutable std::mutex wait_mu_;
-  mutable std::condition_variable wait_cv_;
+  mutable Mutex wait_mu_;
+  mutable CondVar wait_cv_;
 };
 
 }  // namespace techmoda::copy

@@ -141,13 +141,13 @@ void Feed::Stop() {
 }
 
 std::string Feed::Conninfo() const {
-  std::lock_guard lock(state_mu_);
+  MutexLock lock(state_mu_);
   return options_.conninfo;
 }
 
 void Feed::Retarget(std::string conninfo) {
   {
-    std::lock_guard lock(state_mu_);
+    MutexLock lock(state_mu_);
     if (conninfo == options_.conninfo) return;
     options_.conninfo = std::move(conninfo);
   }
@@ -156,12 +156,12 @@ void Feed::Retarget(std::string conninfo) {
 }
 
 std::string Feed::state() const {
-  std::lock_guard lock(state_mu_);
+  MutexLock lock(state_mu_);
   return state_;
 }
 
 void Feed::SetState(std::string s) {
-  std::lock_guard lock(state_mu_);
+  MutexLock lock(state_mu_);
   state_ = std::move(s);
 }
 

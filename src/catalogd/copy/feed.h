@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "catalogd/copy/catalog_copy.h"
+#include "techmoda/mutex.h"
 #include "techmoda/status.h"
 
 namespace techmoda::copy {
@@ -64,9 +65,9 @@ class Feed {
   std::atomic<bool> stop_{false};
   std::atomic<bool> retarget_{false}, probe_retarget_{false};
   std::atomic<std::uint64_t> sessions_{0};
-  std::string history_;  // "<system id>/<timeline>" of the last session's server (feed thread only)
-  mutable std::mutex state_mu_;
-  std::string state_ = "starting";
+  std::string history_;     // "<system id>/<timeline>" of the last session's server (feed thread only)
+  mutable Mutex state_mu_;  // also over options_.conninfo (Retarget)
+  std::string state_ GUARDED_BY(state_mu_) = "starting";
   std::thread feed_thread_;
   std::thread probe_thread_;
 };

@@ -22,13 +22,16 @@ ActiveRegion::~ActiveRegion() { Stop(); }
 
 void ActiveRegion::Start(std::chrono::milliseconds first_view) {
   thread_ = std::thread([this] { Loop(); });
-  std::unique_lock lock(mu_);
-  cv_.wait_for(lock, first_view, [this] { return have_view_; });
+  MutexLock lock(mu_);
+  cv_.WaitFor(mu_, first_view, [this] {
+    mu_.AssertHeld();
+    return have_view_;
+  });
 }
 
 void ActiveRegion::Stop() {
   if (stop_.exchange(true)) return;
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (thread_.joinable()) thread_.join();
   // Leave the epoch at once rather than when the lease lapses (a planned stop).
   if (lease_) client_.Revoke(lease_);
@@ -51,18 +54,18 @@ bool ActiveRegion::Fresh() const {
 }
 
 bool ActiveRegion::LeaseAlive() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return have_view_ && !unreachable_ && Fresh() && Clock::now() < LeaseValidUntil();
 }
 
 Active ActiveRegion::active() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return active_;
 }
 
 Status ActiveRegion::BeginWrite() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     std::string why;
     if (!have_view_)
       why = "this instance does not know yet which region is active (the global etcd has not answered)";
@@ -93,8 +96,8 @@ void ActiveRegion::Loop() {
   while (!stop_) {
     auto started = Clock::now();
     Round();
-    std::unique_lock lock(mu_);
-    cv_.wait_until(lock, started + period, [this] { return stop_.load(); });
+    MutexLock lock(mu_);
+    cv_.WaitUntil(mu_, started + period, [this] { return stop_.load(); });
   }
 }
 
@@ -106,7 +109,7 @@ void ActiveRegion::Round() {
     ActiveRegion* self;
     bool* ok;
     ~Mark() {
-      std::lock_guard lock(self->mu_);
+      MutexLock lock(self->mu_);
       self->unreachable_ = !*ok;
     }
   } mark{this, &ok};
@@ -158,7 +161,7 @@ void ActiveRegion::Round() {
   }
   bool changed;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     changed = !have_view_ || active_.region != a->region;
     if (active_.epoch != a->epoch || active_.state != a->state)
       log::Info("fence.epoch", {{"region", a->region}, {"epoch", a->epoch}, {"state", EpochStateName(a->state)}});
@@ -167,7 +170,7 @@ void ActiveRegion::Round() {
     have_view_ = true;
   }
   ok = true;
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (changed && o_.on_change) o_.on_change(*a);
 }
 

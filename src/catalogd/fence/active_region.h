@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -16,6 +15,7 @@
 
 #include "common/etcd_client.h"
 #include "techmoda/active_region.h"
+#include "techmoda/mutex.h"
 #include "techmoda/status.h"
 
 namespace techmoda::fence {
@@ -54,22 +54,22 @@ class ActiveRegion {
  private:
   void Loop();
   void Round();
-  std::chrono::steady_clock::time_point LeaseValidUntil() const;
+  std::chrono::steady_clock::time_point LeaseValidUntil() const REQUIRES(mu_);
   std::chrono::milliseconds Period() const;
-  bool Fresh() const;  // requires mu_
+  bool Fresh() const REQUIRES(mu_);
 
   ActiveRegionOptions o_;
   etcd::Client client_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  Active active_;                                       // guarded by mu_
-  long long lease_ = 0;                                 // the watcher's thread only
-  long long registered_epoch_ = -1;                     // the watcher's thread only
-  std::chrono::steady_clock::time_point renewed_at_{};  // guarded by mu_: start of the last good renewal
-  bool have_view_ = false;                              // guarded by mu_
-  bool unreachable_ = false;                            // guarded by mu_: the last round failed
+  mutable Mutex mu_;
+  CondVar cv_;
+  Active active_ GUARDED_BY(mu_);
+  long long lease_ = 0;                                                 // the watcher's thread only
+  long long registered_epoch_ = -1;                                     // the watcher's thread only
+  std::chrono::steady_clock::time_point renewed_at_ GUARDED_BY(mu_){};  // start of the last good renewal
+  bool have_view_ GUARDED_BY(mu_) = false;
+  bool unreachable_ GUARDED_BY(mu_) = false;  // the last round failed
   std::atomic<int> in_flight_{0};
   std::atomic<std::uint64_t> fenced_{0}, unacknowledged_{0}, renew_failures_{0};
 };

@@ -11,13 +11,13 @@ namespace techmoda::ctl {
 namespace http = boost::beast::http;
 
 void MetricsPage::Set(std::string text) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   text_ = std::move(text);
 }
 
 HttpReply MetricsPage::Reply(const std::string& target) const {
   if (target != "/metrics") return {404, "text/plain; charset=utf-8", "see /metrics\n"};
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return {200, "text/plain; version=0.0.4; charset=utf-8", text_};
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "techmoda/mutex.h"
 #include "techmoda/status.h"
 
 namespace techmoda::ctl {
@@ -32,8 +33,8 @@ class MetricsPage {
   HttpReply Reply(const std::string& target) const;
 
  private:
-  mutable std::mutex mu_;
-  std::string text_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::string text_ GUARDED_BY(mu_);
 };
 
 class SmallHttpServer {

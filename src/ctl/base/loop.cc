@@ -35,7 +35,7 @@ Status ControlLoop::Run(const std::function<void()>& iteration) {
 
 bool ControlLoop::StartBackground(const std::string& name, std::function<Status()> action) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!running_.empty()) return false;
     running_ = name;
   }
@@ -47,7 +47,7 @@ bool ControlLoop::StartBackground(const std::string& name, std::function<Status(
     } catch (const std::exception& e) {
       outcome = Status::Internal(name + " threw: " + e.what());
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     running_.clear();
     finished_ = std::make_pair(name, outcome);
   });
@@ -55,13 +55,13 @@ bool ControlLoop::StartBackground(const std::string& name, std::function<Status(
 }
 
 std::optional<std::string> ControlLoop::InProgress() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (running_.empty()) return std::nullopt;
   return running_;
 }
 
 std::optional<std::pair<std::string, Status>> ControlLoop::TakeFinished() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return std::exchange(finished_, std::nullopt);
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "techmoda/mutex.h"
 #include "techmoda/status.h"
 
 namespace techmoda::ctl {
@@ -59,9 +60,9 @@ class ControlLoop {
   long iteration_ = 0;
   long failed_ = 0;
   std::thread background_;
-  mutable std::mutex mu_;
-  std::string running_;                                     // guarded by mu_: empty when none
-  std::optional<std::pair<std::string, Status>> finished_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::string running_ GUARDED_BY(mu_);  // empty when none
+  std::optional<std::pair<std::string, Status>> finished_ GUARDED_BY(mu_);
 };
 
 }  // namespace techmoda::ctl

@@ -34,19 +34,19 @@ void OpenLoopLoad::Start() {
 
 void OpenLoopLoad::Stop() {
   stop_ = true;
-  cv_.notify_all();
+  cv_.NotifyAll();
   for (auto& th : threads_)
     if (th.joinable()) th.join();
   threads_.clear();
 }
 
 std::vector<Operation> OpenLoopLoad::History() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return history_;
 }
 
 OpenLoopLoad::Counts OpenLoopLoad::Count() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Counts c;
   c.started = started_;
   c.answered = static_cast<long>(history_.size());
@@ -70,10 +70,10 @@ void OpenLoopLoad::Schedule() {
     if (stop_) break;
     int k = pick(rng);
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       queue_.push_back({kinds[k], next, k == 2});
     }
-    cv_.notify_one();
+    cv_.NotifyOne();
   }
 }
 
@@ -82,8 +82,11 @@ void OpenLoopLoad::Work(int worker) {
   while (true) {
     Planned p;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      MutexLock lock(mu_);
+      cv_.Wait(mu_, [&] {
+        mu_.AssertHeld();
+        return stop_ || !queue_.empty();
+      });
       if (stop_) return;
       p = queue_.front();
       queue_.pop_front();
@@ -94,7 +97,7 @@ void OpenLoopLoad::Work(int worker) {
 }
 
 void OpenLoopLoad::Record(Operation op) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   history_.push_back(std::move(op));
 }
 
@@ -127,7 +130,7 @@ Operation OpenLoopLoad::Run(const Planned& p, std::mt19937& rng) {
       if (r.status == 201) {
         auto doc = r.Json();
         if (doc.is_object() && doc.as_object().contains("id")) op.order_id = std::string(doc.at("id").as_string());
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         orders_[op.order_id] = {op.lines, r.Header("x-consistency-token"), "confirmed"};
         confirmed_.push_back(op.order_id);
       }
@@ -139,7 +142,7 @@ Operation OpenLoopLoad::Run(const Planned& p, std::mt19937& rng) {
       std::string id;
       OrderState state;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         if (!confirmed_.empty()) {
           std::size_t i = rng() % confirmed_.size();
           id = confirmed_[i];
@@ -159,7 +162,7 @@ Operation OpenLoopLoad::Run(const Planned& p, std::mt19937& rng) {
         auto headers = client;
         headers.emplace_back("Idempotency-Key", op.idempotency_key);
         r = HttpCall(t_.host, t_.port, "POST", "/v1/orders/" + id + "/cancel", "", headers, t_.timeout);
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         if (r.status == 200)  // reads that follow expect it cancelled, with this write's token
           orders_[id] = {state.lines, r.Header("x-consistency-token"), "cancelled"};
         else if (r.status != 404)

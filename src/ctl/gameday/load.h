@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -17,6 +16,7 @@
 
 #include "ctl/gameday/checker.h"
 #include "ctl/gameday/scenario.h"
+#include "techmoda/mutex.h"
 
 namespace techmoda::ctl::gameday {
 
@@ -65,18 +65,18 @@ class OpenLoopLoad {
   std::atomic<double> factor_{1};
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Planned> queue_;       // guarded by mu_
-  std::vector<Operation> history_;  // guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::deque<Planned> queue_ GUARDED_BY(mu_);
+  std::vector<Operation> history_ GUARDED_BY(mu_);
   // The orders this run placed: the token of their last acknowledged write and the status it left.
   struct OrderState {
     std::vector<std::pair<std::string, int>> lines;
     std::string token, status;
   };
-  std::map<std::string, OrderState> orders_;  // guarded by mu_
-  std::vector<std::string> confirmed_;        // ids of orders placed and not cancelled; mu_
-  long started_ = 0;                          // guarded by mu_
+  std::map<std::string, OrderState> orders_ GUARDED_BY(mu_);
+  std::vector<std::string> confirmed_ GUARDED_BY(mu_);  // ids of orders placed and not cancelled
+  long started_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace techmoda::ctl::gameday

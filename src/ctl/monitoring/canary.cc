@@ -206,14 +206,20 @@ Status RunCanary(const Topology& t, const CanaryOptions& options) {
       options.interval.count() > 0 ? options.interval : std::chrono::milliseconds(t.monitoring.canary_interval_ms);
   // A step may take at most the interval, and never more than 2 s: a slower answer is a failure.
   auto timeout = std::min<std::chrono::milliseconds>(interval, std::chrono::seconds(2));
-  std::mutex mu;
-  std::map<std::string, RegionSeries> series;
-  for (const auto& r : t.regions) series[r.name];
-  std::string rpo;  // the RPO meter's series (several regions), refreshed every 5 s
+  // What the regions' loops, the RPO loop and /metrics share.
+  struct Shared {
+    Mutex mu;
+    std::map<std::string, RegionSeries> series GUARDED_BY(mu);
+    std::string rpo GUARDED_BY(mu);  // the RPO meter's series (several regions), refreshed every 5 s
+  } shared;
+  {
+    MutexLock lock(shared.mu);
+    for (const auto& r : t.regions) shared.series[r.name];
+  }
   SmallHttpServer server([&](const std::string&, const std::string& target, const std::string&) {
-    std::lock_guard<std::mutex> lock(mu);
+    MutexLock lock(shared.mu);
     if (target != "/metrics") return HttpReply{404, "text/plain; charset=utf-8", "see /metrics\n"};
-    return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", MetricsText(series) + rpo};
+    return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", MetricsText(shared.series) + shared.rpo};
   });
   if (!options.listen.empty())
     if (auto s = server.Start(options.listen); !s.ok()) return s;
@@ -231,8 +237,8 @@ Status RunCanary(const Topology& t, const CanaryOptions& options) {
         }
         CanaryRun run = RunCanaryOnce(t, *r, secrets->canary_token, timeout);
         {
-          std::lock_guard<std::mutex> lock(mu);
-          auto& s = series[r->name];
+          MutexLock lock(shared.mu);
+          auto& s = shared.series[r->name];
           bool recovered = run.ok && s.consecutive_failures > 0;
           ++s.runs[run.ok ? "success" : "failure"];
           s.consecutive_failures = run.ok ? 0 : s.consecutive_failures + 1;
@@ -271,8 +277,8 @@ Status RunCanary(const Topology& t, const CanaryOptions& options) {
       ControlLoop loop({"canary.rpo", std::chrono::seconds(5), options.duration});
       loop.Run([&] {
         std::string text = dr::RpoMetricsText(dr::ReadDrStatus(t));
-        std::lock_guard<std::mutex> lock(mu);
-        rpo = std::move(text);
+        MutexLock lock(shared.mu);
+        shared.rpo = std::move(text);
       });
     });
   for (auto& th : threads) th.join();

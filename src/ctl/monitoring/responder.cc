@@ -145,39 +145,43 @@ Status RunResponder(const Topology& t, const ResponderOptions& options) {
   if (!secrets.ok()) return secrets.status();
   ResponderPolicy policy{options.dry_run || t.monitoring.responder_dry_run, t.monitoring.auto_failover,
                          t.monitoring.responder_max_actions, std::chrono::seconds(t.monitoring.responder_window_s)};
-  std::mutex mu;
-  std::vector<Alert> inbox;            // guarded by mu: received, not yet decided
-  std::deque<json::object> recent;     // guarded by mu: the last 200 records, newest last
-  std::map<std::string, long> counts;  // guarded by mu: "action/outcome" -> count
-  long received = 0;                   // guarded by mu
+  // What the webhook's threads and the loop share.
+  struct Shared {
+    Mutex mu;
+    std::vector<Alert> inbox GUARDED_BY(mu);            // received, not yet decided
+    std::deque<json::object> recent GUARDED_BY(mu);     // the last 200 records, newest last
+    std::map<std::string, long> counts GUARDED_BY(mu);  // "action/outcome" -> count
+    long received GUARDED_BY(mu) = 0;
+  } shared;
   // A dry run keeps its own journal: the real responder's (and the status page) stay true.
   std::string journal =
       t.monitoring.dir + (policy.dry_run && !t.monitoring.responder_dry_run ? "/responder-actions.dry-run.jsonl"
                                                                             : "/responder-actions.jsonl");
   {
     // The records of earlier runs, so that the status page shows them after a restart.
+    MutexLock lock(shared.mu);
     std::ifstream in(journal);
     std::string line;
     while (std::getline(in, line)) {
       boost::system::error_code ec;
       auto v = json::parse(line, ec);
-      if (!ec && v.is_object()) recent.push_back(v.as_object());
-      if (recent.size() > 200) recent.pop_front();
+      if (!ec && v.is_object()) shared.recent.push_back(v.as_object());
+      if (shared.recent.size() > 200) shared.recent.pop_front();
     }
   }
   SmallHttpServer server([&](const std::string& method, const std::string& target, const std::string& body) {
     if (target == "/alerts" && method == "POST") {
       auto alerts = ParseAlertmanagerWebhook(body);
       if (!alerts.ok()) return HttpReply{400, "text/plain; charset=utf-8", alerts.status().detail() + "\n"};
-      std::lock_guard<std::mutex> lock(mu);
-      received += static_cast<long>(alerts->size());
-      inbox.insert(inbox.end(), alerts->begin(), alerts->end());
+      MutexLock lock(shared.mu);
+      shared.received += static_cast<long>(alerts->size());
+      shared.inbox.insert(shared.inbox.end(), alerts->begin(), alerts->end());
       return HttpReply{200, "application/json", R"({"status":"accepted"})"};
     }
-    std::lock_guard<std::mutex> lock(mu);
+    MutexLock lock(shared.mu);
     if (target == "/actions") {
       json::array a;
-      for (auto it = recent.rbegin(); it != recent.rend(); ++it) a.push_back(*it);
+      for (auto it = shared.recent.rbegin(); it != shared.recent.rend(); ++it) a.push_back(*it);
       return HttpReply{200, "application/json",
                        json::serialize(json::object{{"dry_run", policy.dry_run}, {"actions", a}})};
     }
@@ -185,10 +189,10 @@ Status RunResponder(const Topology& t, const ResponderOptions& options) {
       std::string out =
           "# HELP techmoda_responder_alerts_received_total Alert notifications received from Alertmanager.\n"
           "# TYPE techmoda_responder_alerts_received_total counter\ntechmoda_responder_alerts_received_total " +
-          std::to_string(received) +
+          std::to_string(shared.received) +
           "\n# HELP techmoda_responder_actions_total Decisions by action and outcome.\n"
           "# TYPE techmoda_responder_actions_total counter\n";
-      for (const auto& [key, n] : counts) {
+      for (const auto& [key, n] : shared.counts) {
         auto slash = key.find('/');
         out += "techmoda_responder_actions_total{action=\"" + key.substr(0, slash) + "\",outcome=\"" +
                key.substr(slash + 1) + "\"} " + std::to_string(n) + "\n";
@@ -214,8 +218,8 @@ Status RunResponder(const Topology& t, const ResponderOptions& options) {
     // Observe: the alerts received since the last iteration, and the state they are about.
     ResponderView view;
     {
-      std::lock_guard<std::mutex> lock(mu);
-      view.alerts.swap(inbox);
+      MutexLock lock(shared.mu);
+      view.alerts.swap(shared.inbox);
     }
     if (view.alerts.empty()) return;
     for (const auto& [name, st] : ProgramStates(t)) view.programs[name] = st.first;
@@ -251,11 +255,11 @@ Status RunResponder(const Topology& t, const ResponderOptions& options) {
       bool repeat = !acts && last_decision[alert.fingerprint] == alert.status + d.reason;
       last_decision[alert.fingerprint] = alert.status + d.reason;
       log::Write(rec.outcome.rfind("failed", 0) == 0 ? log::Level::kError : log::Level::kInfo, "responder.decision", j);
-      std::lock_guard<std::mutex> lock(mu);
-      ++counts[std::string(d.Action()) + "/" + outcome_class];
+      MutexLock lock(shared.mu);
+      ++shared.counts[std::string(d.Action()) + "/" + outcome_class];
       if (repeat) continue;
-      recent.push_back(j);
-      if (recent.size() > 200) recent.pop_front();
+      shared.recent.push_back(j);
+      if (shared.recent.size() > 200) shared.recent.pop_front();
       std::ofstream(journal, std::ios::app) << json::serialize(j) << "\n";
     }
   });

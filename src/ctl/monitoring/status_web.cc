@@ -135,21 +135,23 @@ json::value StatusPageJson(const Topology& t) {
 Status RunStatusWeb(const Topology& t, const std::string& listen, int duration_s) {
   InstallStopHandlers();
   // One status read at a time, reused for a second: several open pages cost one read.
-  std::mutex mu;
-  std::string cached;
-  auto cached_at = std::chrono::steady_clock::time_point{};
+  struct Cache {
+    Mutex mu;
+    std::string text GUARDED_BY(mu);
+    std::chrono::steady_clock::time_point at GUARDED_BY(mu);
+  } cache;
   SmallHttpServer server([&](const std::string& method, const std::string& target, const std::string&) {
     if (method != "GET") return HttpReply{405, "text/plain; charset=utf-8", "GET only\n"};
     if (target == "/" || target == "/index.html")
       return HttpReply{200, "text/html; charset=utf-8", std::string(EmbeddedFile("status_page.html"))};
     if (target == "/healthz") return HttpReply{200, "application/json", R"({"status":"alive"})"};
     if (target == "/api/status") {
-      std::lock_guard<std::mutex> lock(mu);
-      if (cached.empty() || std::chrono::steady_clock::now() - cached_at > std::chrono::seconds(1)) {
-        cached = json::serialize(StatusPageJson(t));
-        cached_at = std::chrono::steady_clock::now();
+      MutexLock lock(cache.mu);
+      if (cache.text.empty() || std::chrono::steady_clock::now() - cache.at > std::chrono::seconds(1)) {
+        cache.text = json::serialize(StatusPageJson(t));
+        cache.at = std::chrono::steady_clock::now();
       }
-      return HttpReply{200, "application/json", cached};
+      return HttpReply{200, "application/json", cache.text};
     }
     return HttpReply{404, "text/plain; charset=utf-8", "GET / or /api/status\n"};
   });
