@@ -62,9 +62,9 @@ TEST(Recover, BadDeploymentUndoneOrdersKept) {
   for (const auto& [id, p] : price_before) product_ids.push_back(id);
   Workload load({region.ApiHost(), region.ApiPort(), region.secrets().client_token, product_ids, order_skus});
   load.Start();
-  std::this_thread::sleep_for(std::chrono::seconds(3));
+  ASSERT_TRUE(load.WaitForOrders(30, std::chrono::seconds(60))) << "orders do not flow";
   std::string to_time = Table(db, "SELECT now()::text")[0][0];
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_TRUE(load.WaitForOrders(5, std::chrono::seconds(30))) << "no order after T";
 
   // After T, the good deployment's own changes: stock received, an order cancelled.
   auto adjust = HttpCall(region.ApiHost(), region.ApiPort(), "POST", "/v1/inventory/" + order_skus[0] + "/adjust",
@@ -106,7 +106,7 @@ TEST(Recover, BadDeploymentUndoneOrdersKept) {
   auto put = HttpCall(region.ApiHost(), region.ApiPort(), "PUT", "/v1/products/" + edited, json::serialize(doc),
                       {{"Authorization", admin}});
   ASSERT_EQ(put.status, 200) << put.body;
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ASSERT_TRUE(load.WaitForOrders(20, std::chrono::seconds(30)));
 
   // Recovery, with the orders still arriving.
   double t_cmd = load.Now();
@@ -114,7 +114,7 @@ TEST(Recover, BadDeploymentUndoneOrdersKept) {
   double t_done = load.Now();
   std::printf("%s\n", out.c_str());
   ASSERT_EQ(rc, 0) << out;
-  std::this_thread::sleep_for(std::chrono::seconds(5));
+  EXPECT_TRUE(load.WaitForOrders(50, std::chrono::seconds(60))) << "orders do not flow after the recovery";
   load.Stop();
   auto report = JsonOf(out);
   ASSERT_TRUE(report.is_object()) << out;

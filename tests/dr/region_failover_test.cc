@@ -115,6 +115,11 @@ double FirstAckAfter(const std::vector<Op>& history, double from_s) {
   return best < 0 ? -1 : best - from_s;
 }
 
+// True when something accepts a TCP connection at host:port.
+bool Reachable(const std::string& host, unsigned short port) {
+  return HttpCall(host, port, "GET", "/healthz", "", {}, std::chrono::milliseconds(500)).status != 0;
+}
+
 TEST(RegionFailover, PlannedAndBackLosesNothing) {
   if (geteuid() != 0) GTEST_SKIP() << "region drills run as root";
   TwoRegions dr("planned");
@@ -123,7 +128,7 @@ TEST(RegionFailover, PlannedAndBackLosesNothing) {
   EXPECT_GE(dr.FrontDoorReaches("a", 10), 0) << "the front door sends clients to the active region";
   Workload load({dr.region("b").address, dr.ApiPort(), dr.secrets().client_token, products, skus});
   load.Start();
-  std::this_thread::sleep_for(std::chrono::seconds(5));
+  ASSERT_TRUE(load.WaitForOrders(50, std::chrono::seconds(60))) << "orders do not flow";
   std::string out;
   double t1 = load.Now();
   ASSERT_EQ(Ctl(dr.Args({"dr", "failover", "--to", "b"}), &out), 0) << out;
@@ -132,14 +137,14 @@ TEST(RegionFailover, PlannedAndBackLosesNothing) {
   double door_b = dr.FrontDoorReaches("b", 5);
   EXPECT_GE(door_b, 0) << "the front door follows the failover to b";
   double back1 = FirstAckAfter(load.History(), t1);
-  std::this_thread::sleep_for(std::chrono::seconds(5));
+  ASSERT_TRUE(load.WaitForOrders(50, std::chrono::seconds(60))) << "orders do not flow in b";
   double t2 = load.Now();
   ASSERT_EQ(Ctl(dr.Args({"dr", "failover", "--to", "a"}), &out), 0) << out;
   std::printf("%s", out.c_str());
   double door_a = dr.FrontDoorReaches("a", 5);
   EXPECT_GE(door_a, 0) << "the front door follows the failover back to a";
   std::printf("[planned] front door reached b %.1f s and a %.1f s after each command returned\n", door_b, door_a);
-  std::this_thread::sleep_for(std::chrono::seconds(5));
+  EXPECT_TRUE(load.WaitForOrders(50, std::chrono::seconds(60))) << "orders do not flow in a again";
   load.Stop();
   auto history = load.History();
   auto f = Measure(history, t1);
@@ -163,12 +168,13 @@ TEST(RegionFailover, RegionLostForcedFailoverWithinRpo) {
   auto [products, skus] = Prepare(dr);
   Workload load({dr.region("b").address, dr.ApiPort(), dr.secrets().client_token, products, skus});
   load.Start();
-  std::this_thread::sleep_for(std::chrono::seconds(8));
+  ASSERT_TRUE(load.WaitForOrders(80, std::chrono::seconds(60))) << "orders do not flow";
   long long lag_bytes = dr.BehindBytes("b");  // the RPO meter just before the loss
   std::string out;
   double killed = load.Now();
   ASSERT_EQ(Ctl(dr.Args({"fault", "kill-region", "a"}), &out), 0) << out;
-  std::this_thread::sleep_for(std::chrono::seconds(1));
+  ASSERT_TRUE(WaitFor([&] { return !Reachable(dr.region("a").address, dr.ApiPort()); }, std::chrono::seconds(10)))
+      << "region a still answers after it was killed";
   double command = load.Now();
   auto t0 = Clock::now();
   ASSERT_EQ(Ctl(dr.Args({"dr", "failover", "--to", "b", "--force"}), &out), 0) << out;
@@ -177,7 +183,7 @@ TEST(RegionFailover, RegionLostForcedFailoverWithinRpo) {
   // Writes resume in b, and the front door (on the witness's side, alive) sends clients there.
   ASSERT_TRUE(WaitFor([&] { return FirstAckAfter(load.History(), command) >= 0; }, std::chrono::seconds(30)));
   EXPECT_GE(dr.FrontDoorReaches("b", 5), 0) << "the front door sends clients to b after region a is lost";
-  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_TRUE(load.WaitForOrders(30, std::chrono::seconds(30)));
   load.Stop();
   auto history = load.History();
   double rto = FirstAckAfter(history, command);
@@ -205,7 +211,7 @@ TEST(RegionFailover, RegionLostForcedFailoverWithinRpo) {
   ASSERT_EQ(Ctl(dr.Args({"dr", "failback", "--to", "a"}), &out), 0) << out;
   double failback_s = std::chrono::duration<double>(Clock::now() - f0).count();
   std::printf("%s", out.c_str());
-  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_TRUE(after.WaitForOrders(20, std::chrono::seconds(30))) << "orders do not flow after the failback";
   after.Stop();
   auto later = after.History();
   later.insert(later.end(), history.begin(), history.end());
@@ -228,16 +234,24 @@ TEST(RegionFailover, CutOffRegionStopsWritingBeforeTheOtherIsPromoted) {
   in_a.Start();
   in_b.Start();
   double skew = in_b.Now() - in_a.Now();  // b's clock minus a's, for comparing their histories
-  std::this_thread::sleep_for(std::chrono::seconds(6));
+  ASSERT_TRUE(in_a.WaitForOrders(30, std::chrono::seconds(60)) && in_b.WaitForOrders(30, std::chrono::seconds(60)));
   std::string out;
   double cut = in_b.Now();
   ASSERT_EQ(Ctl(dr.Args({"fault", "partition-region", "a"}), &out), 0) << out;
-  std::this_thread::sleep_for(std::chrono::seconds(1));
+  // Region a fences itself (its clients' writes refused) before the other is promoted.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const auto& op : in_a.History())
+          if (op.kind == Op::Kind::kOrder && op.status == 503 && op.start_s + skew > cut) return true;
+        return false;
+      },
+      std::chrono::seconds(10)))
+      << "region a never refused a write after the cut";
   double command = in_b.Now();
   ASSERT_EQ(Ctl(dr.Args({"dr", "failover", "--to", "b", "--force"}), &out), 0) << out;
   std::printf("%s", out.c_str());
   ASSERT_TRUE(WaitFor([&] { return FirstAckAfter(in_b.History(), command) >= 0; }, std::chrono::seconds(30)));
-  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_TRUE(in_b.WaitForOrders(30, std::chrono::seconds(30)));
   in_a.Stop();
   in_b.Stop();
   auto ha = in_a.History(), hb = in_b.History();
@@ -276,7 +290,7 @@ TEST(RegionFailover, AutomaticFailoverThroughTheFrontDoor) {
   ASSERT_GE(dr.FrontDoorReaches("a", 10), 0);
   Workload load({dr.topology().dr.witness_address, dr.ApiPort(), dr.secrets().client_token, products, skus});
   load.Start();
-  std::this_thread::sleep_for(std::chrono::seconds(6));
+  ASSERT_TRUE(load.WaitForOrders(50, std::chrono::seconds(60))) << "orders do not flow";
   long long lag_bytes = dr.BehindBytes("b");
   std::string out;
   double killed = load.Now();
@@ -284,7 +298,7 @@ TEST(RegionFailover, AutomaticFailoverThroughTheFrontDoor) {
   // Nobody runs a command: the region responder fails over, the front door follows.
   ASSERT_TRUE(WaitFor([&] { return FirstAckAfter(load.History(), killed + 1) >= 0; }, std::chrono::seconds(60)))
       << "no order acknowledged within 60 s of the loss";
-  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_TRUE(load.WaitForOrders(30, std::chrono::seconds(30)));
   load.Stop();
   auto history = load.History();
   double rto = FirstAckAfter(history, killed + 1) + 1;

@@ -70,8 +70,11 @@ TEST(Autoscale, AddsAnInstanceUnderLoadAndDrainsItAwayWhenTheLoadGoes) {
       }
     });
 
-  // Idle: nothing is added.
-  std::this_thread::sleep_for(std::chrono::seconds(4));
+  // Idle: nothing is added while the autoscaler watches a trickle (an observation window, not a wait
+  // for something to happen: four of its 1 s iterations).
+  long idle_from = ok.load();
+  WaitFor([&] { return false; }, std::chrono::seconds(4));
+  EXPECT_GT(ok.load(), idle_from) << "the trickle of reads stopped";
   EXPECT_EQ(ServerStatus(region, "z1-2"), "MAINT");
 
   auto load_start = Clock::now();
@@ -89,7 +92,8 @@ TEST(Autoscale, AddsAnInstanceUnderLoadAndDrainsItAwayWhenTheLoadGoes) {
   std::printf("[autoscale] load off; z1-2 drained and stopped after %.1f s\n",
               std::chrono::duration<double>(Clock::now() - calm_start).count());
   EXPECT_TRUE(removed) << ReadFile(region.dir() + "/autoscale.log").value_or("");
-  std::this_thread::sleep_for(std::chrono::seconds(2));  // requests go on after the removal
+  long answered = ok.load();  // requests go on after the removal
+  EXPECT_TRUE(WaitFor([&] { return ok.load() >= answered + 20; }, std::chrono::seconds(20)));
   running = false;
   for (auto& t : readers) t.join();
   EXPECT_EQ(failed.load(), 0) << "of " << ok.load() << " requests";

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "common/http_client.h"
+#include "tests/system/harness.h"
 
 namespace techmoda::test {
 
@@ -24,12 +25,23 @@ void Workload::Stop() {
 double Workload::Now() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count(); }
 
 std::vector<Op> Workload::History() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return history_;
 }
 
+int Workload::Acknowledged() const {
+  MutexLock lock(mu_);
+  return acknowledged_;
+}
+
+bool Workload::WaitForOrders(int more, std::chrono::seconds timeout) const {
+  int want = Acknowledged() + more;
+  return WaitFor([&] { return Acknowledged() >= want; }, timeout);
+}
+
 void Workload::Record(Op op) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
+  acknowledged_ += op.kind == Op::Kind::kOrder && op.status == 201;
   history_.push_back(std::move(op));
 }
 

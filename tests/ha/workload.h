@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "techmoda/mutex.h"
+
 namespace techmoda::test {
 
 struct Op {
@@ -45,6 +47,11 @@ class Workload {
   void Stop();
   double Now() const;
   std::vector<Op> History() const;
+  // Orders acknowledged (201) so far.
+  int Acknowledged() const;
+  // Polls until `more` orders beyond those acknowledged now have been acknowledged, or `timeout`
+  // passes; true when they were. What a drill waits for before (and after) its fault.
+  bool WaitForOrders(int more, std::chrono::seconds timeout) const;
 
  private:
   void Read(int worker);
@@ -54,8 +61,9 @@ class Workload {
   std::chrono::steady_clock::time_point t0_;
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
-  mutable std::mutex mu_;
-  std::vector<Op> history_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::vector<Op> history_ GUARDED_BY(mu_);
+  int acknowledged_ GUARDED_BY(mu_) = 0;
 };
 
 // What a drill measured from a history, around a fault at `fault_s`.

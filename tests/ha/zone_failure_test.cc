@@ -73,7 +73,7 @@ void RunDrill(const Drill& d) {
   ASSERT_FALSE(old_primary.empty());
   Workload load({region.ApiHost(), region.ApiPort(), region.secrets().client_token, products, skus});
   load.Start();
-  std::this_thread::sleep_for(std::chrono::seconds(5));
+  ASSERT_TRUE(load.WaitForOrders(50, std::chrono::seconds(60))) << "orders do not flow before the fault";
   // The engine's own recovery, measured in the same run as what clients see: from the fault until a
   // Patroni answers /primary again (another zone's, or the same one after it stopped answering).
   std::atomic<bool> watching{true};

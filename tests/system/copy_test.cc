@@ -123,7 +123,11 @@ TEST(Copy, AnswersStaleReadsWithoutADatabaseAndSaysWhy) {
   EXPECT_EQ(fresh.status, 200);
   EXPECT_EQ(fresh.Header("warning"), "");
   own.pg.Stop();
-  std::this_thread::sleep_for(5500ms);  // past the 5 s freshness bound
+  // Past the 5 s freshness bound, reads are marked stale.
+  auto stopped = std::chrono::steady_clock::now();
+  EXPECT_TRUE(WaitFor([&] { return Get(c.port(), "/v1/products/st-1").Header("warning") == "110 - \"stale\""; },
+                      std::chrono::seconds(10)));
+  EXPECT_GE(std::chrono::steady_clock::now() - stopped, 4900ms) << "marked stale before the bound";
   for (std::string path : {"/v1/products/st-1", "/v1/products?category=men", "/v1/inventory/st-1-a"}) {
     auto r = Get(c.port(), path);
     EXPECT_EQ(r.status, 200) << path << " " << r.body;

@@ -33,15 +33,16 @@ TEST(GamedayLoad, OpenLoopHistoryOnAHealthyServiceKeepsEveryPromise) {
   load.token_reads = 1;  // every order read carries its write's token
   gameday::OpenLoopLoad run({"127.0.0.1", Port(), kClientToken, products, skus, {"linen"}, 16}, load);
   run.Start();
-  std::this_thread::sleep_for(std::chrono::seconds(5));
+  // Enough of every kind of operation to judge: 300 answered (about 5 s at 60/s).
+  ASSERT_TRUE(WaitFor([&] { return run.Count().answered >= 300; }, std::chrono::seconds(30)));
+  double elapsed = run.Now();
   run.Stop();
   auto history = run.History();
   auto after = gameday::ReadDatabaseState(**conn, skus, kClientToken);
   ASSERT_TRUE(after.ok()) << after.status().detail();
 
-  // Open loop at 60/s for 5 s: about 300 operations (a Poisson count; far outside means a broken schedule).
-  EXPECT_GT(history.size(), 200u);
-  EXPECT_LT(history.size(), 420u);
+  // Open loop at 60/s: about 60 a second started (a Poisson count; far outside means a broken schedule).
+  EXPECT_NEAR(static_cast<double>(history.size()), 60 * elapsed, 0.35 * 60 * elapsed + 20) << elapsed << " s";
   std::map<gameday::OpKind, int> kinds;
   int token_reads = 0;
   for (const auto& op : history) {
