@@ -5,15 +5,14 @@
 
 namespace techmoda::ctl {
 
-using Clock = std::chrono::steady_clock;
-
 ControlLoop::~ControlLoop() { JoinBackground(); }
 
 Status ControlLoop::Run(const std::function<void()>& iteration) {
-  auto started = Clock::now();
+  Clock& clock = *options_.clock;
+  auto started = clock.Now();
   log::Info(options_.name + ".started", {{"period_ms", static_cast<std::int64_t>(options_.period.count())}});
   for (; !StopRequested(); ++iteration_) {
-    auto begun = Clock::now();
+    auto begun = clock.Now();
     if (options_.duration.count() > 0 && begun - started >= options_.duration) break;
     if (options_.max_iterations > 0 && iteration_ >= options_.max_iterations) break;
     try {
@@ -26,7 +25,7 @@ Status ControlLoop::Run(const std::function<void()>& iteration) {
       log::Error(options_.name + ".iteration_failed", {{"iteration", iteration_}, {"what", "unknown"}});
     }
     auto next = begun + options_.period;
-    while (Clock::now() < next && !StopRequested()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    while (clock.Now() < next && !StopRequested()) clock.SleepFor(std::chrono::milliseconds(20));
   }
   JoinBackground();
   log::Info(options_.name + ".stopped", {{"iterations", iteration_}, {"failed_iterations", failed_}});

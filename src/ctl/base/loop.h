@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "techmoda/clock.h"
 #include "techmoda/mutex.h"
 #include "techmoda/status.h"
 
@@ -25,6 +26,7 @@ struct LoopOptions {
   std::chrono::milliseconds period{1000};  // from the start of one iteration to the next
   std::chrono::seconds duration{0};        // 0: until stopped
   long max_iterations = 0;                 // 0: no limit
+  Clock* clock = &RealClock();             // tests pass one that jumps
 };
 
 // Not thread-safe but for the background action, which it owns. Requires: InstallStopHandlers was

@@ -47,3 +47,30 @@ TEST(ControlLoop, ALongActionRunsInTheBackgroundWhileIterationsGoOn) {
 
 }  // namespace
 }  // namespace techmoda::ctl
+
+namespace techmoda::ctl {
+namespace {
+
+// A clock that stands still until told to jump, and whose sleeps move it on by what was asked.
+class JumpingClock final : public Clock {
+ public:
+  std::chrono::steady_clock::time_point Now() const override { return now_; }
+  void SleepFor(std::chrono::nanoseconds d) override { now_ += d; }
+  void Jump(std::chrono::seconds by) { now_ += by; }
+
+ private:
+  std::chrono::steady_clock::time_point now_{};
+};
+
+TEST(ControlLoop, StopsWhenItsDurationHasPassedOnItsClock) {
+  JumpingClock clock;
+  ControlLoop loop({"test", 1s, 60s, 0, &clock});
+  int ran = 0;
+  loop.Run([&] {
+    if (++ran == 3) clock.Jump(3600s);  // a suspended machine wakes up: the duration is long gone
+  });
+  EXPECT_EQ(ran, 3);
+}
+
+}  // namespace
+}  // namespace techmoda::ctl

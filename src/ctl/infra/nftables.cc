@@ -3,8 +3,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/process.h"
-
 namespace techmoda::ctl {
 
 namespace {
@@ -22,7 +20,7 @@ std::string NftSet(const std::vector<T>& items) {
 
 Status CutOff(const Topology& t, const std::string& name, const std::vector<uid_t>& inside_uids,
               const std::vector<std::string>& inside_addrs, const std::vector<uid_t>& outside_uids,
-              const std::vector<std::string>& outside_addrs) {
+              const std::vector<std::string>& outside_addrs, ProcessRunner& run) {
   std::string table = t.NftTable();
   std::string rules = "add table inet " + table + "\nadd chain inet " + table +
                       " zones { type filter hook output priority 0; policy accept; }\n";
@@ -35,13 +33,13 @@ Status CutOff(const Topology& t, const std::string& name, const std::vector<uid_
   std::string path = t.var_dir + "/" + name + ".nft";
   std::ofstream(path, std::ios::trunc) << rules;
   std::string out;
-  if (RunCapture({"/usr/sbin/nft", "-f", path}, &out) != 0) return Status::Internal("nft failed: " + out);
+  if (run.Run({"/usr/sbin/nft", "-f", path}, &out) != 0) return Status::Internal("nft failed: " + out);
   return Status::Ok();
 }
 
-bool RemoveCuts(const Topology& t) {
+bool RemoveCuts(const Topology& t, ProcessRunner& run) {
   std::string out;
-  return RunCapture({"/usr/sbin/nft", "delete", "table", "inet", t.NftTable()}, &out) == 0;
+  return run.Run({"/usr/sbin/nft", "delete", "table", "inet", t.NftTable()}, &out) == 0;
 }
 
 }  // namespace techmoda::ctl

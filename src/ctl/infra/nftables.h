@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ctl/topology/topology.h"
+#include "techmoda/process_runner.h"
 #include "techmoda/status.h"
 
 namespace techmoda::ctl {
@@ -21,9 +22,9 @@ namespace techmoda::ctl {
 // with nft's output when it refuses them.
 Status CutOff(const Topology& t, const std::string& name, const std::vector<uid_t>& inside_uids,
               const std::vector<std::string>& inside_addrs, const std::vector<uid_t>& outside_uids,
-              const std::vector<std::string>& outside_addrs);
+              const std::vector<std::string>& outside_addrs, ProcessRunner& run = RealProcessRunner());
 
 // Removes the topology's table, and with it every cut; true when there was one.
-bool RemoveCuts(const Topology& t);
+bool RemoveCuts(const Topology& t, ProcessRunner& run = RealProcessRunner());
 
 }  // namespace techmoda::ctl
