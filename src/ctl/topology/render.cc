@@ -251,29 +251,53 @@ std::string PgBackRestRestoreConf(const Topology& t) {
          BackupCommonOptions(p) + "\n[" + t.backup.stanza + "]\n";
 }
 
+// YAML through yaml-cpp's emitter: `Kv` writes one key and value, then the reason for it as a comment
+// on the same line.
+template <typename V>
+void Kv(YAML::Emitter& o, const std::string& key, const V& value, const char* why = nullptr) {
+  o << YAML::Key << key << YAML::Value << value;
+  if (why) o << YAML::Comment(why);
+}
+
+// A key with a single-quoted value: YAML 1.1 readers (Patroni's) take a plain on for a boolean.
+void KvQuoted(YAML::Emitter& o, const std::string& key, const std::string& value, const char* why = nullptr) {
+  o << YAML::Key << key << YAML::Value << YAML::SingleQuoted << value;
+  if (why) o << YAML::Comment(why);
+}
+
+// A key with a double-quoted value (conninfo strings, lists of endpoints).
+void KvDoubleQuoted(YAML::Emitter& o, const std::string& key, const std::string& value) {
+  o << YAML::Key << key << YAML::Value << YAML::DoubleQuoted << value;
+}
+
+std::string Emitted(const YAML::Emitter& o) { return std::string(o.c_str()) + "\n"; }
+
 // Several regions: each region keeps a physical slot for every other (whichever streams from it),
 // and a region that is not the active one starts as a standby cluster of the active region's primary.
-std::string StandbyClusterYaml(const Topology& t, const Region& r) {
-  if (!t.MultiRegion()) return "";
-  std::string out = "    # Regions that stream from this one (when it is the active region).\n    slots:\n";
-  for (const auto& o : t.regions)
-    if (o.name != r.name) out += "      standby_" + o.name + ": {type: physical}\n";
+void StandbyClusterYaml(YAML::Emitter& o, const Topology& t, const Region& r) {
+  if (!t.MultiRegion()) return;
+  o << YAML::Key << "slots" << YAML::Value << YAML::BeginMap;
+  for (const auto& other : t.regions)
+    if (other.name != r.name)
+      o << YAML::Key << "standby_" + other.name << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "type"
+        << YAML::Value << "physical" << YAML::EndMap;
+  o << YAML::EndMap << YAML::Comment("regions that stream from this one (when it is the active region)");
   const Region& active = t.ActiveAtStart();
-  if (active.name == r.name) return out;
-  return out +
-         "    # A standby cluster of the active region (docs/runbooks/region-loss.md); `catalogctl dr failover`\n"
-         "    # promotes it by removing this section.\n"
-         "    standby_cluster:\n      host: " +
-         active.address + "\n      port: " + std::to_string(t.ports.haproxy_primary) +
-         "\n      primary_slot_name: standby_" + r.name + "\n      create_replica_methods: [basebackup]\n";
+  if (active.name == r.name) return;
+  o << YAML::Key << "standby_cluster" << YAML::Value << YAML::BeginMap;
+  Kv(o, "host", active.address,
+     "a standby cluster of the active region (docs/runbooks/region-loss.md);\n`catalogctl dr failover` promotes it by "
+     "removing this section");
+  Kv(o, "port", t.ports.haproxy_primary);
+  Kv(o, "primary_slot_name", "standby_" + r.name);
+  o << YAML::Key << "create_replica_methods" << YAML::Value << YAML::Flow << YAML::BeginSeq << "basebackup"
+    << YAML::EndSeq;
+  o << YAML::EndMap;
 }
 
 std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const Secrets& s, const Layout& l) {
-  std::string etcd_hosts;
-  for (const auto& m : r.zones) {
-    if (!etcd_hosts.empty()) etcd_hosts += ", ";
-    etcd_hosts += m.address + ":" + std::to_string(t.ports.etcd_client);
-  }
+  std::vector<std::string> etcd_hosts;
+  for (const auto& m : r.zones) etcd_hosts.push_back(m.address + ":" + std::to_string(t.ports.etcd_client));
   std::string pg = z.address + ":" + std::to_string(t.ports.postgres);
   // Who may connect over TCP: on one machine, loopback; on real hosts, the region's hosts only.
   std::vector<std::string> nets;
@@ -283,207 +307,175 @@ std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const
     nets.push_back(r.address + "/32");
     for (const auto& m : r.zones) nets.push_back(m.address + "/32");
   }
-  std::string hba;
-  for (const auto& n : nets)
-    hba += "    - host replication replicator " + n + " scram-sha-256\n    - host replication catalog " + n +
-           " scram-sha-256\n    - host all all " + n + " scram-sha-256\n";
   std::string api = z.address + ":" + std::to_string(t.ports.patroni);
   const auto& p = t.patroni;
   std::string archive_command =
       ZoneArchiveCommand(t, r, z, l.os_user == z.os_user ? RenderTarget::kLocal : RenderTarget::kSystemd);
-  return "# Rendered by catalogctl from " + t.file + " (topology " + t.name +
-         "). Do not edit: edit the topology and re-render.\n"
-         "scope: " +
-         t.name + "-" + r.name +
-         "\n"
-         "namespace: /techmoda/\n"
-         "name: " +
-         z.name +
-         "\n"
-         "log: {level: INFO}\n"
-         "restapi:\n"
-         "  listen: " +
-         api +
-         "\n"
-         "  connect_address: " +
-         api +
-         "\n"
-         "  # Changes (switchover, restart, reinitialize, configuration) need these; health checks do not.\n"
-         "  authentication: {username: patroni, password: " +
-         s.patroni_api +
-         "}\n"
-         "ctl: {insecure: true}\n"
-         "# etcd's v2 API, not etcd3: see shared/ha-facts.md (split brain in Patroni 3.0.2's etcd3 store).\n"
-         "etcd:\n"
-         "  hosts: [" +
-         etcd_hosts +
-         "]\n"
-         "bootstrap:\n"
-         "  dcs:\n"
-         "    ttl: " +
-         std::to_string(p.ttl) +
-         "\n"
-         "    loop_wait: " +
-         std::to_string(p.loop_wait) +
-         "\n"
-         "    retry_timeout: " +
-         std::to_string(p.retry_timeout) +
-         "\n"
-         "    maximum_lag_on_failover: " +
-         std::to_string(p.maximum_lag_on_failover) + "\n" + StandbyClusterYaml(t, r) +
-         "    # An acknowledged commit is on a second zone; with none left, commits wait (strict).\n"
-         "    synchronous_mode: true\n"
-         "    synchronous_mode_strict: true\n"
-         "    postgresql:\n"
-         "      use_pg_rewind: true\n"
-         "      use_slots: true\n"
-         "      remove_data_directory_on_rewind_failure: true\n"
-         "      remove_data_directory_on_diverged_timelines: true\n"
-         "      parameters:\n"
-         "        wal_level: logical\n"
-         "        wal_log_hints: 'on'\n"
-         "        max_wal_senders: 64\n"
-         "        max_replication_slots: 64\n"
-         "        max_connections: 200\n"
-         "        hot_standby: 'on'\n"
-         "        wal_keep_size: 256MB\n"
-         "        password_encryption: scram-sha-256\n"
-         "        lc_messages: C\n"
-         "        synchronous_commit: 'on'\n"
-         "        # A standby that stops answering (its zone cut off: packets dropped, no reset) is let go\n"
-         "        # after 5 s, not the default 60 s: Patroni then names another synchronous standby and\n"
-         "        # commits stop waiting. The sender asks for a reply after half of it, so a live one keeps up.\n"
-         "        wal_sender_timeout: 5s\n"
-         "        # Likewise a standby gives up on a primary that went silent and reconnects (to the new one).\n"
-         "        wal_receiver_timeout: 5s\n"
-         "  initdb: [{encoding: UTF8}, {locale: C.UTF-8}, data-checksums, {auth-local: peer}, "
-         "{auth-host: scram-sha-256}]\n"
-         "postgresql:\n"
-         "  listen: " +
-         pg +
-         "\n"
-         "  connect_address: " +
-         pg +
-         "\n"
-         "  data_dir: " +
-         l.zone_dir +
-         "/pg/data\n"
-         "  bin_dir: " +
-         t.postgres_bin_dir +
-         "\n"
-         "  # A replica cloned (or re-cloned by the responder) asks the primary for an immediate checkpoint;\n"
-         "  # with the default, spread one, pg_basebackup waited minutes before copying anything.\n"
-         "  basebackup:\n"
-         "    - checkpoint: fast\n"
-         "  pgpass: " +
-         l.zone_dir +
-         "/run/pgpass\n"
-         "  authentication:\n"
-         "    superuser: {username: postgres, password: " +
-         s.superuser +
-         "}\n"
-         "    replication: {username: replicator, password: " +
-         s.replication +
-         "}\n"
-         "    rewind: {username: rewinder, password: " +
-         s.rewind +
-         "}\n"
-         "  parameters:\n"
-         "    # Several PostgreSQLs share this machine: each its own socket folder.\n"
-         "    unix_socket_directories: " +
-         l.zone_dir +
-         "/run\n"
-         "    # Continuous archiving: a quiet primary still archives within archive_timeout (the RPO meter's\n"
-         "    # bound; docs/monitoring.md).\n"
-         "    archive_mode: 'on'\n"
-         "    archive_timeout: " +
-         std::to_string(t.monitoring.archive_timeout_s) +
-         "\n"
-         "    archive_command: '" +
-         archive_command +
-         "'\n"
-         "  # Passwords (SCRAM) everywhere but the node's own socket, where only the node's OS user gets in.\n"
-         "  pg_hba:\n"
-         "    - local all all peer map=node\n" +
-         hba +
-         "  pg_ident:\n"
-         "    - node " +
-         l.os_user +
-         " postgres\n"
-         "    - node " +
-         l.os_user + " " + l.os_user +
-         "\n"
-         "tags: {nofailover: false, noloadbalance: false, clonefrom: false, nosync: false}\n";
+  YAML::Emitter o;
+  o << YAML::Comment("Rendered by catalogctl from " + t.file + " (topology " + t.name +
+                     "). Do not edit: edit the topology and re-render.");
+  o << YAML::BeginMap;
+  Kv(o, "scope", t.name + "-" + r.name);
+  Kv(o, "namespace", "/techmoda/");
+  Kv(o, "name", z.name);
+  o << YAML::Key << "log" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "level" << YAML::Value
+    << "INFO" << YAML::EndMap;
+  o << YAML::Key << "restapi" << YAML::Value << YAML::BeginMap;
+  Kv(o, "listen", api);
+  Kv(o, "connect_address", api);
+  o << YAML::Key << "authentication" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "username"
+    << YAML::Value << "patroni" << YAML::Key << "password" << YAML::Value << s.patroni_api << YAML::EndMap
+    << YAML::Comment("changes (switchover, restart, reinitialize, configuration) need these; health checks do not");
+  o << YAML::EndMap;
+  o << YAML::Key << "ctl" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "insecure" << YAML::Value
+    << true << YAML::EndMap;
+  o << YAML::Key << "etcd" << YAML::Value << YAML::BeginMap << YAML::Key << "hosts" << YAML::Value << YAML::Flow
+    << etcd_hosts << YAML::EndMap
+    << YAML::Comment("etcd's v2 API, not etcd3: see shared/ha-facts.md (split brain in Patroni 3.0.2's etcd3 store)");
+  o << YAML::Key << "bootstrap" << YAML::Value << YAML::BeginMap;
+  o << YAML::Key << "dcs" << YAML::Value << YAML::BeginMap;
+  Kv(o, "ttl", p.ttl);
+  Kv(o, "loop_wait", p.loop_wait);
+  Kv(o, "retry_timeout", p.retry_timeout);
+  Kv(o, "maximum_lag_on_failover", p.maximum_lag_on_failover);
+  StandbyClusterYaml(o, t, r);
+  Kv(o, "synchronous_mode", true, "an acknowledged commit is on a second zone; with none left, commits wait (strict)");
+  Kv(o, "synchronous_mode_strict", true);
+  o << YAML::Key << "postgresql" << YAML::Value << YAML::BeginMap;
+  Kv(o, "use_pg_rewind", true);
+  Kv(o, "use_slots", true);
+  Kv(o, "remove_data_directory_on_rewind_failure", true);
+  Kv(o, "remove_data_directory_on_diverged_timelines", true);
+  o << YAML::Key << "parameters" << YAML::Value << YAML::BeginMap;
+  Kv(o, "wal_level", "logical");
+  KvQuoted(o, "wal_log_hints", "on");
+  Kv(o, "max_wal_senders", 64);
+  Kv(o, "max_replication_slots", 64);
+  Kv(o, "max_connections", 200);
+  KvQuoted(o, "hot_standby", "on");
+  Kv(o, "wal_keep_size", "256MB");
+  Kv(o, "password_encryption", "scram-sha-256");
+  Kv(o, "lc_messages", "C");
+  KvQuoted(o, "synchronous_commit", "on");
+  Kv(o, "wal_sender_timeout", "5s",
+     "a standby that stops answering (its zone cut off: packets dropped, no reset) is let go\nafter 5 s, not the "
+     "default 60 s: Patroni then names another synchronous standby and\ncommits stop waiting. The sender asks for a "
+     "reply after half of it, so a live one keeps up.");
+  Kv(o, "wal_receiver_timeout", "5s",
+     "likewise a standby gives up on a primary that went silent and reconnects (to the new one)");
+  o << YAML::EndMap << YAML::EndMap << YAML::EndMap;  // parameters, postgresql, dcs
+  o << YAML::Key << "initdb" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (auto [k, v] : {std::pair<const char*, const char*>{"encoding", "UTF8"}, {"locale", "C.UTF-8"}}) {
+    o << YAML::BeginMap << YAML::Key << k << YAML::Value << v << YAML::EndMap;
+    if (std::string(k) == "locale") o << "data-checksums";
+  }
+  for (auto [k, v] : {std::pair<const char*, const char*>{"auth-local", "peer"}, {"auth-host", "scram-sha-256"}})
+    o << YAML::BeginMap << YAML::Key << k << YAML::Value << v << YAML::EndMap;
+  o << YAML::EndSeq;
+  o << YAML::EndMap;  // bootstrap
+  o << YAML::Key << "postgresql" << YAML::Value << YAML::BeginMap;
+  Kv(o, "listen", pg);
+  Kv(o, "connect_address", pg);
+  Kv(o, "data_dir", l.zone_dir + "/pg/data");
+  Kv(o, "bin_dir", t.postgres_bin_dir);
+  o << YAML::Key << "basebackup" << YAML::Value << YAML::BeginSeq << YAML::BeginMap << YAML::Key << "checkpoint"
+    << YAML::Value << "fast" << YAML::EndMap << YAML::EndSeq
+    << YAML::Comment(
+           "a replica cloned (or re-cloned by the responder) asks the primary for an immediate "
+           "checkpoint;\nwith the default, spread one, pg_basebackup waited minutes before copying anything");
+  Kv(o, "pgpass", l.zone_dir + "/run/pgpass");
+  o << YAML::Key << "authentication" << YAML::Value << YAML::BeginMap;
+  for (auto [role, user, password] :
+       {std::tuple<const char*, const char*, const std::string*>{"superuser", "postgres", &s.superuser},
+        {"replication", "replicator", &s.replication},
+        {"rewind", "rewinder", &s.rewind}})
+    o << YAML::Key << role << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "username" << YAML::Value
+      << user << YAML::Key << "password" << YAML::Value << *password << YAML::EndMap;
+  o << YAML::EndMap;
+  o << YAML::Key << "parameters" << YAML::Value << YAML::BeginMap;
+  Kv(o, "unix_socket_directories", l.zone_dir + "/run",
+     "several PostgreSQLs share this machine: each its own socket folder");
+  KvQuoted(o, "archive_mode", "on",
+           "continuous archiving: a quiet primary still archives within archive_timeout (the RPO meter's\nbound; "
+           "docs/monitoring.md)");
+  Kv(o, "archive_timeout", t.monitoring.archive_timeout_s);
+  KvQuoted(o, "archive_command", archive_command);
+  o << YAML::EndMap;
+  std::vector<std::string> hba{"local all all peer map=node"};
+  for (const auto& n : nets)
+    for (const auto& line :
+         {"host replication replicator " + n + " scram-sha-256", "host replication catalog " + n + " scram-sha-256",
+          "host all all " + n + " scram-sha-256"})
+      hba.push_back(line);
+  o << YAML::Key << "pg_hba" << YAML::Value << hba
+    << YAML::Comment("passwords (SCRAM) everywhere but the node's own socket, where only the node's OS user gets in");
+  o << YAML::Key << "pg_ident" << YAML::Value
+    << std::vector<std::string>{"node " + l.os_user + " postgres", "node " + l.os_user + " " + l.os_user};
+  o << YAML::EndMap;  // postgresql
+  o << YAML::Key << "tags" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  for (const char* tag : {"nofailover", "noloadbalance", "clonefrom", "nosync"})
+    o << YAML::Key << tag << YAML::Value << false;
+  o << YAML::EndMap;
+  o << YAML::EndMap;
+  return Emitted(o);
 }
 
 // Several regions: where the global etcd is and every region's write conninfo (catalogd writes to
 // the active region's, while it holds its lease).
-std::string CatalogdDrYaml(const Topology& t, const Secrets& s) {
-  if (!t.MultiRegion()) return "";
-  std::string out = "global_etcd: \"" + t.GlobalEtcdEndpoints() + "\"\ndr_prefix: " + t.DrPrefix() +
-                    "\nlease_ttl_s: " + std::to_string(t.dr.lease_ttl_s) + "\nregion_database_urls:\n";
-  for (const auto& r : t.regions) out += "  " + r.name + ": \"" + CatalogConninfo(t, r, s) + "\"\n";
-  return out;
+void CatalogdDrYaml(YAML::Emitter& o, const Topology& t, const Secrets& s) {
+  if (!t.MultiRegion()) return;
+  KvDoubleQuoted(o, "global_etcd", t.GlobalEtcdEndpoints());
+  Kv(o, "dr_prefix", t.DrPrefix());
+  Kv(o, "lease_ttl_s", t.dr.lease_ttl_s);
+  o << YAML::Key << "region_database_urls" << YAML::Value << YAML::BeginMap;
+  for (const auto& r : t.regions) KvDoubleQuoted(o, r.name, CatalogConninfo(t, r, s));
+  o << YAML::EndMap;
 }
 
 std::string CatalogdYaml(const Topology& t, const Region& r, const Zone& z, int n, const Secrets& s, const Layout& l) {
-  return "# Rendered by catalogctl (topology " + t.name +
-         "). Secret: mode 0600.\n"
-         "listen: " +
-         z.address + ":" + std::to_string(t.CatalogdPort(n)) +
-         "\n"
-         "data_dir: " +
-         l.zone_dir + "/" + Topology::InstanceName(z, n) +
-         "\n"
-         "database_url: \"" +
-         CatalogConninfo(t, t.MultiRegion() ? t.ActiveAtStart() : r, s) +
-         "\"\n"
-         "replica_database_url: \"" +
-         CatalogReplicaConninfo(t, r, s) +
-         "\"\n"
-         "region: " +
-         r.name +
-         "\n"
-         "zone: " +
-         z.name +
-         "\n"
-         "instance: " +
-         Topology::InstanceName(z, n) +
-         "\n"
-         "deploy_id: " +
-         t.catalogd.deploy_id +
-         "\n"
-         "io_threads: " +
-         std::to_string(t.catalogd.io_threads) +
-         "\n"
-         "pool_size: " +
-         std::to_string(t.catalogd.pool_size) +
-         "\n"
-         "write_deadline_ms: " +
-         std::to_string(t.catalogd.write_deadline_ms) +
-         "\n"
-         "access_log: false\n"
-         "# HAProxy appends the client's address to X-Forwarded-For: rate-limit by it, not by HAProxy's.\n"
-         "trust_forwarded_for: true\n"
-         "admission: " +
-         std::string(t.catalogd.admission ? "true" : "false") +
-         "\n"
-         "rate_limit_anonymous: \"" +
-         t.catalogd.rate_limit_anonymous +
-         "\"\n"
-         "rate_limit_client: \"" +
-         t.catalogd.rate_limit_client +
-         "\"\n"
-         "tokens_file: " +
-         l.conf_dir + "/tokens.yaml\n" + CatalogdDrYaml(t, s);
+  YAML::Emitter o;
+  o << YAML::Comment("Rendered by catalogctl (topology " + t.name + "). Secret: mode 0600.");
+  o << YAML::BeginMap;
+  Kv(o, "listen", z.address + ":" + std::to_string(t.CatalogdPort(n)));
+  Kv(o, "data_dir", l.zone_dir + "/" + Topology::InstanceName(z, n));
+  KvDoubleQuoted(o, "database_url", CatalogConninfo(t, t.MultiRegion() ? t.ActiveAtStart() : r, s));
+  KvDoubleQuoted(o, "replica_database_url", CatalogReplicaConninfo(t, r, s));
+  Kv(o, "region", r.name);
+  Kv(o, "zone", z.name);
+  Kv(o, "instance", Topology::InstanceName(z, n));
+  Kv(o, "deploy_id", t.catalogd.deploy_id);
+  Kv(o, "io_threads", t.catalogd.io_threads);
+  Kv(o, "pool_size", t.catalogd.pool_size);
+  Kv(o, "write_deadline_ms", t.catalogd.write_deadline_ms);
+  Kv(o, "access_log", false);
+  Kv(o, "trust_forwarded_for", true,
+     "HAProxy appends the client's address to X-Forwarded-For: rate-limit by it, not by HAProxy's");
+  Kv(o, "admission", t.catalogd.admission);
+  KvDoubleQuoted(o, "rate_limit_anonymous", t.catalogd.rate_limit_anonymous);
+  KvDoubleQuoted(o, "rate_limit_client", t.catalogd.rate_limit_client);
+  Kv(o, "tokens_file", l.conf_dir + "/tokens.yaml");
+  CatalogdDrYaml(o, t, s);
+  o << YAML::EndMap;
+  return Emitted(o);
 }
 
 std::string TokensYaml(const Secrets& s) {
-  return "# Rendered by catalogctl. Secret: mode 0600.\ntokens:\n  - role: admin\n    token: " + s.admin_token +
-         "\n  - role: client\n    token: " + s.client_token +
-         "\n  # The canary's: its orders are marked synthetic, left out of business figures.\n"
-         "  - role: client\n    synthetic: true\n    token: " +
-         s.canary_token + "\n";
+  YAML::Emitter o;
+  o << YAML::Comment("Rendered by catalogctl. Secret: mode 0600.");
+  o << YAML::BeginMap << YAML::Key << "tokens" << YAML::Value << YAML::BeginSeq;
+  o << YAML::BeginMap;
+  Kv(o, "role", "admin");
+  Kv(o, "token", s.admin_token);
+  o << YAML::EndMap << YAML::BeginMap;
+  Kv(o, "role", "client");
+  Kv(o, "token", s.client_token);
+  o << YAML::EndMap << YAML::BeginMap;
+  Kv(o, "role", "client", "the canary's: its orders are marked synthetic, left out of business figures");
+  Kv(o, "synthetic", true);
+  Kv(o, "token", s.canary_token);
+  o << YAML::EndMap;
+  o << YAML::EndSeq << YAML::EndMap;
+  return Emitted(o);
 }
 
 // A request whose server is gone before answering (connection refused, or closed with no answer) is
@@ -768,91 +760,114 @@ std::string SupervisorProgram(const std::string& name, const std::string& comman
          "\nstdout_logfile_maxbytes=50MB\nstdout_logfile_backups=2\nredirect_stderr=true\n\n";
 }
 
-std::string Quoted(const std::string& s) { return "'" + s + "'"; }
-
 // One static scrape target with the labels every rule relies on.
-std::string Target(const std::string& address, const std::string& region, const std::string& zone,
-                   const std::string& instance) {
-  return "      - targets: [" + Quoted(address) + "]\n        labels: {" +
-         (region.empty() ? "" : "region: " + region + ", ") + (zone.empty() ? "" : "zone: " + zone + ", ") +
-         "instance: " + instance + "}\n";
-}
+struct ScrapeTarget {
+  std::string address, region, zone, instance;
+};
 
-std::string ScrapeJob(const std::string& job, const std::string& targets, const std::string& extra = "") {
-  if (targets.empty()) return "";
-  return "  - job_name: " + job + "\n" + extra + "    static_configs:\n" + targets;
+void ScrapeJob(YAML::Emitter& o, const std::string& job, const std::vector<ScrapeTarget>& targets,
+               const char* why = nullptr) {
+  if (targets.empty()) return;
+  o << YAML::BeginMap;
+  Kv(o, "job_name", job, why);
+  o << YAML::Key << "static_configs" << YAML::Value << YAML::BeginSeq;
+  for (const auto& target : targets) {
+    o << YAML::BeginMap << YAML::Key << "targets" << YAML::Value << YAML::Flow << YAML::BeginSeq << YAML::SingleQuoted
+      << target.address << YAML::EndSeq;
+    o << YAML::Key << "labels" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    if (!target.region.empty()) Kv(o, "region", target.region);
+    if (!target.zone.empty()) Kv(o, "zone", target.zone);
+    Kv(o, "instance", target.instance);
+    o << YAML::EndMap << YAML::EndMap;
+  }
+  o << YAML::EndSeq << YAML::EndMap;
 }
 
 std::string PrometheusYml(const Topology& t, const std::string& mon_dir) {
   const auto& m = t.monitoring;
   auto at = [](const std::string& host, int port) { return host + ":" + std::to_string(port); };
-  std::string catalogd, elastic, patroni, postgres, etcd, haproxy;
+  std::vector<ScrapeTarget> catalogd, elastic, patroni, postgres, etcd, haproxy;
   for (const auto& r : t.regions) {
-    haproxy += Target(at(r.address, t.ports.haproxy_stats), r.name, "", r.name);
+    haproxy.push_back({at(r.address, t.ports.haproxy_stats), r.name, "", r.name});
     for (const auto& z : r.zones) {
       for (int n = 1; n <= z.catalogd_max; ++n)
-        (n <= z.catalogd_instances ? catalogd : elastic) +=
-            Target(at(z.address, t.CatalogdPort(n)), r.name, z.name, Topology::InstanceName(z, n));
-      patroni += Target(at(z.address, t.ports.patroni), r.name, z.name, z.name);
-      postgres += Target(at(z.address, m.postgres_exporter_port), r.name, z.name, z.name);
-      etcd += Target(at(z.address, t.ports.etcd_client), r.name, z.name, z.name);
+        (n <= z.catalogd_instances ? catalogd : elastic)
+            .push_back({at(z.address, t.CatalogdPort(n)), r.name, z.name, Topology::InstanceName(z, n)});
+      patroni.push_back({at(z.address, t.ports.patroni), r.name, z.name, z.name});
+      postgres.push_back({at(z.address, m.postgres_exporter_port), r.name, z.name, z.name});
+      etcd.push_back({at(z.address, t.ports.etcd_client), r.name, z.name, z.name});
     }
   }
   std::string interval = std::to_string(m.scrape_interval_s) + "s";
-  // A frozen target must fail its scrape within the interval, or `up` would lag behind.
-  std::string timeout = std::to_string(std::min(m.scrape_interval_s, 10)) + "s";
-  return "# Rendered by catalogctl from " + t.file + " (topology " + t.name +
-         "). Do not edit: edit the topology and re-render.\n"
-         "global:\n"
-         "  scrape_interval: " +
-         interval + "\n  scrape_timeout: " + timeout + "\n  evaluation_interval: " + interval +
-         "\n  external_labels: {topology: " + t.name +
-         "}\n"
-         "rule_files: [" +
-         mon_dir +
-         "/catalog-rules.yml]\n"
-         "alerting:\n"
-         "  alertmanagers:\n"
-         "    - static_configs:\n"
-         "        - targets: [" +
-         Quoted(at(m.address, m.alertmanager_port)) +
-         "]\n"
-         "scrape_configs:\n" +
-         ScrapeJob("catalogd", catalogd) +
-         // Instances the autoscaler starts and stops: their absence is not an outage.
-         ScrapeJob("catalogd_elastic", elastic) + ScrapeJob("patroni", patroni) + ScrapeJob("postgres", postgres) +
-         ScrapeJob("etcd", etcd) + ScrapeJob("haproxy", haproxy) +
-         ScrapeJob("node", Target(at(m.address, m.node_exporter_port), "", "", "monitoring")) +
-         ScrapeJob("canary", Target(at(m.address, m.canary_port), "", "", "canary")) +
-         ScrapeJob("responder", Target(at(m.address, m.responder_port), "", "", "responder")) +
-         ScrapeJob("alertmanager", Target(at(m.address, m.alertmanager_port), "", "", "alertmanager")) +
-         ScrapeJob("prometheus", Target(at(m.address, m.prometheus_port), "", "", "prometheus"));
+  YAML::Emitter o;
+  o << YAML::Comment("Rendered by catalogctl from " + t.file + " (topology " + t.name +
+                     "). Do not edit: edit the topology and re-render.");
+  o << YAML::BeginMap;
+  o << YAML::Key << "global" << YAML::Value << YAML::BeginMap;
+  Kv(o, "scrape_interval", interval);
+  Kv(o, "scrape_timeout", std::to_string(std::min(m.scrape_interval_s, 10)) + "s",
+     "a frozen target must fail its scrape within the interval, or `up` would lag behind");
+  Kv(o, "evaluation_interval", interval);
+  o << YAML::Key << "external_labels" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "topology"
+    << YAML::Value << t.name << YAML::EndMap;
+  o << YAML::EndMap;
+  o << YAML::Key << "rule_files" << YAML::Value << YAML::Flow
+    << std::vector<std::string>{mon_dir + "/catalog-rules.yml"};
+  o << YAML::Key << "alerting" << YAML::Value << YAML::BeginMap << YAML::Key << "alertmanagers" << YAML::Value
+    << YAML::BeginSeq << YAML::BeginMap << YAML::Key << "static_configs" << YAML::Value << YAML::BeginSeq
+    << YAML::BeginMap << YAML::Key << "targets" << YAML::Value << YAML::Flow << YAML::BeginSeq << YAML::SingleQuoted
+    << at(m.address, m.alertmanager_port) << YAML::EndSeq << YAML::EndMap << YAML::EndSeq << YAML::EndMap
+    << YAML::EndSeq << YAML::EndMap;
+  o << YAML::Key << "scrape_configs" << YAML::Value << YAML::BeginSeq;
+  ScrapeJob(o, "catalogd", catalogd);
+  ScrapeJob(o, "catalogd_elastic", elastic,
+            "instances the autoscaler starts and stops: their absence is not an outage");
+  ScrapeJob(o, "patroni", patroni);
+  ScrapeJob(o, "postgres", postgres);
+  ScrapeJob(o, "etcd", etcd);
+  ScrapeJob(o, "haproxy", haproxy);
+  for (auto [job, port] : {std::pair<const char*, int>{"node", m.node_exporter_port},
+                           {"canary", m.canary_port},
+                           {"responder", m.responder_port},
+                           {"alertmanager", m.alertmanager_port},
+                           {"prometheus", m.prometheus_port}})
+    ScrapeJob(o, job, {{at(m.address, port), "", "", std::string(job) == "node" ? "monitoring" : job}});
+  o << YAML::EndSeq << YAML::EndMap;
+  return Emitted(o);
 }
 
 std::string AlertmanagerYml(const Topology& t) {
   const auto& m = t.monitoring;
-  return "# Rendered by catalogctl from " + t.file + " (topology " + t.name +
-         ").\n"
-         "# Every alert goes to the responder (catalogctl responder), which acts where a runbook is automated\n"
-         "# and records the rest. Add a pager or mail receiver for severity=page here (docs/monitoring.md).\n"
-         "route:\n"
-         "  receiver: responder\n"
-         "  group_by: [alertname, region, zone, instance]\n"
-         "  group_wait: 1s\n"
-         "  group_interval: 5s\n"
-         "  repeat_interval: 1m\n"
-         "inhibit_rules:\n"
-         "  # A region that cannot be reached explains everything else of it.\n"
-         "  - source_matchers: [alertname = RegionUnreachable]\n"
-         "    target_matchers: [alertname =~ \"CatalogdDown|PostgresNodeDown|EtcdNoLeader|CanaryFailing\"]\n"
-         "    equal: [region]\n"
-         "receivers:\n"
-         "  - name: responder\n"
-         "    webhook_configs:\n"
-         "      - url: http://" +
-         m.address + ":" + std::to_string(m.responder_port) +
-         "/alerts\n"
-         "        send_resolved: true\n";
+  YAML::Emitter o;
+  o << YAML::Comment("Rendered by catalogctl from " + t.file + " (topology " + t.name +
+                     ").\nEvery alert goes to the responder (catalogctl responder), which acts where a runbook is "
+                     "automated\nand records the rest. Add a pager or mail receiver for severity=page here "
+                     "(docs/monitoring.md).");
+  o << YAML::BeginMap;
+  o << YAML::Key << "route" << YAML::Value << YAML::BeginMap;
+  Kv(o, "receiver", "responder");
+  o << YAML::Key << "group_by" << YAML::Value << YAML::Flow
+    << std::vector<std::string>{"alertname", "region", "zone", "instance"};
+  Kv(o, "group_wait", "1s");
+  Kv(o, "group_interval", "5s");
+  Kv(o, "repeat_interval", "1m");
+  o << YAML::EndMap;
+  o << YAML::Key << "inhibit_rules" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
+  o << YAML::Key << "source_matchers" << YAML::Value << YAML::Flow
+    << std::vector<std::string>{"alertname = RegionUnreachable"}
+    << YAML::Comment("a region that cannot be reached explains everything else of it");
+  o << YAML::Key << "target_matchers" << YAML::Value << YAML::Flow << YAML::BeginSeq
+    << "alertname =~ \"CatalogdDown|PostgresNodeDown|EtcdNoLeader|CanaryFailing\"" << YAML::EndSeq;
+  o << YAML::Key << "equal" << YAML::Value << YAML::Flow << std::vector<std::string>{"region"};
+  o << YAML::EndMap << YAML::EndSeq;
+  o << YAML::Key << "receivers" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
+  Kv(o, "name", "responder");
+  o << YAML::Key << "webhook_configs" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
+  Kv(o, "url", "http://" + m.address + ":" + std::to_string(m.responder_port) + "/alerts");
+  Kv(o, "send_resolved", true);
+  o << YAML::EndMap << YAML::EndSeq << YAML::EndMap << YAML::EndSeq;
+  o << YAML::EndMap;
+  return Emitted(o);
 }
 
 // The monitoring programs (root: they read supervisord's socket and every region's secrets).
