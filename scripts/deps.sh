@@ -8,7 +8,7 @@ PACKAGES=(
   g++ cmake ninja-build ccache clang libclang-rt-14-dev libfuzzer-14-dev clang-format
   # libraries
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libpq-dev libspdlog-dev libcli11-dev
-  libyaml-cpp-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libyaml-cpp-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev
   # the database the service embeds and the tests start
   postgresql-15 postgresql-client-15
   # the high-availability region (catalogctl up, the ha tests): Patroni with its etcd (v2) client, etcd,

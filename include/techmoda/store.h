@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "techmoda/metric_families.h"
 #include "techmoda/status.h"
 
 namespace techmoda {
@@ -173,7 +174,7 @@ class Store {
   virtual bool ReadsFromMemory() { return false; }
 
   // Appends the store's own series to a Prometheus text exposition.
-  virtual void RenderMetrics(std::string& /*out*/) {}
+  virtual void CollectMetrics(metrics::Families& /*out*/) {}
 
   // Figures for /metrics: pool use, and write transactions retried after a deadlock or
   // serialisation failure since start.

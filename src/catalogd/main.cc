@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
                                        *admission::ParseRateLimit(cfg->rate_limit_client),
                                        *admission::ParseRateLimit(cfg->rate_limit_admin)});
   api.SetRateLimiter(&rate_limiter);
-  api.AddMetricsSource([&admission](std::string& out) { admission.RenderMetrics(out); });
+  api.AddMetricsSource([&admission](metrics::Families& out) { admission.CollectMetrics(out); });
   if (active_region) {
     api.SetWriteGate({[&] { return active_region->BeginWrite(); }, [&] { return active_region->EndWrite(); }});
     api.SetActiveRegionProbe([&active_region, region = cfg->region] {
@@ -188,22 +188,17 @@ int main(int argc, char** argv) {
                                                                                {"state", EpochStateName(a.state)},
                                                                                {"serves_writes", serves}}));
     });
-    api.AddMetricsSource([&active_region](std::string& out) { active_region->RenderMetrics(out); });
+    api.AddMetricsSource([&active_region](metrics::Families& out) { active_region->CollectMetrics(out); });
   }
-  api.AddMetricsSource([&rate_limiter](std::string& out) { rate_limiter.RenderMetrics(out); });
+  api.AddMetricsSource([&rate_limiter](metrics::Families& out) { rate_limiter.CollectMetrics(out); });
   // CPU used, against the network threads that can use it: the autoscaler's second signal.
   const int io_threads = cfg->io_threads > 0 ? cfg->io_threads : static_cast<int>(std::thread::hardware_concurrency());
-  api.AddMetricsSource([io_threads](std::string& out) {
+  api.AddMetricsSource([io_threads](metrics::Families& out) {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
     double cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-    out +=
-        "# HELP process_cpu_seconds_total User and system CPU time spent in seconds.\n"
-        "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total " +
-        std::to_string(cpu) +
-        "\n# HELP catalogd_io_threads Network threads of this instance.\n# TYPE catalogd_io_threads gauge\n"
-        "catalogd_io_threads " +
-        std::to_string(io_threads) + "\n";
+    metrics::AddCounter(out, "process_cpu_seconds_total", "User and system CPU time spent in seconds.", cpu);
+    metrics::AddGauge(out, "catalogd_io_threads", "Network threads of this instance.", io_threads);
   });
   srv_opt.io_threads = cfg->io_threads;
   srv_opt.worker_threads = std::max(4, cfg->pool_size + 4);

@@ -125,7 +125,7 @@ TEST(Protocol, OperationsEndpoints) {
   auto m = Get(Port(), "/metrics");
   EXPECT_EQ(m.status, 200);
   EXPECT_EQ(m.Header("content-type").rfind("text/plain", 0), 0u);
-  EXPECT_NE(m.body.find("catalogd_http_requests_total{route=\"GET /healthz\",code=\"2xx\"}"), std::string::npos);
+  EXPECT_NE(m.body.find("catalogd_http_requests_total{code=\"2xx\",route=\"GET /healthz\"}"), std::string::npos);
   EXPECT_NE(m.body.find("catalogd_http_request_duration_seconds_bucket"), std::string::npos);
   EXPECT_NE(m.body.find("catalogd_db_pool_max"), std::string::npos);
 }

@@ -162,40 +162,31 @@ AdmissionSnapshot Admission::Snapshot() const {
   return s;
 }
 
-void Admission::RenderMetrics(std::string& out) const {
+void Admission::CollectMetrics(metrics::Families& out) const {
+  using metrics::AddGauge;
   AdmissionSnapshot s = Snapshot();
-  auto line = [&out](const std::string& text) { out += text + "\n"; };
-  line("# HELP catalogd_admission_limit Adaptive concurrency limit of database-bound requests.");
-  line("# TYPE catalogd_admission_limit gauge");
-  line("catalogd_admission_limit " + std::to_string(s.limit));
-  line("# HELP catalogd_admission_in_flight Database-bound requests running under the limit.");
-  line("# TYPE catalogd_admission_in_flight gauge");
-  line("catalogd_admission_in_flight " + std::to_string(s.in_flight));
-  line("# HELP catalogd_admission_queued Requests waiting for a slot, by priority.");
-  line("# TYPE catalogd_admission_queued gauge");
-  for (int i = 0; i < kPriorityCount; ++i)
-    line("catalogd_admission_queued{priority=\"" + std::string(PriorityLabel(static_cast<Priority>(i))) + "\"} " +
-         std::to_string(s.queued[i]));
-  line("# HELP catalogd_shed_total Requests refused by admission control (503), by priority and reason.");
-  line("# TYPE catalogd_shed_total counter");
+  AddGauge(out, "catalogd_admission_limit", "Adaptive concurrency limit of database-bound requests.", s.limit);
+  AddGauge(out, "catalogd_admission_in_flight", "Database-bound requests running under the limit.", s.in_flight);
+  auto& queued = metrics::AddFamily(out, "catalogd_admission_queued", "Requests waiting for a slot, by priority.",
+                                    prometheus::MetricType::Gauge);
+  auto& shed = metrics::AddFamily(out, "catalogd_shed_total",
+                                  "Requests refused by admission control (503), by priority and reason.",
+                                  prometheus::MetricType::Counter);
   for (int i = 0; i < kPriorityCount; ++i) {
     std::string p(PriorityLabel(static_cast<Priority>(i)));
-    line("catalogd_shed_total{priority=\"" + p + "\",reason=\"limit\"} " + std::to_string(s.shed_full[i]));
-    line("catalogd_shed_total{priority=\"" + p + "\",reason=\"queue_timeout\"} " + std::to_string(s.shed_timeout[i]));
-    line("catalogd_shed_total{priority=\"" + p + "\",reason=\"network_delay\"} " + std::to_string(s.shed_delay[i]));
+    metrics::AddSample(queued, s.queued[i], {{"priority", p}});
+    metrics::AddSample(shed, static_cast<double>(s.shed_full[i]), {{"priority", p}, {"reason", "limit"}});
+    metrics::AddSample(shed, static_cast<double>(s.shed_timeout[i]), {{"priority", p}, {"reason", "queue_timeout"}});
+    metrics::AddSample(shed, static_cast<double>(s.shed_delay[i]), {{"priority", p}, {"reason", "network_delay"}});
   }
-  line("# HELP catalogd_shed_level Share of listings and searches refused for network-thread delay (0..1).");
-  line("# TYPE catalogd_shed_level gauge");
-  line("catalogd_shed_level " + std::to_string(s.shed_level));
-  line("# HELP catalogd_network_delay_seconds Worst lateness of a network thread in the last 50 ms.");
-  line("# TYPE catalogd_network_delay_seconds gauge");
-  line("catalogd_network_delay_seconds " + std::to_string(s.network_delay_s));
-  line("# HELP catalogd_network_busy Working share of the busiest network thread, averaged over about 1 s.");
-  line("# TYPE catalogd_network_busy gauge");
-  line("catalogd_network_busy " + std::to_string(s.network_busy));
-  line("# HELP catalogd_utilisation Load against capacity (1 = at the limit); the autoscaler's signal.");
-  line("# TYPE catalogd_utilisation gauge");
-  line("catalogd_utilisation " + std::to_string(s.utilisation));
+  AddGauge(out, "catalogd_shed_level", "Share of listings and searches refused for network-thread delay (0..1).",
+           s.shed_level);
+  AddGauge(out, "catalogd_network_delay_seconds", "Worst lateness of a network thread in the last 50 ms.",
+           s.network_delay_s);
+  AddGauge(out, "catalogd_network_busy", "Working share of the busiest network thread, averaged over about 1 s.",
+           s.network_busy);
+  AddGauge(out, "catalogd_utilisation", "Load against capacity (1 = at the limit); the autoscaler's signal.",
+           s.utilisation);
 }
 
 }  // namespace techmoda::admission

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "catalogd/admission/limiter.h"
+#include "techmoda/metric_families.h"
 #include "techmoda/mutex.h"
 
 namespace techmoda::admission {
@@ -99,7 +100,7 @@ class Admission {
 
   AdmissionSnapshot Snapshot() const;
   // Appends the admission series to a Prometheus text exposition.
-  void RenderMetrics(std::string& out) const;
+  void CollectMetrics(metrics::Families& out) const;
 
  private:
   struct Waiter {

@@ -38,14 +38,13 @@ std::optional<int> RateLimiter::Take(auth::Role role, std::string_view client, C
   return std::max(1, static_cast<int>(std::ceil((1 - b.tokens) / limit.per_second)));
 }
 
-void RateLimiter::RenderMetrics(std::string& out) const {
-  out +=
-      "# HELP catalogd_rate_limited_total Requests refused with 429 because the client was over its rate, by role.\n"
-      "# TYPE catalogd_rate_limited_total counter\n";
+void RateLimiter::CollectMetrics(metrics::Families& out) const {
+  auto& f = metrics::AddFamily(out, "catalogd_rate_limited_total",
+                               "Requests refused with 429 because the client was over its rate, by role.",
+                               prometheus::MetricType::Counter);
   const char* roles[] = {"anonymous", "client", "admin"};
   for (int i = 0; i < 3; ++i)
-    out += std::string("catalogd_rate_limited_total{role=\"") + roles[i] + "\"} " +
-           std::to_string(limited_[i].load(std::memory_order_relaxed)) + "\n";
+    metrics::AddSample(f, static_cast<double>(limited_[i].load(std::memory_order_relaxed)), {{"role", roles[i]}});
 }
 
 }  // namespace techmoda::admission

@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "catalogd/auth/auth.h"
+#include "techmoda/metric_families.h"
 #include "techmoda/mutex.h"
 #include "techmoda/rate_limit.h"
 #include "techmoda/status.h"
@@ -34,7 +35,7 @@ class RateLimiter {
 
   std::uint64_t limited(auth::Role role) const { return limited_[static_cast<int>(role)].load(); }
   // Appends catalogd_rate_limited_total by role.
-  void RenderMetrics(std::string& out) const;
+  void CollectMetrics(metrics::Families& out) const;
 
  private:
   struct Bucket {

@@ -174,25 +174,22 @@ void ActiveRegion::Round() {
   if (changed && o_.on_change) o_.on_change(*a);
 }
 
-void ActiveRegion::RenderMetrics(std::string& out) const {
+void ActiveRegion::CollectMetrics(metrics::Families& out) const {
   Active a = active();
-  bool alive = LeaseAlive();
-  out +=
-      "# HELP catalogd_fence_lease_alive 1 while this instance holds its lease on the active epoch.\n"
-      "# TYPE catalogd_fence_lease_alive gauge\ncatalogd_fence_lease_alive " +
-      std::to_string(alive ? 1 : 0) +
-      "\n# HELP catalogd_active_epoch The epoch of the active region as last read from the global etcd.\n"
-      "# TYPE catalogd_active_epoch gauge\ncatalogd_active_epoch{region=\"" +
-      a.region + "\",state=\"" + std::string(EpochStateName(a.state)) + "\"} " + std::to_string(a.epoch) +
-      "\n# HELP catalogd_writes_fenced_total Writes refused because the lease lapsed or a failover was under way.\n"
-      "# TYPE catalogd_writes_fenced_total counter\ncatalogd_writes_fenced_total " +
-      std::to_string(fenced_.load()) +
-      "\n# HELP catalogd_writes_unacknowledged_total Writes whose lease lapsed while they ran (answered 503).\n"
-      "# TYPE catalogd_writes_unacknowledged_total counter\ncatalogd_writes_unacknowledged_total " +
-      std::to_string(unacknowledged_.load()) +
-      "\n# HELP catalogd_fence_renew_failures_total Lease renewals or reads of the active region that failed.\n"
-      "# TYPE catalogd_fence_renew_failures_total counter\ncatalogd_fence_renew_failures_total " +
-      std::to_string(renew_failures_.load()) + "\n";
+  metrics::AddGauge(out, "catalogd_fence_lease_alive", "1 while this instance holds its lease on the active epoch.",
+                    LeaseAlive() ? 1 : 0);
+  metrics::AddGauge(out, "catalogd_active_epoch", "The epoch of the active region as last read from the global etcd.",
+                    static_cast<double>(a.epoch),
+                    {{"region", a.region}, {"state", std::string(EpochStateName(a.state))}});
+  metrics::AddCounter(out, "catalogd_writes_fenced_total",
+                      "Writes refused because the lease lapsed or a failover was under way.",
+                      static_cast<double>(fenced_.load()));
+  metrics::AddCounter(out, "catalogd_writes_unacknowledged_total",
+                      "Writes whose lease lapsed while they ran (answered 503).",
+                      static_cast<double>(unacknowledged_.load()));
+  metrics::AddCounter(out, "catalogd_fence_renew_failures_total",
+                      "Lease renewals or reads of the active region that failed.",
+                      static_cast<double>(renew_failures_.load()));
 }
 
 }  // namespace techmoda::fence

@@ -15,6 +15,7 @@
 
 #include "common/etcd_client.h"
 #include "techmoda/active_region.h"
+#include "techmoda/metric_families.h"
 #include "techmoda/mutex.h"
 #include "techmoda/status.h"
 
@@ -49,7 +50,7 @@ class ActiveRegion {
 
   Active active() const;
   bool LeaseAlive() const;
-  void RenderMetrics(std::string& out) const;
+  void CollectMetrics(metrics::Families& out) const;
 
  private:
   void Loop();

@@ -213,30 +213,26 @@ Response Api::Readyz(const Call&) {
 Response Api::MetricsText(const Call&) {
   Response r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  r.body = metrics_.Render([this](std::string& out) {
-    out += "# HELP catalogd_db_pool_in_use Database connections in use.\n# TYPE catalogd_db_pool_in_use gauge\n";
-    out += "catalogd_db_pool_in_use " + std::to_string(store_.PoolInUse()) + "\n";
-    out +=
-        "# HELP catalogd_db_pool_max Size limit of the database connection pool.\n# TYPE catalogd_db_pool_max gauge\n";
-    out += "catalogd_db_pool_max " + std::to_string(store_.PoolMax()) + "\n";
-    out +=
-        "# HELP catalogd_db_transaction_retries_total Write transactions retried after a deadlock or serialisation "
-        "failure.\n# TYPE catalogd_db_transaction_retries_total counter\n";
-    out += "catalogd_db_transaction_retries_total " + std::to_string(store_.TransactionRetries()) + "\n";
-    out +=
-        "# HELP catalogd_orders_created_total Orders created (idempotent replays not counted); kind=\"synthetic\" "
-        "are the canary's, left out of business figures.\n# TYPE catalogd_orders_created_total counter\n";
-    out += "catalogd_orders_created_total{kind=\"customer\"} " +
-           std::to_string(orders_created_.load(std::memory_order_relaxed)) + "\n";
-    out += "catalogd_orders_created_total{kind=\"synthetic\"} " +
-           std::to_string(synthetic_orders_created_.load(std::memory_order_relaxed)) + "\n";
+  r.body = metrics_.Render([this](metrics::Families& out) {
+    using metrics::AddCounter;
+    using metrics::AddGauge;
+    AddGauge(out, "catalogd_db_pool_in_use", "Database connections in use.", store_.PoolInUse());
+    AddGauge(out, "catalogd_db_pool_max", "Size limit of the database connection pool.", store_.PoolMax());
+    AddCounter(out, "catalogd_db_transaction_retries_total",
+               "Write transactions retried after a deadlock or serialisation failure.",
+               static_cast<double>(store_.TransactionRetries()));
+    auto& orders = metrics::AddFamily(out, "catalogd_orders_created_total",
+                                      "Orders created (idempotent replays not counted); kind=\"synthetic\" are the "
+                                      "canary's, left out of business figures.",
+                                      prometheus::MetricType::Counter);
+    metrics::AddSample(orders, static_cast<double>(orders_created_.load(std::memory_order_relaxed)),
+                       {{"kind", "customer"}});
+    metrics::AddSample(orders, static_cast<double>(synthetic_orders_created_.load(std::memory_order_relaxed)),
+                       {{"kind", "synthetic"}});
     // Read against the scrape's own timestamp, this finds a node whose clock has drifted.
-    out += "# HELP catalogd_time_seconds The node's clock (Unix seconds).\n# TYPE catalogd_time_seconds gauge\n";
-    char now[64];
-    std::snprintf(now, sizeof now, "catalogd_time_seconds %.3f\n",
-                  std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
-    out += now;
-    store_.RenderMetrics(out);
+    AddGauge(out, "catalogd_time_seconds", "The node's clock (Unix seconds).",
+             std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+    store_.CollectMetrics(out);
     for (const auto& source : metrics_sources_) source(out);
   });
   return r;

@@ -90,7 +90,9 @@ class Api {
   // limiter outlives the Api.
   void SetRateLimiter(admission::RateLimiter* limiter) { rate_limiter_ = limiter; }
   // Adds series to /metrics (admission control, rate limits). Requires: before the first Serve.
-  void AddMetricsSource(std::function<void(std::string&)> source) { metrics_sources_.push_back(std::move(source)); }
+  void AddMetricsSource(std::function<void(metrics::Families&)> source) {
+    metrics_sources_.push_back(std::move(source));
+  }
 
   // With several regions: `begin` says whether a write may start (the instance's lease on the active
   // epoch), `end` whether its outcome may be acknowledged. Requires: before the first Serve.
@@ -163,7 +165,7 @@ class Api {
   // Orders created (not replayed): by customers, and by the canary (synthetic).
   std::atomic<std::uint64_t> orders_created_{0}, synthetic_orders_created_{0};
   admission::RateLimiter* rate_limiter_ = nullptr;
-  std::vector<std::function<void(std::string&)>> metrics_sources_;
+  std::vector<std::function<void(metrics::Families&)>> metrics_sources_;
   WriteGate write_gate_;
   std::function<std::pair<bool, std::string>()> active_region_probe_;
 };

@@ -71,28 +71,23 @@ Status CopyStore::CheckReady() {
   return db_.CheckReady();
 }
 
-void CopyStore::RenderMetrics(std::string& out) {
-  db_.RenderMetrics(out);
-  auto gauge = [&out](const char* name, const char* type, const char* help, double value) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", value);
-    out +=
-        std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + buf + "\n";
-  };
+void CopyStore::CollectMetrics(metrics::Families& out) {
+  using metrics::AddCounter;
+  using metrics::AddGauge;
+  db_.CollectMetrics(out);
   bool ready = copy_.ready();
-  gauge("catalogd_copy_ready", "gauge", "1 when reads are answered from the in-memory copy.", ready ? 1 : 0);
-  gauge("catalogd_copy_age_seconds", "gauge", "Time since the copy was last known to be current.",
-        ready ? static_cast<double>(copy_.AgeMs()) / 1000.0 : 0.0);
-  gauge("catalogd_copy_applied_lsn_bytes", "gauge", "WAL position up to which the copy has applied every commit.",
-        static_cast<double>(copy_.applied()));
-  gauge("catalogd_copy_products", "gauge", "Products held in the copy.", static_cast<double>(copy_.product_count()));
-  gauge("catalogd_copy_skus", "gauge", "Stock rows held in the copy.", static_cast<double>(copy_.stock_count()));
-  gauge("catalogd_copy_sessions_total", "counter",
-        "Snapshots loaded: the first, then one after each feed interruption.",
-        feed_ ? static_cast<double>(feed_->sessions()) : 0.0);
-  gauge("catalogd_copy_rows_kept_newer_total", "counter",
-        "Rows the copy kept because it held them at a higher version than the database sent (never backwards).",
-        static_cast<double>(copy_.rows_kept_newer()));
+  AddGauge(out, "catalogd_copy_ready", "1 when reads are answered from the in-memory copy.", ready ? 1 : 0);
+  AddGauge(out, "catalogd_copy_age_seconds", "Time since the copy was last known to be current.",
+           ready ? static_cast<double>(copy_.AgeMs()) / 1000.0 : 0.0);
+  AddGauge(out, "catalogd_copy_applied_lsn_bytes", "WAL position up to which the copy has applied every commit.",
+           static_cast<double>(copy_.applied()));
+  AddGauge(out, "catalogd_copy_products", "Products held in the copy.", static_cast<double>(copy_.product_count()));
+  AddGauge(out, "catalogd_copy_skus", "Stock rows held in the copy.", static_cast<double>(copy_.stock_count()));
+  AddCounter(out, "catalogd_copy_sessions_total", "Snapshots loaded: the first, then one after each feed interruption.",
+             feed_ ? static_cast<double>(feed_->sessions()) : 0.0);
+  AddCounter(out, "catalogd_copy_rows_kept_newer_total",
+             "Rows the copy kept because it held them at a higher version than the database sent (never backwards).",
+             static_cast<double>(copy_.rows_kept_newer()));
 }
 
 }  // namespace techmoda

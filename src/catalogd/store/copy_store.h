@@ -41,7 +41,7 @@ class CopyStore final : public Store {
   int PoolInUse() const override { return db_.PoolInUse(); }
   int PoolMax() const override { return db_.PoolMax(); }
   std::uint64_t TransactionRetries() const override { return db_.TransactionRetries(); }
-  void RenderMetrics(std::string& out) override;
+  void CollectMetrics(metrics::Families& out) override;
 
  private:
   // Waits (bounded) until the copy shows a successful write, then passes its answer on.

@@ -239,11 +239,10 @@ pg::Pool& PgStore::PoolForCatalogRead() {
   return *pool_;
 }
 
-void PgStore::RenderMetrics(std::string& out) {
-  out +=
-      "# HELP catalogd_db_replica_reads_total Catalog reads sent to a replica because every primary connection was "
-      "busy.\n# TYPE catalogd_db_replica_reads_total counter\ncatalogd_db_replica_reads_total " +
-      std::to_string(replica_reads_.load(std::memory_order_relaxed)) + "\n";
+void PgStore::CollectMetrics(metrics::Families& out) {
+  metrics::AddCounter(out, "catalogd_db_replica_reads_total",
+                      "Catalog reads sent to a replica because every primary connection was busy.",
+                      static_cast<double>(replica_reads_.load(std::memory_order_relaxed)));
 }
 
 namespace {

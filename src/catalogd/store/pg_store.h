@@ -34,7 +34,7 @@ class PgStore final : public Store {
   Result<WriteAnswer> CancelOrder(const WriteContext& ctx, const std::string& id) override;
   Status WaitForToken(const std::string& token, std::chrono::steady_clock::time_point deadline) override;
   Status CheckReady() override;
-  void RenderMetrics(std::string& out) override;
+  void CollectMetrics(metrics::Families& out) override;
   int PoolInUse() const override { return pool_->in_use(); }
   int PoolMax() const override { return pool_->max_size(); }
   std::uint64_t TransactionRetries() const override { return retries_.load(std::memory_order_relaxed); }

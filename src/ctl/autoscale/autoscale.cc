@@ -1,4 +1,5 @@
 #include "ctl/autoscale/autoscale.h"
+#include "techmoda/metric_families.h"
 
 #include <signal.h>
 #include <sys/socket.h>
@@ -333,23 +334,21 @@ struct ZoneCounters {
 };
 
 std::string MetricsText(const std::map<std::string, ZoneCounters>& zones) {
-  std::string out =
-      "# HELP techmoda_autoscale_instances catalogd instances serving, by zone.\n"
-      "# TYPE techmoda_autoscale_instances gauge\n";
-  for (const auto& [z, c] : zones)
-    out += "techmoda_autoscale_instances{zone=\"" + z + "\"} " + std::to_string(c.serving) + "\n";
-  out +=
-      "# HELP techmoda_autoscale_load The zone's load as the autoscaler measured it (1 = at capacity).\n"
-      "# TYPE techmoda_autoscale_load gauge\n";
-  for (const auto& [z, c] : zones)
-    if (c.load >= 0) out += "techmoda_autoscale_load{zone=\"" + z + "\"} " + std::to_string(c.load) + "\n";
-  out +=
-      "# HELP techmoda_autoscale_actions_total Changes made, by zone and action.\n"
-      "# TYPE techmoda_autoscale_actions_total counter\n";
-  for (const auto& [z, c] : zones)
+  metrics::Families out;
+  auto& instances = metrics::AddFamily(out, "techmoda_autoscale_instances", "catalogd instances serving, by zone.",
+                                       prometheus::MetricType::Gauge);
+  auto& load = metrics::AddFamily(out, "techmoda_autoscale_load",
+                                  "The zone's load as the autoscaler measured it (1 = at capacity).",
+                                  prometheus::MetricType::Gauge);
+  auto& actions = metrics::AddFamily(out, "techmoda_autoscale_actions_total", "Changes made, by zone and action.",
+                                     prometheus::MetricType::Counter);
+  for (const auto& [z, c] : zones) {
+    metrics::AddSample(instances, c.serving, {{"zone", z}});
+    if (c.load >= 0) metrics::AddSample(load, c.load, {{"zone", z}});
     for (const auto& [a, n] : c.decisions)
-      out += "techmoda_autoscale_actions_total{zone=\"" + z + "\",action=\"" + a + "\"} " + std::to_string(n) + "\n";
-  return out;
+      metrics::AddSample(actions, static_cast<double>(n), {{"zone", z}, {"action", a}});
+  }
+  return metrics::Text(out);
 }
 
 }  // namespace

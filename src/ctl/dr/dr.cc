@@ -1,4 +1,5 @@
 #include "ctl/dr/dr.h"
+#include "techmoda/metric_families.h"
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -289,40 +290,33 @@ std::string FormatDrStatus(const DrStatus& s) {
 }
 
 std::string RpoMetricsText(const DrStatus& s) {
-  std::string out;
-  char line[256];
-  auto series = [&](const char* name, const char* help, const char* type) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-  };
-  series("techmoda_dr_standby_behind_bytes", "WAL bytes a standby region has not replayed (RPO meter).", "gauge");
-  for (const auto& r : s.regions)
-    if (r.role == RegionRole::kStandby && r.lag_bytes >= 0) {
-      std::snprintf(line, sizeof line, "techmoda_dr_standby_behind_bytes{region=\"%s\"} %lld\n", r.name.c_str(),
-                    r.lag_bytes);
-      out += line;
-    }
-  series("techmoda_dr_standby_behind_seconds",
-         "How far behind in time a standby region's replay is, as the active primary sees it (RPO meter).", "gauge");
-  for (const auto& r : s.regions)
-    if (r.role == RegionRole::kStandby && r.lag_seconds >= 0) {
-      std::snprintf(line, sizeof line, "techmoda_dr_standby_behind_seconds{region=\"%s\"} %.3f\n", r.name.c_str(),
-                    r.lag_seconds);
-      out += line;
-    }
-  series("techmoda_dr_unarchived_bytes", "WAL bytes of the active primary not yet in the backup repository.", "gauge");
-  if (s.unarchived_bytes >= 0) out += "techmoda_dr_unarchived_bytes " + std::to_string(s.unarchived_bytes) + "\n";
-  series("techmoda_dr_unarchived_seconds", "Age of the active primary's last archived WAL segment.", "gauge");
-  if (s.unarchived_seconds >= 0) {
-    std::snprintf(line, sizeof line, "techmoda_dr_unarchived_seconds %.3f\n", s.unarchived_seconds);
-    out += line;
+  using prometheus::MetricType;
+  metrics::Families out;
+  auto& bytes = metrics::AddFamily(out, "techmoda_dr_standby_behind_bytes",
+                                   "WAL bytes a standby region has not replayed (RPO meter).", MetricType::Gauge);
+  auto& seconds = metrics::AddFamily(
+      out, "techmoda_dr_standby_behind_seconds",
+      "How far behind in time a standby region's replay is, as the active primary sees it (RPO meter).",
+      MetricType::Gauge);
+  for (const auto& r : s.regions) {
+    if (r.role != RegionRole::kStandby) continue;
+    // A figure that cannot be read is left out, never reported as 0.
+    if (r.lag_bytes >= 0) metrics::AddSample(bytes, static_cast<double>(r.lag_bytes), {{"region", r.name}});
+    if (r.lag_seconds >= 0) metrics::AddSample(seconds, r.lag_seconds, {{"region", r.name}});
   }
-  series("techmoda_dr_active_epoch", "The epoch of the active region (labelled) in the global etcd.", "gauge");
-  if (!s.active_region.empty()) {
-    std::snprintf(line, sizeof line, "techmoda_dr_active_epoch{region=\"%s\",state=\"%s\"} %lld\n",
-                  s.active_region.c_str(), std::string(EpochStateName(s.state)).c_str(), s.epoch);
-    out += line;
-  }
-  return out;
+  auto& unarchived =
+      metrics::AddFamily(out, "techmoda_dr_unarchived_bytes",
+                         "WAL bytes of the active primary not yet in the backup repository.", MetricType::Gauge);
+  if (s.unarchived_bytes >= 0) metrics::AddSample(unarchived, static_cast<double>(s.unarchived_bytes));
+  auto& unarchived_s = metrics::AddFamily(out, "techmoda_dr_unarchived_seconds",
+                                          "Age of the active primary's last archived WAL segment.", MetricType::Gauge);
+  if (s.unarchived_seconds >= 0) metrics::AddSample(unarchived_s, s.unarchived_seconds);
+  auto& epoch = metrics::AddFamily(out, "techmoda_dr_active_epoch",
+                                   "The epoch of the active region (labelled) in the global etcd.", MetricType::Gauge);
+  if (!s.active_region.empty())
+    metrics::AddSample(epoch, static_cast<double>(s.epoch),
+                       {{"region", s.active_region}, {"state", std::string(EpochStateName(s.state))}});
+  return metrics::Text(out);
 }
 
 json::value DrStatusJson(const DrStatus& s) {

@@ -1,4 +1,5 @@
 #include "ctl/monitoring/canary.h"
+#include "techmoda/metric_families.h"
 
 #include <signal.h>
 
@@ -76,70 +77,39 @@ struct RegionSeries {
 constexpr std::array<double, 10> kRunBuckets = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
 std::string MetricsText(const std::map<std::string, RegionSeries>& regions) {
-  std::string out =
-      "# HELP techmoda_canary_runs_total End-to-end canary runs by result.\n"
-      "# TYPE techmoda_canary_runs_total counter\n";
-  char line[256];
-  for (const auto& [r, s] : regions)
+  using prometheus::MetricType;
+  metrics::Families out;
+  auto& runs =
+      metrics::AddFamily(out, "techmoda_canary_runs_total", "End-to-end canary runs by result.", MetricType::Counter);
+  auto& consecutive = metrics::AddFamily(out, "techmoda_canary_consecutive_failures",
+                                         "Failed runs in a row (0 after a success).", MetricType::Gauge);
+  auto& last_success = metrics::AddFamily(out, "techmoda_canary_last_success_timestamp_seconds",
+                                          "When the last run succeeded.", MetricType::Gauge);
+  auto& step_seconds = metrics::AddFamily(out, "techmoda_canary_step_seconds", "Duration of each step of the last run.",
+                                          MetricType::Gauge);
+  auto& step_failures =
+      metrics::AddFamily(out, "techmoda_canary_step_failures_total", "Failed steps, by step.", MetricType::Counter);
+  auto& duration = metrics::AddFamily(out, "techmoda_canary_run_duration_seconds",
+                                      "Duration of whole runs (all four steps).", MetricType::Histogram);
+  const std::vector<double> bounds(kRunBuckets.begin(), kRunBuckets.end());
+  for (const auto& [r, s] : regions) {
     for (const char* result : {"success", "failure"}) {
       auto it = s.runs.find(result);
-      std::snprintf(line, sizeof line, "techmoda_canary_runs_total{region=\"%s\",result=\"%s\"} %ld\n", r.c_str(),
-                    result, it == s.runs.end() ? 0L : it->second);
-      out += line;
+      metrics::AddSample(runs, it == s.runs.end() ? 0 : it->second, {{"region", r}, {"result", result}});
     }
-  out +=
-      "# HELP techmoda_canary_consecutive_failures Failed runs in a row (0 after a success).\n"
-      "# TYPE techmoda_canary_consecutive_failures gauge\n";
-  for (const auto& [r, s] : regions) {
-    std::snprintf(line, sizeof line, "techmoda_canary_consecutive_failures{region=\"%s\"} %ld\n", r.c_str(),
-                  s.consecutive_failures);
-    out += line;
+    metrics::AddSample(consecutive, s.consecutive_failures, {{"region", r}});
+    metrics::AddSample(last_success, s.last_success_unix, {{"region", r}});
+    for (const auto& [step, secs] : s.step_seconds)
+      metrics::AddSample(step_seconds, secs, {{"region", r}, {"step", step}});
+    for (const auto& [step, n] : s.step_failures)
+      metrics::AddSample(step_failures, static_cast<double>(n), {{"region", r}, {"step", step}});
+    std::vector<std::uint64_t> cumulative;
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < kRunBuckets.size(); ++i) cumulative.push_back(total += s.buckets[i]);
+    metrics::AddHistogramSample(duration, bounds, cumulative, static_cast<std::uint64_t>(s.count), s.sum,
+                                {{"region", r}});
   }
-  out +=
-      "# HELP techmoda_canary_last_success_timestamp_seconds When the last run succeeded.\n"
-      "# TYPE techmoda_canary_last_success_timestamp_seconds gauge\n";
-  for (const auto& [r, s] : regions) {
-    std::snprintf(line, sizeof line, "techmoda_canary_last_success_timestamp_seconds{region=\"%s\"} %.3f\n", r.c_str(),
-                  s.last_success_unix);
-    out += line;
-  }
-  out +=
-      "# HELP techmoda_canary_step_seconds Duration of each step of the last run.\n"
-      "# TYPE techmoda_canary_step_seconds gauge\n";
-  for (const auto& [r, s] : regions)
-    for (const auto& [step, secs] : s.step_seconds) {
-      std::snprintf(line, sizeof line, "techmoda_canary_step_seconds{region=\"%s\",step=\"%s\"} %.6f\n", r.c_str(),
-                    step.c_str(), secs);
-      out += line;
-    }
-  out +=
-      "# HELP techmoda_canary_step_failures_total Failed steps, by step.\n"
-      "# TYPE techmoda_canary_step_failures_total counter\n";
-  for (const auto& [r, s] : regions)
-    for (const auto& [step, n] : s.step_failures) {
-      std::snprintf(line, sizeof line, "techmoda_canary_step_failures_total{region=\"%s\",step=\"%s\"} %ld\n",
-                    r.c_str(), step.c_str(), n);
-      out += line;
-    }
-  out +=
-      "# HELP techmoda_canary_run_duration_seconds Duration of whole runs (all four steps).\n"
-      "# TYPE techmoda_canary_run_duration_seconds histogram\n";
-  for (const auto& [r, s] : regions) {
-    long cumulative = 0;
-    for (std::size_t i = 0; i < kRunBuckets.size(); ++i) {
-      cumulative += s.buckets[i];
-      std::snprintf(line, sizeof line, "techmoda_canary_run_duration_seconds_bucket{region=\"%s\",le=\"%g\"} %ld\n",
-                    r.c_str(), kRunBuckets[i], cumulative);
-      out += line;
-    }
-    std::snprintf(line, sizeof line,
-                  "techmoda_canary_run_duration_seconds_bucket{region=\"%s\",le=\"+Inf\"} %ld\n"
-                  "techmoda_canary_run_duration_seconds_sum{region=\"%s\"} %.6f\n"
-                  "techmoda_canary_run_duration_seconds_count{region=\"%s\"} %ld\n",
-                  r.c_str(), s.count, r.c_str(), s.sum, r.c_str(), s.count);
-    out += line;
-  }
-  return out;
+  return metrics::Text(out);
 }
 
 }  // namespace

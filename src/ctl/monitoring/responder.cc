@@ -1,4 +1,5 @@
 #include "ctl/monitoring/responder.h"
+#include "techmoda/metric_families.h"
 
 #include <signal.h>
 
@@ -186,22 +187,19 @@ Status RunResponder(const Topology& t, const ResponderOptions& options) {
                        json::serialize(json::object{{"dry_run", policy.dry_run}, {"actions", a}})};
     }
     if (target == "/metrics") {
-      std::string out =
-          "# HELP techmoda_responder_alerts_received_total Alert notifications received from Alertmanager.\n"
-          "# TYPE techmoda_responder_alerts_received_total counter\ntechmoda_responder_alerts_received_total " +
-          std::to_string(shared.received) +
-          "\n# HELP techmoda_responder_actions_total Decisions by action and outcome.\n"
-          "# TYPE techmoda_responder_actions_total counter\n";
+      metrics::Families out;
+      metrics::AddCounter(out, "techmoda_responder_alerts_received_total",
+                          "Alert notifications received from Alertmanager.", static_cast<double>(shared.received));
+      auto& actions = metrics::AddFamily(out, "techmoda_responder_actions_total", "Decisions by action and outcome.",
+                                         prometheus::MetricType::Counter);
       for (const auto& [key, n] : shared.counts) {
         auto slash = key.find('/');
-        out += "techmoda_responder_actions_total{action=\"" + key.substr(0, slash) + "\",outcome=\"" +
-               key.substr(slash + 1) + "\"} " + std::to_string(n) + "\n";
+        metrics::AddSample(actions, static_cast<double>(n),
+                           {{"action", key.substr(0, slash)}, {"outcome", key.substr(slash + 1)}});
       }
-      out +=
-          "# HELP techmoda_responder_dry_run 1 when the responder only says what it would do.\n"
-          "# TYPE techmoda_responder_dry_run gauge\ntechmoda_responder_dry_run " +
-          std::string(policy.dry_run ? "1" : "0") + "\n";
-      return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", out};
+      metrics::AddGauge(out, "techmoda_responder_dry_run", "1 when the responder only says what it would do.",
+                        policy.dry_run ? 1 : 0);
+      return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", metrics::Text(out)};
     }
     if (method != "GET") return HttpReply{405, "text/plain; charset=utf-8", "POST only to /alerts\n"};
     return HttpReply{404, "text/plain; charset=utf-8", "POST /alerts (Alertmanager), GET /actions, GET /metrics\n"};
