@@ -52,7 +52,8 @@ void AddHistogramSample(prometheus::MetricFamily& family, const std::vector<doub
 }
 
 std::string Text(const Families& families) {
-  return prometheus::TextSerializer().Serialize(std::vector<prometheus::MetricFamily>(families.begin(), families.end()));
+  return prometheus::TextSerializer().Serialize(
+      std::vector<prometheus::MetricFamily>(families.begin(), families.end()));
 }
 
 }  // namespace techmoda::metrics

@@ -9,15 +9,18 @@
 #include "ctl/cli/cli.h"
 #include "ctl/dr/dr.h"
 #include "ctl/dr/recover.h"
+#include "ctl/intents/intents.h"
 
 namespace techmoda::ctl::cli {
 
 namespace {
 struct DrOptions {
   std::string action, to, to_time, exclude_deploy;
-  bool force = false, json = false;
+  bool force = false, json = false, async = false;
   int duration = 0;
 };
+
+void LogProgress(const std::string& line) { log::Info("dr_watch.progress", {{"line", line}}); }
 
 int RunDr(const Topology& t, const DrOptions& o) {
   if (o.action == "status") {
@@ -30,23 +33,31 @@ int RunDr(const Topology& t, const DrOptions& o) {
   }
   if (o.action == "watch") {
     log::Init(log::Level::kInfo, {{"service", "dr-responder"}, {"topology", t.name}});
-    if (auto s = dr::WatchRegions(t, std::chrono::seconds(o.duration)); !s.ok()) return Fail("dr watch", s);
+    auto carry_out = [&t](const Intent& intent) { return CarryOut(t, intent, LogProgress).status(); };
+    if (auto s = dr::WatchRegions(t, std::chrono::seconds(o.duration), carry_out); !s.ok()) return Fail("dr watch", s);
     return 0;
   }
   if (o.action == "recover") {
-    auto r = dr::Recover(t, {o.to_time, o.exclude_deploy}, PrintProgress);
+    auto r = RecordAndCarryOut(t, "recover",
+                               {{"to_time", o.to_time}, {"exclude_deploy", o.exclude_deploy}, {"json", o.json}},
+                               "catalogctl dr recover", PrintProgress);
     if (!r.ok()) return Fail("dr recover", r.status());
-    if (o.json)
-      std::cout << boost::json::serialize(dr::RecoverJson(*r)) << "\n";
-    else
-      std::cout << dr::FormatRecover(*r);
-    return r->conflicts.empty() ? 0 : 4;
+    std::cout << r->output;
+    return r->exit_code;
   }
   if (o.to.empty()) return Fail("dr " + o.action, Status::Invalid("--to REGION is required"));
+  boost::json::object args{{"to", o.to}, {"force", o.force}};
+  if (o.async) {
+    // Recorded for the region watcher (program dr-responder), which carries it out.
+    auto intent = Journal(t).Record(o.action, args, "catalogctl dr " + o.action);
+    if (!intent.ok()) return Fail("dr " + o.action, intent.status());
+    std::printf("intent %s recorded: %s to %s (the region watcher carries it out)\n", intent->id.c_str(),
+                o.action.c_str(), o.to.c_str());
+    return 0;
+  }
   auto start = std::chrono::steady_clock::now();
-  auto s =
-      o.action == "failback" ? dr::Failback(t, o.to, PrintProgress) : dr::Failover(t, o.to, o.force, PrintProgress);
-  if (!s.ok()) return Fail("dr " + o.action, s);
+  auto s = RecordAndCarryOut(t, o.action, args, "catalogctl dr " + o.action, PrintProgress);
+  if (!s.ok()) return Fail("dr " + o.action, s.status());
   std::printf("region %s is active (%s failover in %.1f s)\n", o.to.c_str(), o.force ? "forced" : "planned",
               SecondsSince(start));
   std::cout << dr::FormatDrStatus(dr::ReadDrStatus(t));
@@ -76,6 +87,9 @@ void RegisterDr(CLI::App& app, Context& ctx) {
                   "with recover: the deployment id whose changes after --to-time are not replayed");
   cmd->add_flag("--json", o->json, "with status and recover: JSON");
   cmd->add_option("--duration", o->duration, "with watch: stop after this many seconds (0: until stopped)");
+  cmd->add_flag("--async", o->async,
+                "with failover and failback: record the intent and return; the region watcher (dr-responder) "
+                "carries it out");
   cmd->callback([o, &ctx] {
     auto t = LoadTopologyFor("dr", ctx);
     if (t.ok()) ctx.exit_code = RunDr(*t, *o);

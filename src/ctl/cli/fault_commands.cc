@@ -3,9 +3,9 @@
 #include <memory>
 
 #include "ctl/cli/cli.h"
-#include "ctl/cluster/cluster.h"
 #include "ctl/faults/drills.h"
 #include "ctl/faults/faults.h"
+#include "ctl/intents/intents.h"
 
 namespace techmoda::ctl::cli {
 
@@ -50,10 +50,10 @@ void RegisterSwitchover(CLI::App& app, Context& ctx) {
   cmd->callback([o, &ctx] {
     auto t = LoadTopologyFor("switchover", ctx);
     if (!t.ok()) return;
-    std::string report;
-    if (auto s = Switchover(*t, o->region, o->candidate, &report); !s.ok())
-      return void(ctx.exit_code = Fail("switchover", s));
-    std::printf("%s\n", report.c_str());
+    auto r = RecordAndCarryOut(*t, "switchover", {{"region", o->region}, {"candidate", o->candidate}},
+                               "catalogctl switchover", PrintProgress);
+    if (!r.ok()) return void(ctx.exit_code = Fail("switchover", r.status()));
+    std::printf("%s", r->output.c_str());
   });
 }
 

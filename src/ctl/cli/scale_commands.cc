@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "ctl/autoscale/autoscale.h"
 #include "ctl/cli/cli.h"
+#include "ctl/intents/intents.h"
 
 namespace techmoda::ctl::cli {
 
@@ -44,10 +45,10 @@ void RegisterScale(CLI::App& app, Context& ctx) {
   cmd->callback([o, &ctx] {
     auto t = LoadTopologyFor("scale", ctx);
     if (!t.ok()) return;
-    std::string report;
-    if (auto s = autoscale::ScaleZone(*t, o->zone, o->count, &report); !s.ok())
-      return void(ctx.exit_code = Fail("scale", s));
-    std::printf("%s\n", report.c_str());
+    auto r =
+        RecordAndCarryOut(*t, "scale", {{"zone", o->zone}, {"instances", o->count}}, "catalogctl scale", PrintProgress);
+    if (!r.ok()) return void(ctx.exit_code = Fail("scale", r.status()));
+    std::printf("%s", r->output.c_str());
   });
 }
 

@@ -535,7 +535,7 @@ WatchDecision DecideAutoFailover(const WatchObservation& o, double silent_s, int
                     " s (policy: " + std::to_string(after_s) + " s)"};
 }
 
-Status WatchRegions(const Topology& t, std::chrono::seconds duration) {
+Status WatchRegions(const Topology& t, std::chrono::seconds duration, const IntentRunner& carry_out) {
   if (!t.MultiRegion()) return Status::Invalid("topology " + t.name + " has one region: nothing to watch");
   InstallStopHandlers();
   log::Info("dr_watch.policy",
@@ -544,8 +544,25 @@ Status WatchRegions(const Topology& t, std::chrono::seconds duration) {
   Clock::time_point silent_since{};
   std::string last_reason;
   auto global = Global(t);
+  IntentLog journal(t.var_dir + "/intents");
+  // Carries out `intent` in the background (the iterations go on and say it is under way); false when
+  // another action still runs or someone else claimed it.
   ControlLoop loop({"dr_watch", std::chrono::seconds(1), duration});
+  auto start = [&](const Intent& intent) {
+    if (loop.InProgress() || !journal.Claim(intent, "dr-responder")) return false;
+    return loop.StartBackground(intent.action + " to " + std::string(intent.args.at("to").as_string()),
+                                [&journal, &carry_out, intent] {
+                                  Status s = carry_out(intent);
+                                  journal.Finish(intent, s, "");
+                                  return s;
+                                });
+  };
   return loop.Run([&] {
+    // Intents commands recorded for the watcher (--async).
+    for (const auto& intent : journal.Unclaimed())
+      if ((intent.action == "failover" || intent.action == "failback") && intent.args.contains("to") &&
+          intent.args.at("to").is_string() && start(intent))
+        log::Warn("dr_watch.intent", {{"id", intent.id}, {"action", intent.action}, {"by", intent.by}});
     auto round = Clock::now();
     // Observe.
     WatchObservation o;
@@ -586,13 +603,11 @@ Status WatchRegions(const Topology& t, std::chrono::seconds duration) {
     if (kind != last_reason) log::Info("dr_watch.observed", {{"active", o.active_region}, {"reason", d.reason}});
     last_reason = kind;
     if (d.target.empty()) return;
-    // Act: the forced failover runs in the background; the iterations go on and say it is under way.
+    // Act: the forced failover is an intent of the journal, carried out in the background.
     log::Warn("dr_watch.failover", {{"from", o.active_region}, {"to", d.target}, {"reason", d.reason}});
-    loop.StartBackground("failover to " + d.target, [&t, target = d.target] {
-      return Failover(t, target, true, [](const std::string& line) {
-        log::Info("dr_watch.progress", {{"line", line}});
-      });
-    });
+    auto intent = journal.Record("failover", {{"to", d.target}, {"force", true}, {"reason", d.reason}}, "dr-responder");
+    if (!intent.ok()) return log::Error("dr_watch.intent_failed", {{"detail", intent.status().detail()}});
+    start(*intent);
   });
 }
 

@@ -6,10 +6,12 @@
 
 #include <boost/json/value.hpp>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "ctl/base/intents.h"
 #include "ctl/base/progress.h"
 #include "ctl/topology/topology.h"
 #include "techmoda/active_region.h"
@@ -78,9 +80,14 @@ struct WatchDecision {
 // `silent_s`: for how long the active region has held no lease (the watcher counts).
 WatchDecision DecideAutoFailover(const WatchObservation& o, double silent_s, int after_s);
 
+// Carries out one intent through the one path that makes its change (ctl/intents, a layer above this
+// one: the caller passes it in).
+using IntentRunner = std::function<Status(const Intent& intent)>;
+
 // The watcher (program dr-responder): observes every second, decides, fails over by force when the
-// policy says so; one JSON log line per change of decision. Stops on SIGTERM/SIGINT or after
-// `duration` when positive.
-Status WatchRegions(const Topology& t, std::chrono::seconds duration);
+// policy says so, and carries out the failovers and failbacks commands recorded with --async; every
+// action an intent of the journal, carried out in the background by `carry_out`. One JSON log line per
+// change of decision. Stops on SIGTERM/SIGINT or after `duration` when positive.
+Status WatchRegions(const Topology& t, std::chrono::seconds duration, const IntentRunner& carry_out);
 
 }  // namespace techmoda::ctl::dr

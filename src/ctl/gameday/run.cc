@@ -2,6 +2,7 @@
 
 #include "ctl/faults/drills.h"
 #include "ctl/faults/faults.h"
+#include "ctl/intents/intents.h"
 #include "ctl/region/region.h"
 
 #include <signal.h>
@@ -222,9 +223,12 @@ Result<GamedayReport> RunGameday(const Scenario& s, const Topology& t, const std
     } else if (step.action == "heal") {
       st = FaultHeal(t, &detail);
     } else if (step.action == "failover") {
-      st = dr::Failover(t, step.to, step.force, progress);
+      // The same path as an operator's command: an intent of the journal, carried out.
+      auto r = RecordAndCarryOut(t, "failover", {{"to", step.to}, {"force", step.force}}, "gameday", progress);
+      st = r.ok() ? Status::Ok() : r.status();
     } else if (step.action == "failback") {
-      st = dr::Failback(t, step.to, progress);
+      auto r = RecordAndCarryOut(t, "failback", {{"to", step.to}}, "gameday", progress);
+      st = r.ok() ? Status::Ok() : r.status();
     } else if (step.action == "bad-deploy") {
       auto c = ActiveDatabase(t);
       if (c.ok()) {
@@ -244,11 +248,17 @@ Result<GamedayReport> RunGameday(const Scenario& s, const Topology& t, const std
         st = c.status();
       }
     } else if (step.action == "recover") {
-      auto r = dr::Recover(t, {bad_time, "gameday-bad"}, progress);
+      auto r =
+          RecordAndCarryOut(t, "recover", {{"to_time", bad_time}, {"exclude_deploy", "gameday-bad"}, {"json", true}},
+                            "gameday", progress);
       st = r.ok() ? Status::Ok() : r.status();
-      if (r.ok())
-        detail = std::to_string(r->replayed) + " replayed, " + std::to_string(r->skipped) + " skipped, " +
-                 std::to_string(r->conflicts.size()) + " conflicts";
+      if (r.ok()) {
+        boost::system::error_code ec;
+        auto report = json::parse(r->output, ec);
+        if (!ec && report.is_object() && report.as_object().contains("replayed"))
+          detail = json::serialize(report.at("replayed")) + " replayed, " + json::serialize(report.at("skipped")) +
+                   " skipped, " + std::to_string(report.at("conflicts").as_array().size()) + " conflicts";
+      }
     }
     // A drill's report opens with what it hit ("zone a1 (leader): SIGKILL ..."): the fault's name says it.
     std::string hit = FindDrill(step.action) && st.ok() ? detail.substr(0, detail.find(':')) : "";
