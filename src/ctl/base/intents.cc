@@ -39,10 +39,16 @@ Result<Intent> IntentLog::Record(const std::string& action, json::object args, c
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) return Status::Internal("cannot create " + dir_ + ": " + ec.message());
-  char stamp[32];
-  std::time_t now = std::time(nullptr);
-  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
-  Intent i{std::string(stamp) + "-" + RandomHex(4), action, std::move(args), by, NowRfc3339()};
+  // Ids sort in the order intents were recorded: the time to the nanosecond, then a random suffix.
+  auto now = std::chrono::system_clock::now();
+  std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  long nanos = static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() %
+                                 1'000'000'000);
+  char stamp[48];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", std::gmtime(&secs));
+  char id[80];
+  std::snprintf(id, sizeof id, "%s.%09ldZ-%s", stamp, nanos, RandomHex(3).c_str());
+  Intent i{id, action, std::move(args), by, NowRfc3339()};
   json::object o{{"id", i.id}, {"action", i.action}, {"args", i.args}, {"by", i.by}, {"recorded_at", i.recorded_at}};
   // Written aside, then renamed: a reader never sees half an intent.
   std::string tmp = dir_ + "/." + i.id + ".tmp";

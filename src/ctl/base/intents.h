@@ -18,7 +18,7 @@
 namespace techmoda::ctl {
 
 struct Intent {
-  std::string id;      // time-ordered: "20261203T111500Z-1a2b3c"
+  std::string id;      // time-ordered: "20261203T111500.123456789Z-1a2b3c"
   std::string action;  // "failover", "failback", "recover", "switchover", "scale"
   boost::json::object args;
   std::string by;  // who recorded it ("catalogctl dr failover", "dr-responder")
