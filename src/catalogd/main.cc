@@ -51,6 +51,107 @@ int Fail(const Status& s) {
   return 1;
 }
 
+// Signals are taken by one thread with sigwait; every other thread (and child) inherits the mask.
+sigset_t BlockStopSignals() {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return stop_signals;
+}
+
+std::string DatabaseUrlOf(const CatalogdConfig& cfg, const std::string& region) {
+  for (const auto& [r, url] : cfg.region_database_urls)
+    if (r == region) return url;
+  return std::string();
+}
+
+fence::ActiveRegionOptions FenceOptions(const CatalogdConfig& cfg) {
+  fence::ActiveRegionOptions fo;
+  fo.endpoints = etcd::ParseEndpoints(cfg.global_etcd);
+  fo.prefix = cfg.dr_prefix;
+  fo.region = cfg.region;
+  fo.zone = cfg.zone;
+  fo.instance = cfg.instance.empty() ? cfg.listen : cfg.instance;
+  fo.lease_ttl_s = cfg.lease_ttl_s;
+  return fo;
+}
+
+http::ApiOptions ApiOptions(const CatalogdConfig& cfg) {
+  http::ApiOptions o;
+  o.deploy_id = cfg.deploy_id;
+  o.default_deadline = std::chrono::milliseconds(cfg.write_deadline_ms);
+  o.trust_forwarded_for = cfg.trust_forwarded_for;
+  o.cache_max_age_s = cfg.cache_max_age_s;
+  o.stale_while_revalidate_s = cfg.stale_while_revalidate_s;
+  o.stale_if_error_s = cfg.stale_if_error_s;
+  return o;
+}
+
+// The values were checked when the configuration was read.
+admission::AdmissionOptions AdmissionOptions(const CatalogdConfig& cfg) {
+  admission::AdmissionOptions o;
+  o.enabled = cfg.admission;
+  o.target_delay = std::chrono::milliseconds(cfg.admission_target_delay_ms);
+  o.limit.initial_limit = cfg.admission_initial_limit;
+  o.limit.max_limit = cfg.admission_max_limit;
+  return o;
+}
+
+std::array<admission::RateLimit, 3> RateLimits(const CatalogdConfig& cfg) {
+  return {*admission::ParseRateLimit(cfg.rate_limit_anonymous), *admission::ParseRateLimit(cfg.rate_limit_client),
+          *admission::ParseRateLimit(cfg.rate_limit_admin)};
+}
+
+http::ServerOptions ServerOptions(const CatalogdConfig& cfg) {
+  http::ServerOptions o;
+  SplitHostPort(cfg.listen, &o.address, &o.port);
+  o.io_threads = cfg.io_threads;
+  o.worker_threads = std::max(4, cfg.pool_size + 4);
+  o.max_in_flight = cfg.max_in_flight;
+  o.read_timeout = std::chrono::seconds(cfg.read_timeout_s);
+  o.drain_timeout = std::chrono::seconds(cfg.drain_timeout_s);
+  o.access_log = cfg.access_log;
+  return o;
+}
+
+// Writes pass the region's fence; /readyz says whether this region serves them; the fence's state is
+// in /metrics.
+void ConnectFence(http::Api& api, fence::ActiveRegion& active_region, const std::string& region) {
+  api.SetWriteGate({[&] { return active_region.BeginWrite(); }, [&] { return active_region.EndWrite(); }});
+  api.SetActiveRegionProbe([&active_region, region] {
+    auto a = active_region.active();
+    bool serves = a.region == region && a.state == EpochState::kActive;
+    return std::make_pair(serves, boost::json::serialize(boost::json::object{{"region", region},
+                                                                             {"active_region", a.region},
+                                                                             {"epoch", a.epoch},
+                                                                             {"state", EpochStateName(a.state)},
+                                                                             {"serves_writes", serves}}));
+  });
+  api.AddMetricsSource([&active_region](metrics::Families& out) { active_region.CollectMetrics(out); });
+}
+
+// CPU used, against the network threads that can use it: the autoscaler's second signal.
+void AddProcessMetrics(http::Api& api, int io_threads) {
+  if (io_threads <= 0) io_threads = static_cast<int>(std::thread::hardware_concurrency());
+  api.AddMetricsSource([io_threads](metrics::Families& out) {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    metrics::AddCounter(out, "process_cpu_seconds_total", "User and system CPU time spent in seconds.", cpu);
+    metrics::AddGauge(out, "catalogd_io_threads", "Network threads of this instance.", io_threads);
+  });
+}
+
+// Default instance name: HOSTNAME:PORT, with the port actually bound (--listen may say :0).
+std::string DefaultInstanceName(unsigned short port) {
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(port);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -68,13 +169,7 @@ int main(int argc, char** argv) {
   log::Init(level,
             {{"service", "catalogd"}, {"instance", ServedBy(cfg->instance.empty() ? cfg->listen : cfg->instance)}});
 
-  // Signals are taken by one thread with sigwait; every other thread (and child) inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const sigset_t stop_signals = BlockStopSignals();
 
   std::optional<EmbeddedPostgres> embedded;
   std::string conninfo = cfg->database_url;
@@ -93,21 +188,10 @@ int main(int argc, char** argv) {
     copy::Feed* feed GUARDED_BY(mu) = nullptr;
   } followers;
   std::optional<fence::ActiveRegion> active_region;
-  auto url_of = [&](const std::string& region) {
-    for (const auto& [r, url] : cfg->region_database_urls)
-      if (r == region) return url;
-    return std::string();
-  };
   if (!cfg->global_etcd.empty()) {
-    fence::ActiveRegionOptions fo;
-    fo.endpoints = etcd::ParseEndpoints(cfg->global_etcd);
-    fo.prefix = cfg->dr_prefix;
-    fo.region = cfg->region;
-    fo.zone = cfg->zone;
-    fo.instance = cfg->instance.empty() ? cfg->listen : cfg->instance;
-    fo.lease_ttl_s = cfg->lease_ttl_s;
+    fence::ActiveRegionOptions fo = FenceOptions(*cfg);
     fo.on_change = [&](const fence::Active& a) {
-      std::string url = url_of(a.region);
+      std::string url = DatabaseUrlOf(*cfg, a.region);
       log::Info("fence.following", {{"region", a.region}, {"epoch", a.epoch}, {"known_region", !url.empty()}});
       if (url.empty()) return;
       MutexLock lock(followers.mu);
@@ -116,7 +200,7 @@ int main(int argc, char** argv) {
     };
     active_region.emplace(fo);
     active_region->Start(std::chrono::seconds(15));
-    if (std::string url = url_of(active_region->active().region); !url.empty()) conninfo = url;
+    if (std::string url = DatabaseUrlOf(*cfg, active_region->active().region); !url.empty()) conninfo = url;
   }
   if (auto s = PrepareDatabase(conninfo); !s.ok()) return Fail(s);
 
@@ -150,70 +234,23 @@ int main(int argc, char** argv) {
     followers.pool = write_pool_ptr;
     followers.feed = feed ? &*feed : nullptr;
     // The active region may have changed while the database was prepared.
-    if (std::string url = url_of(active_region->active().region); !url.empty()) {
+    if (std::string url = DatabaseUrlOf(*cfg, active_region->active().region); !url.empty()) {
       write_pool_ptr->Retarget(url);
       if (feed) feed->Retarget(url);
     }
   }
-  http::ServerOptions srv_opt;
-  SplitHostPort(cfg->listen, &srv_opt.address, &srv_opt.port);
-  http::ApiOptions api_opt;
-  api_opt.deploy_id = cfg->deploy_id;
-  api_opt.default_deadline = std::chrono::milliseconds(cfg->write_deadline_ms);
-  api_opt.trust_forwarded_for = cfg->trust_forwarded_for;
-  api_opt.cache_max_age_s = cfg->cache_max_age_s;
-  api_opt.stale_while_revalidate_s = cfg->stale_while_revalidate_s;
-  api_opt.stale_if_error_s = cfg->stale_if_error_s;
-  http::Api api(store, tokens, metrics, api_opt);
-  // Admission control and rate limits (the values were checked when the configuration was read).
-  admission::AdmissionOptions adm_opt;
-  adm_opt.enabled = cfg->admission;
-  adm_opt.target_delay = std::chrono::milliseconds(cfg->admission_target_delay_ms);
-  adm_opt.limit.initial_limit = cfg->admission_initial_limit;
-  adm_opt.limit.max_limit = cfg->admission_max_limit;
-  admission::Admission admission(adm_opt);
-  admission::RateLimiter rate_limiter({*admission::ParseRateLimit(cfg->rate_limit_anonymous),
-                                       *admission::ParseRateLimit(cfg->rate_limit_client),
-                                       *admission::ParseRateLimit(cfg->rate_limit_admin)});
+  http::Api api(store, tokens, metrics, ApiOptions(*cfg));
+  admission::Admission admission(AdmissionOptions(*cfg));
+  admission::RateLimiter rate_limiter(RateLimits(*cfg));
   api.SetRateLimiter(&rate_limiter);
   api.AddMetricsSource([&admission](metrics::Families& out) { admission.CollectMetrics(out); });
-  if (active_region) {
-    api.SetWriteGate({[&] { return active_region->BeginWrite(); }, [&] { return active_region->EndWrite(); }});
-    api.SetActiveRegionProbe([&active_region, region = cfg->region] {
-      auto a = active_region->active();
-      bool serves = a.region == region && a.state == EpochState::kActive;
-      return std::make_pair(serves, boost::json::serialize(boost::json::object{{"region", region},
-                                                                               {"active_region", a.region},
-                                                                               {"epoch", a.epoch},
-                                                                               {"state", EpochStateName(a.state)},
-                                                                               {"serves_writes", serves}}));
-    });
-    api.AddMetricsSource([&active_region](metrics::Families& out) { active_region->CollectMetrics(out); });
-  }
   api.AddMetricsSource([&rate_limiter](metrics::Families& out) { rate_limiter.CollectMetrics(out); });
-  // CPU used, against the network threads that can use it: the autoscaler's second signal.
-  const int io_threads = cfg->io_threads > 0 ? cfg->io_threads : static_cast<int>(std::thread::hardware_concurrency());
-  api.AddMetricsSource([io_threads](metrics::Families& out) {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    double cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-    metrics::AddCounter(out, "process_cpu_seconds_total", "User and system CPU time spent in seconds.", cpu);
-    metrics::AddGauge(out, "catalogd_io_threads", "Network threads of this instance.", io_threads);
-  });
-  srv_opt.io_threads = cfg->io_threads;
-  srv_opt.worker_threads = std::max(4, cfg->pool_size + 4);
-  srv_opt.max_in_flight = cfg->max_in_flight;
-  srv_opt.read_timeout = std::chrono::seconds(cfg->read_timeout_s);
-  srv_opt.drain_timeout = std::chrono::seconds(cfg->drain_timeout_s);
-  srv_opt.access_log = cfg->access_log;
+  if (active_region) ConnectFence(api, *active_region, cfg->region);
+  AddProcessMetrics(api, cfg->io_threads);
+  const http::ServerOptions srv_opt = ServerOptions(*cfg);
   http::Server server(api, metrics, admission, srv_opt);
   if (auto s = server.Listen(); !s.ok()) return Fail(s);
-  if (cfg->instance.empty()) {
-    // Default instance name: HOSTNAME:PORT, with the port actually bound (--listen may say :0).
-    char host[256] = {0};
-    gethostname(host, sizeof host - 1);
-    cfg->instance = std::string(host) + ":" + std::to_string(server.port());
-  }
+  if (cfg->instance.empty()) cfg->instance = DefaultInstanceName(server.port());
   api.SetServedBy(ServedBy(cfg->instance));
   log::Init(level, {{"service", "catalogd"}, {"instance", ServedBy(cfg->instance)}});
   log::Info("catalogd.listening", {{"address", srv_opt.address},

@@ -312,8 +312,148 @@ bool VerifyReport::ok() const {
   return true;
 }
 
+namespace {
+
+// A backup restored into a scratch folder, started on a private socket, checked and removed.
+struct Scratch {
+  const Topology& t;
+  std::string label, dir, data, sock;
+  std::string Conninfo(const std::string& dbname) const {
+    return "host=" + sock + " port=" + std::to_string(t.ports.postgres) + " user=postgres dbname=" + dbname;
+  }
+};
+
+bool ChooseBackup(const Topology& t, const std::string& label, std::string* chosen, std::string* d) {
+  auto info = List(t);
+  if (!info.ok()) return *d = info.status().detail(), false;
+  for (const auto& s : info->sets)
+    if (label.empty() || s.label == label) *chosen = s.label;
+  if (chosen->empty()) {
+    *d = label.empty() ? "the repository holds no backup yet" : "no backup labelled " + label;
+    return false;
+  }
+  *d = *chosen;
+  return true;
+}
+
+bool RepositoryChecksums(const Scratch& x, std::string* d) {
+  std::string out;
+  int rc = PgBackRest(x.t, x.t.backup.RestoreConf(), {"--set=" + x.label, "--log-level-console=info", "verify"}, &out);
+  // pgBackRest 2.45 names each damaged file ("invalid checksum '<file>'") and sums up per backup
+  // ("status: invalid"), yet exits 0: read what it says.
+  std::string findings, line;
+  std::istringstream in(out);
+  while (std::getline(in, line)) {
+    auto at = line.find("INFO: ");
+    std::string text = at == std::string::npos ? line : line.substr(at + 6);
+    while (!text.empty() && text.front() == ' ') text.erase(0, 1);
+    if (text.find("invalid") != std::string::npos || text.find("missing") != std::string::npos ||
+        text.find("ERROR") != std::string::npos || text.find("status: error") != std::string::npos)
+      findings += (findings.empty() ? "" : "\n        ") + text;
+  }
+  if (rc != 0 || !findings.empty()) {
+    *d = "the backup is damaged" + std::string(rc ? " (exit " + std::to_string(rc) + ")" : "") + ":\n        " +
+         (findings.empty() ? Problems(out) : findings);
+    return false;
+  }
+  *d = "every file of " + x.label + " and the backups it builds on matches its checksum";
+  return true;
+}
+
+bool RestoreIntoScratch(const Scratch& x, std::string* d) {
+  *d = "into " + x.data;
+  std::string out;
+  int rc = PgBackRest(x.t, x.t.backup.RestoreConf(),
+                      {"--pg1-path=" + x.data, "--set=" + x.label, "--type=immediate", "--target-action=promote",
+                       "--log-level-console=warn", "restore"},
+                      &out);
+  if (rc != 0) return *d = "exit " + std::to_string(rc) + ": " + Problems(out), false;
+  return true;
+}
+
+// Only the repository's user and root (as postgres) get in, over the socket; nothing listens on TCP.
+bool StartScratch(const Scratch& x, bool* started, std::string* d) {
+  const auto& b = x.t.backup;
+  {
+    std::ofstream(x.dir + "/hba.conf") << "local all all peer map=verify\n";
+    std::ofstream(x.dir + "/ident.conf") << "verify " << b.os_user << " postgres\nverify root postgres\n";
+  }
+  std::string out;
+  RunCapture({"/bin/chown", b.os_user + ":", x.dir + "/hba.conf", x.dir + "/ident.conf"}, &out);
+  std::string opts = "-c port=" + std::to_string(x.t.ports.postgres) +
+                     " -c listen_addresses='' -c unix_socket_directories=" + x.sock +
+                     " -c archive_mode=off -c synchronous_standby_names='' -c hba_file=" + x.dir +
+                     "/hba.conf -c ident_file=" + x.dir + "/ident.conf -c logging_collector=off -c shared_buffers=32MB";
+  int rc = PostgresTool(x.t, "pg_ctl",
+                        {"-D", x.data, "-w", "-t", "300", "-l", x.dir + "/postgres.log", "-o", opts, "start"}, &out);
+  *started = rc == 0;
+  if (rc != 0) {
+    auto log = ReadFile(x.dir + "/postgres.log").value_or("");
+    *d = "pg_ctl start exit " + std::to_string(rc) + ": " + Problems(out) + "\n" +
+         log.substr(log.size() > 2000 ? log.size() - 2000 : 0);
+    return false;
+  }
+  for (auto deadline = Clock::now() + std::chrono::seconds(300); Clock::now() < deadline;) {
+    auto c = pg::Connect(x.Conninfo("postgres"), std::chrono::seconds(5));
+    if (c.ok()) {
+      auto res = (*c)->Exec("SELECT pg_is_in_recovery()");
+      if (auto* rows = std::get_if<pg::Rows>(&res); rows && rows->Get(0, 0) == "f") return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  *d = "still in recovery after 300 s (see " + x.dir + "/postgres.log)";
+  return false;
+}
+
+bool AmCheck(const Scratch& x, std::string* d) {
+  std::string out;
+  int rc = RunCapture({x.t.postgres_bin_dir + "/pg_amcheck", "-h", x.sock, "-p", std::to_string(x.t.ports.postgres),
+                       "-U", "postgres", "--all", "--install-missing", "--heapallindexed"},
+                      &out);
+  if (rc != 0) return *d = "exit " + std::to_string(rc) + ":\n" + out.substr(0, 4000), false;
+  return true;
+}
+
+bool CountRows(const Scratch& x, std::vector<std::pair<std::string, long long>>* tables, std::string* d) {
+  auto c = pg::Connect(x.Conninfo("techmoda"), std::chrono::seconds(5));
+  if (!c.ok()) return *d = "database techmoda: " + c.status().detail(), false;
+  auto res = (*c)->Exec(
+      "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY relname");
+  auto* rows = std::get_if<pg::Rows>(&res);
+  if (!rows) return *d = "listing tables: " + std::get<pg::Error>(res).message, false;
+  for (int i = 0; i < rows->size(); ++i) {
+    std::string table(rows->Get(i, 0));
+    auto n = (*c)->Exec("SELECT count(*) FROM public.\"" + table + "\"");
+    auto* nr = std::get_if<pg::Rows>(&n);
+    if (!nr) return *d = "counting " + table + ": " + std::get<pg::Error>(n).message, false;
+    tables->emplace_back(table, nr->GetInt(0, 0));
+  }
+  std::string missing;
+  for (const char* want : kCoreTables) {
+    bool found = false;
+    for (const auto& [name, n] : *tables) found |= name == want;
+    if (!found) missing += std::string(missing.empty() ? "" : ", ") + want;
+  }
+  for (const auto& [name, n] : *tables) *d += (d->empty() ? "" : ", ") + name + " " + std::to_string(n);
+  if (!missing.empty()) return *d = "missing table(s): " + missing, false;
+  return true;
+}
+
+bool PageChecksums(const Scratch& x, std::string* d) {
+  std::string out;
+  int rc = PostgresTool(x.t, "pg_checksums", {"--check", "-D", x.data}, &out);
+  auto at = out.find("Blocks scanned:");
+  if (at != std::string::npos) *d = out.substr(at, out.find('\n', at) - at);
+  if (rc != 0) return *d = "exit " + std::to_string(rc) + ": " + out.substr(0, 4000), false;
+  return true;
+}
+
+}  // namespace
+
 VerifyReport Verify(const Topology& t, const std::string& label, const Progress& progress) {
   VerifyReport r;
+  // Runs one step unless one before it failed; times it and reports it.
   auto step = [&](const std::string& name, const std::function<bool(std::string*)>& fn) {
     if (!r.steps.empty() && !r.steps.back().ok) return false;
     auto start = Clock::now();
@@ -329,132 +469,27 @@ VerifyReport Verify(const Topology& t, const std::string& label, const Progress&
     r.steps.push_back({"run as root", false, st.detail(), 0});
     return r;
   }
-  // Which backup.
-  step("choose the backup", [&](std::string* d) {
-    auto info = List(t);
-    if (!info.ok()) return *d = info.status().detail(), false;
-    for (const auto& s : info->sets)
-      if (label.empty() || s.label == label) r.label = s.label;
-    if (r.label.empty()) {
-      *d = label.empty() ? "the repository holds no backup yet" : "no backup labelled " + label;
-      return false;
-    }
-    *d = r.label;
-    return true;
-  });
+  step("choose the backup", [&](std::string* d) { return ChooseBackup(t, label, &r.label, d); });
   if (r.label.empty()) return r;
   const auto& b = t.backup;
-  std::string scratch = b.dir + "/verify/" + r.label, data = scratch + "/data", sock = scratch + "/run";
-  std::string out;
-  step("repository checksums (pgbackrest verify)", [&](std::string* d) {
-    int rc = PgBackRest(t, b.RestoreConf(), {"--set=" + r.label, "--log-level-console=info", "verify"}, &out);
-    // pgBackRest 2.45 names each damaged file ("invalid checksum '<file>'") and sums up per backup
-    // ("status: invalid"), yet exits 0: read what it says.
-    std::string findings, line;
-    std::istringstream in(out);
-    while (std::getline(in, line)) {
-      auto at = line.find("INFO: ");
-      std::string text = at == std::string::npos ? line : line.substr(at + 6);
-      while (!text.empty() && text.front() == ' ') text.erase(0, 1);
-      if (text.find("invalid") != std::string::npos || text.find("missing") != std::string::npos ||
-          text.find("ERROR") != std::string::npos || text.find("status: error") != std::string::npos)
-        findings += (findings.empty() ? "" : "\n        ") + text;
-    }
-    if (rc != 0 || !findings.empty()) {
-      *d = "the backup is damaged" + std::string(rc ? " (exit " + std::to_string(rc) + ")" : "") + ":\n        " +
-           (findings.empty() ? Problems(out) : findings);
-      return false;
-    }
-    *d = "every file of " + r.label + " and the backups it builds on matches its checksum";
-    return true;
-  });
+  std::string dir = b.dir + "/verify/" + r.label;
+  const Scratch x{t, r.label, dir, dir + "/data", dir + "/run"};
+  step("repository checksums (pgbackrest verify)", [&](std::string* d) { return RepositoryChecksums(x, d); });
   std::error_code ec;
-  fs::remove_all(scratch, ec);
-  fs::create_directories(sock, ec);
-  std::string chown_out;
-  RunCapture({"/bin/chown", "-R", b.os_user + ":", scratch}, &chown_out);
-  chmod(scratch.c_str(), 0700);
-  step("restore (pgbackrest restore --type=immediate)", [&](std::string* d) {
-    *d = "into " + data;
-    int rc = PgBackRest(t, b.RestoreConf(),
-                        {"--pg1-path=" + data, "--set=" + r.label, "--type=immediate", "--target-action=promote",
-                         "--log-level-console=warn", "restore"},
-                        &out);
-    if (rc != 0) return *d = "exit " + std::to_string(rc) + ": " + Problems(out), false;
-    return true;
-  });
+  fs::remove_all(x.dir, ec);
+  fs::create_directories(x.sock, ec);
+  std::string out;
+  RunCapture({"/bin/chown", "-R", b.os_user + ":", x.dir}, &out);
+  chmod(x.dir.c_str(), 0700);
+  step("restore (pgbackrest restore --type=immediate)", [&](std::string* d) { return RestoreIntoScratch(x, d); });
   bool started = false;
-  step("start it on a private socket and finish recovery", [&](std::string* d) {
-    // Only the repository's user and root (as postgres) get in, over the socket; nothing listens on TCP.
-    {
-      std::ofstream(scratch + "/hba.conf") << "local all all peer map=verify\n";
-      std::ofstream(scratch + "/ident.conf") << "verify " << b.os_user << " postgres\nverify root postgres\n";
-    }
-    RunCapture({"/bin/chown", b.os_user + ":", scratch + "/hba.conf", scratch + "/ident.conf"}, &chown_out);
-    std::string opts =
-        "-c port=" + std::to_string(t.ports.postgres) + " -c listen_addresses='' -c unix_socket_directories=" + sock +
-        " -c archive_mode=off -c synchronous_standby_names='' -c hba_file=" + scratch +
-        "/hba.conf -c ident_file=" + scratch + "/ident.conf -c logging_collector=off -c shared_buffers=32MB";
-    int rc = PostgresTool(t, "pg_ctl",
-                          {"-D", data, "-w", "-t", "300", "-l", scratch + "/postgres.log", "-o", opts, "start"}, &out);
-    started = rc == 0;
-    if (rc != 0) {
-      auto log = ReadFile(scratch + "/postgres.log").value_or("");
-      *d = "pg_ctl start exit " + std::to_string(rc) + ": " + Problems(out) + "\n" +
-           log.substr(log.size() > 2000 ? log.size() - 2000 : 0);
-      return false;
-    }
-    auto deadline = Clock::now() + std::chrono::seconds(300);
-    while (Clock::now() < deadline) {
-      auto c =
-          pg::Connect("host=" + sock + " port=" + std::to_string(t.ports.postgres) + " user=postgres dbname=postgres",
-                      std::chrono::seconds(5));
-      if (c.ok()) {
-        auto res = (*c)->Exec("SELECT pg_is_in_recovery()");
-        if (auto* rows = std::get_if<pg::Rows>(&res); rows && rows->Get(0, 0) == "f") return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    *d = "still in recovery after 300 s (see " + scratch + "/postgres.log)";
-    return false;
-  });
-  step("pg_amcheck --all --heapallindexed", [&](std::string* d) {
-    int rc = RunCapture({t.postgres_bin_dir + "/pg_amcheck", "-h", sock, "-p", std::to_string(t.ports.postgres), "-U",
-                         "postgres", "--all", "--install-missing", "--heapallindexed"},
-                        &out);
-    if (rc != 0) return *d = "exit " + std::to_string(rc) + ":\n" + out.substr(0, 4000), false;
-    return true;
-  });
-  step("row counts of database techmoda", [&](std::string* d) {
-    auto c =
-        pg::Connect("host=" + sock + " port=" + std::to_string(t.ports.postgres) + " user=postgres dbname=techmoda",
-                    std::chrono::seconds(5));
-    if (!c.ok()) return *d = "database techmoda: " + c.status().detail(), false;
-    auto res = (*c)->Exec(
-        "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY relname");
-    auto* rows = std::get_if<pg::Rows>(&res);
-    if (!rows) return *d = "listing tables: " + std::get<pg::Error>(res).message, false;
-    for (int i = 0; i < rows->size(); ++i) {
-      std::string table(rows->Get(i, 0));
-      auto n = (*c)->Exec("SELECT count(*) FROM public.\"" + table + "\"");
-      auto* nr = std::get_if<pg::Rows>(&n);
-      if (!nr) return *d = "counting " + table + ": " + std::get<pg::Error>(n).message, false;
-      r.tables.emplace_back(table, nr->GetInt(0, 0));
-    }
-    std::string missing;
-    for (const char* want : kCoreTables) {
-      bool found = false;
-      for (const auto& [name, n] : r.tables) found |= name == want;
-      if (!found) missing += std::string(missing.empty() ? "" : ", ") + want;
-    }
-    for (const auto& [name, n] : r.tables) *d += (d->empty() ? "" : ", ") + name + " " + std::to_string(n);
-    if (!missing.empty()) return *d = "missing table(s): " + missing, false;
-    return true;
-  });
+  step("start it on a private socket and finish recovery",
+       [&](std::string* d) { return StartScratch(x, &started, d); });
+  step("pg_amcheck --all --heapallindexed", [&](std::string* d) { return AmCheck(x, d); });
+  step("row counts of database techmoda", [&](std::string* d) { return CountRows(x, &r.tables, d); });
   if (started) {
     auto start = Clock::now();
-    int rc = PostgresTool(t, "pg_ctl", {"-D", data, "-w", "-t", "60", "-m", "fast", "stop"}, &out);
+    int rc = PostgresTool(t, "pg_ctl", {"-D", x.data, "-w", "-t", "60", "-m", "fast", "stop"}, &out);
     bool ok = rc == 0;
     if (!r.steps.empty() && !r.steps.back().ok) {
       // Stopping after a failed step is cleanup, not a finding.
@@ -465,18 +500,12 @@ VerifyReport Verify(const Topology& t, const std::string& label, const Progress&
       r.steps.push_back(s);
     }
   }
-  step("page checksums (pg_checksums --check)", [&](std::string* d) {
-    int rc = PostgresTool(t, "pg_checksums", {"--check", "-D", data}, &out);
-    auto at = out.find("Blocks scanned:");
-    if (at != std::string::npos) *d = out.substr(at, out.find('\n', at) - at);
-    if (rc != 0) return *d = "exit " + std::to_string(rc) + ": " + out.substr(0, 4000), false;
-    return true;
-  });
+  step("page checksums (pg_checksums --check)", [&](std::string* d) { return PageChecksums(x, d); });
   // Keep the scratch PostgreSQL's log beside the repository's, remove the data.
   fs::create_directories(b.dir + "/logs", ec);
-  fs::copy_file(scratch + "/postgres.log", b.dir + "/logs/verify-" + r.label + ".log",
+  fs::copy_file(x.dir + "/postgres.log", b.dir + "/logs/verify-" + r.label + ".log",
                 fs::copy_options::overwrite_existing, ec);
-  fs::remove_all(scratch, ec);
+  fs::remove_all(x.dir, ec);
   return r;
 }
 

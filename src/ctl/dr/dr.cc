@@ -342,6 +342,65 @@ json::value DrStatusJson(const DrStatus& s) {
                       {"front_door_error", s.front_door_error}};
 }
 
+// Planned: every lease of the old epoch gone (each live catalogd moved on once its running writes
+// were done, so the old primary's position read next covers every acknowledged write).
+// Forced: the lost region's leases gone (they lapse at the global etcd ttl after its last renewal,
+// and its catalogds stopped writing 1 s before that). Catalogds elsewhere may still be retrying a
+// write against the lost database: once the target is promoted they finish it there.
+Status WaitForOldLeases(const Topology& t, etcd::Client& global, const Region& from, long long epoch, bool force,
+                        const Progress& progress) {
+  const int ttl = t.dr.lease_ttl_s;
+  const std::string old_prefix = t.DrPrefix() + "/leases/" + std::to_string(epoch) + "/";
+  return WaitFor(
+      force ? "leases of region " + from.name + " lapsed" : "leases of epoch " + std::to_string(epoch) + " gone",
+      std::chrono::seconds(ttl * 2 + t.catalogd.write_deadline_ms / 1000 + 5), progress, [&](std::string* note) {
+        auto left = global.GetPrefix(old_prefix);
+        if (!left.ok()) return *note = left.status().detail(), false;
+        int n = 0;
+        for (const auto& kv : *left) {
+          boost::system::error_code ec;
+          auto v = json::parse(kv.value, ec);
+          bool of_lost =
+              !ec && v.is_object() && v.as_object().contains("region") && v.at("region").as_string() == from.name;
+          n += !force || of_lost;
+        }
+        *note = std::to_string(n) + " left";
+        return n == 0;
+      });
+}
+
+// Planned: the target has replayed everything the old primary wrote.
+Status WaitForTargetToReplayAll(const Topology& t, const Region& from, const Region& target, const Progress& progress) {
+  auto [fz, fm] = LeaderOf(t, from);
+  if (!fz || !IsPrimary(fm))
+    return Status::Unavailable("region " + from.name +
+                               " has no primary answering: a planned failover needs it (use --force if it is lost)");
+  auto secrets = LoadOrCreateSecrets(t);
+  if (!secrets.ok()) return secrets.status();
+  auto c = pg::Connect(SuperuserConninfo(t, from, *secrets), std::chrono::seconds(3));
+  if (!c.ok()) return Status::Unavailable("region " + from.name + "'s primary: " + c.status().detail());
+  auto res = (*c)->Exec("SELECT pg_current_wal_lsn()::text");
+  auto* rows = std::get_if<pg::Rows>(&res);
+  if (!rows) return pg::ToStatus(std::get<pg::Error>(res), "reading the primary's WAL position");
+  std::string final_lsn(rows->Get(0, 0));
+  // The old primary's own view of the target's standby leader streaming from it, replayed up to the
+  // final position (a region on another history never appears here).
+  return WaitFor("region " + target.name + " replays up to " + final_lsn, std::chrono::seconds(60), progress,
+                 [&](std::string* note) {
+                   auto [tz, tm] = LeaderOf(t, target);
+                   if (!tz) return *note = "no standby leader", false;
+                   auto q = (*c)->Exec(
+                       "SELECT pg_wal_lsn_diff($1::pg_lsn, replay_lsn)::bigint FROM pg_stat_replication "
+                       "WHERE application_name = $2 AND replay_lsn IS NOT NULL",
+                       {final_lsn, tz->name});
+                   auto* r = std::get_if<pg::Rows>(&q);
+                   if (!r || r->size() == 0) return *note = tz->name + " is not streaming from " + from.name, false;
+                   long long behind = r->GetInt(0, 0);
+                   *note = std::to_string(behind) + " B behind";
+                   return behind <= 0;
+                 });
+}
+
 Status Failover(const Topology& t, const std::string& to, bool force, const Progress& progress) {
   if (!t.MultiRegion()) return Status::Invalid("topology " + t.name + " has one region: nothing to fail over to");
   const Region* target = t.FindRegion(to);
@@ -361,7 +420,6 @@ Status Failover(const Topology& t, const std::string& to, bool force, const Prog
     return Status::Invalid("region " + to + " is already the active region (epoch " + std::to_string(cur->epoch) + ")");
   const Region* from = t.FindRegion(cur->region);
   if (!from) return Status::Internal("the active region '" + cur->region + "' is not in the topology");
-  const int ttl = t.dr.lease_ttl_s;
 
   // 1. A new epoch in which nobody writes yet: catalogds refuse new writes and re-register once their
   //    running writes are done.
@@ -372,28 +430,8 @@ Status Failover(const Topology& t, const std::string& to, bool force, const Prog
   progress("epoch " + std::to_string(next.epoch) + ": writes stopped (" + std::string(EpochStateName(next.state)) +
            ")  " + FormatSeconds(SecondsSince(t0)));
 
-  // 2. Planned: every lease of the old epoch gone (each live catalogd moved on once its running writes
-  //    were done, so the old primary's position read next covers every acknowledged write).
-  //    Forced: the lost region's leases gone (they lapse at the global etcd ttl after its last renewal,
-  //    and its catalogds stopped writing 1 s before that). Catalogds elsewhere may still be retrying a
-  //    write against the lost database: once the target is promoted they finish it there.
-  std::string old_prefix = t.DrPrefix() + "/leases/" + std::to_string(cur->epoch) + "/";
-  auto st = WaitFor(
-      force ? "leases of region " + from->name + " lapsed" : "leases of epoch " + std::to_string(cur->epoch) + " gone",
-      std::chrono::seconds(ttl * 2 + t.catalogd.write_deadline_ms / 1000 + 5), progress, [&](std::string* note) {
-        auto left = global.GetPrefix(old_prefix);
-        if (!left.ok()) return *note = left.status().detail(), false;
-        int n = 0;
-        for (const auto& kv : *left) {
-          boost::system::error_code ec;
-          auto v = json::parse(kv.value, ec);
-          bool of_lost =
-              !ec && v.is_object() && v.as_object().contains("region") && v.at("region").as_string() == from->name;
-          n += !force || of_lost;
-        }
-        *note = std::to_string(n) + " left";
-        return n == 0;
-      });
+  // 2. The old epoch's leases gone (planned: all; forced: the lost region's).
+  auto st = WaitForOldLeases(t, global, *from, cur->epoch, force, progress);
   if (!st.ok()) return st;
   progress((force ? "region " + from->name + "'s leases have lapsed: it takes no writes  "
                   : "every catalogd has left epoch " + std::to_string(cur->epoch) + "  ") +
@@ -401,34 +439,7 @@ Status Failover(const Topology& t, const std::string& to, bool force, const Prog
 
   // 3. Planned: the target has replayed everything the old primary wrote.
   if (!force) {
-    auto [fz, fm] = LeaderOf(t, *from);
-    if (!fz || !IsPrimary(fm))
-      return Status::Unavailable("region " + from->name +
-                                 " has no primary answering: a planned failover needs it (use --force if it is lost)");
-    auto secrets = LoadOrCreateSecrets(t);
-    if (!secrets.ok()) return secrets.status();
-    auto c = pg::Connect(SuperuserConninfo(t, *from, *secrets), std::chrono::seconds(3));
-    if (!c.ok()) return Status::Unavailable("region " + from->name + "'s primary: " + c.status().detail());
-    auto res = (*c)->Exec("SELECT pg_current_wal_lsn()::text");
-    auto* rows = std::get_if<pg::Rows>(&res);
-    if (!rows) return pg::ToStatus(std::get<pg::Error>(res), "reading the primary's WAL position");
-    std::string final_lsn(rows->Get(0, 0));
-    // The old primary's own view of the target's standby leader streaming from it, replayed up to the
-    // final position (a region on another history never appears here).
-    st = WaitFor("region " + to + " replays up to " + final_lsn, std::chrono::seconds(60), progress,
-                 [&](std::string* note) {
-                   auto [tz, tm] = LeaderOf(t, *target);
-                   if (!tz) return *note = "no standby leader", false;
-                   auto q = (*c)->Exec(
-                       "SELECT pg_wal_lsn_diff($1::pg_lsn, replay_lsn)::bigint FROM pg_stat_replication "
-                       "WHERE application_name = $2 AND replay_lsn IS NOT NULL",
-                       {final_lsn, tz->name});
-                   auto* r = std::get_if<pg::Rows>(&q);
-                   if (!r || r->size() == 0) return *note = tz->name + " is not streaming from " + from->name, false;
-                   long long behind = r->GetInt(0, 0);
-                   *note = std::to_string(behind) + " B behind";
-                   return behind <= 0;
-                 });
+    st = WaitForTargetToReplayAll(t, *from, *target, progress);
     if (!st.ok()) return st;
     progress("region " + to + " has everything region " + from->name + " wrote  " + FormatSeconds(SecondsSince(t0)));
   }

@@ -339,267 +339,327 @@ ProductMerge MergeProductChange(const json::object& current, const json::value& 
   return m;
 }
 
-Result<RecoverReport> Recover(const Topology& t, const RecoverOptions& o, const Progress& progress) {
-  if (geteuid() != 0)
-    return Status::Invalid("catalogctl dr recover runs as root: pgBackRest and PostgreSQL run as the zone's user");
-  if (o.to_time.empty()) return Status::Invalid("--to-time is required");
-  RecoverReport report;
-  report.exclude_deploy = o.exclude_deploy;
-  auto started = Clock::now();
-  auto phase_start = started;
-  auto phase = [&](const std::string& name) {
-    double s = SecondsSince(phase_start);
-    report.phases.emplace_back(name, s);
-    progress("done: " + name + "  " + FormatSeconds(s));
-    phase_start = Clock::now();
-  };
+namespace {
 
-  // The region whose data is recovered: the active one.
-  const Region* region = &t.regions.front();
-  if (t.MultiRegion()) {
-    auto st = ReadDrStatus(t);
-    if (st.active_region.empty())
-      return Status::Unavailable("the global etcd does not say which region is active: " + st.global_error);
-    region = t.FindRegion(st.active_region);
-    if (!region) return Status::Internal("the active region " + st.active_region + " is not in the topology");
+// One recovery, step by step: each step returns Ok or why it failed; a failure after the scratch
+// PostgreSQL started stops it, and one after the fence lifts the fence (the live cluster goes on as it
+// was) — `Fail` knows which applies.
+class Recovery {
+ public:
+  Recovery(const Topology& t, const RecoverOptions& o, const Progress& progress)
+      : t_(t), o_(o), progress_(progress), started_(Clock::now()), phase_start_(started_) {
+    report_.exclude_deploy = o.exclude_deploy;
   }
-  report.region = region->name;
-  auto secrets = LoadOrCreateSecrets(t);
-  if (!secrets.ok()) return secrets.status();
-  auto live_conn = pg::Connect(SuperuserConninfo(t, *region, *secrets, "techmoda"), std::chrono::seconds(5));
-  if (!live_conn.ok())
-    return Status::Unavailable("region " + region->name + "'s primary: " + live_conn.status().detail());
-  pg::Connection& live = **live_conn;
 
-  // 1. T, in UTC, in the past; the newest backup that ended before it.
-  auto when = live.Exec(
-      "SELECT to_char($1::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00', "
-      "extract(epoch FROM $1::timestamptz)::bigint, $1::timestamptz < now()",
-      {o.to_time});
-  if (auto* e = std::get_if<pg::Error>(&when))
-    return Status::Invalid("--to-time '" + o.to_time + "' is not a time PostgreSQL reads: " + e->message);
-  auto& wr = std::get<pg::Rows>(when);
-  report.to_time = std::string(wr.Get(0, 0));
-  long long to_unix = wr.GetInt(0, 1);
-  if (wr.Get(0, 2) != "t") return Status::Invalid("--to-time " + report.to_time + " is not in the past");
-  auto info = backup::List(t);
-  if (!info.ok()) return info.status();
-  for (const auto& s : info->sets)
-    if (s.stop < to_unix) report.backup_label = s.label;
-  if (report.backup_label.empty())
-    return Status::Invalid("no backup ended before " + report.to_time + " (" + std::to_string(info->sets.size()) +
-                           " in the repository; see `catalogctl backup list`)");
-  progress("recovering region " + region->name + " to " + report.to_time + " from backup " + report.backup_label +
-           (o.exclude_deploy.empty() ? "" : ", leaving out the changes of deployment " + o.exclude_deploy));
-
-  // 2. The leader's zone: the restore runs there, as its user, beside its data.
-  const Zone* zone = t.FindZone(LeaderName(RegionClusterView(t, *region)));
-  if (!zone) return Status::Unavailable("region " + region->name + " has no leader");
-  std::string out;
-  // 3. Everything written until now is archived: pgBackRest's check, from the leader's zone (it switches
-  //    WAL and waits for the segment; run there, it involves no other database host, some of which may
-  //    be down — a lost region's).
-  if (AsZoneUser(*zone,
-                 {"/usr/bin/pgbackrest", "--config=" + Topology::ZoneBackupConf(*zone), "--stanza=" + t.backup.stanza,
-                  "check"},
-                 &out) != 0)
-    return Status::Unavailable("WAL archiving does not reach the repository (pgbackrest check on " + zone->name +
-                               "):\n" + out);
-  phase("WAL archived up to now");
-
-  report.zone = zone->name;
-  std::string data = zone->dir + "/pg/recover", run = zone->dir + "/pg/recover-run";
-  std::error_code ec;
-  fs::remove_all(data, ec);
-  fs::remove_all(run, ec);
-  fs::create_directories(run, ec);
-  RunCapture({"/bin/chown", zone->os_user + ":", run}, &out);
-  chmod(run.c_str(), 0700);
-  int shown = -1;
-  int rc =
-      AsZoneUser(*zone,
-                 {"/usr/bin/pgbackrest", "--config=" + Topology::ZoneBackupConf(*zone), "--stanza=" + t.backup.stanza,
-                  "--pg1-path=" + data, "--set=" + report.backup_label, "--type=time", "--target=" + report.to_time,
-                  "--target-action=promote", "--log-level-console=detail", "restore"},
-                 &out, [&](const std::string& line) {
-                   auto pct = line.find("%)");
-                   if (line.find("restore file") == std::string::npos || pct == std::string::npos) return;
-                   auto comma = line.rfind(", ", pct);
-                   if (comma == std::string::npos) return;
-                   int step = static_cast<int>(std::atof(line.substr(comma + 2, pct - comma - 2).c_str()) / 10);
-                   if (step > shown)
-                     progress("restore: " + std::to_string((shown = step) * 10) + "% of the backup's files");
-                 });
-  if (rc != 0) return Status::Internal("pgbackrest restore failed (exit " + std::to_string(rc) + "):\n" + out);
-  phase("backup " + report.backup_label + " restored into " + data);
-
-  // 4. Replay the WAL up to T on a private socket (nothing listens on TCP), archiving its new
-  //    timeline into the repository like the zone does.
-  {
-    std::ofstream(run + "/hba.conf") << "local all all peer map=recover\n";
-    std::ofstream(run + "/ident.conf") << "recover " << zone->os_user << " postgres\nrecover root postgres\n";
-  }
-  RunCapture({"/bin/chown", zone->os_user + ":", run + "/hba.conf", run + "/ident.conf"}, &out);
-  std::string port = std::to_string(t.ports.postgres);
-  std::string opts = "-c port=" + port + " -c listen_addresses='' -c unix_socket_directories=" + run +
-                     " -c hba_file=" + run + "/hba.conf -c ident_file=" + run +
-                     "/ident.conf -c synchronous_standby_names='' -c logging_collector=off -c cluster_name=recover "
-                     "-c archive_mode=on -c \"archive_command=" +
-                     ZoneArchiveCommand(t, *region, *zone, RenderTarget::kLocal) + "\"";
-  std::string log = run + "/postgres.log";
-  auto stop_scratch = [&] {
-    std::string o2;
-    AsZoneUser(*zone, {t.postgres_bin_dir + "/pg_ctl", "-D", data, "-w", "-t", "120", "-m", "fast", "stop"}, &o2);
-  };
-  rc = AsZoneUser(
-      *zone, {t.postgres_bin_dir + "/pg_ctl", "-D", data, "-w", "-t", "900", "-l", log, "-o", opts, "start"}, &out);
-  if (rc != 0) return Status::Internal("starting the recovered PostgreSQL failed:\n" + out + "\n" + Tail(log));
-  std::string conninfo = "host=" + run + " port=" + port + " user=postgres dbname=techmoda";
-  std::unique_ptr<pg::Connection> target;
-  auto deadline = Clock::now() + std::chrono::minutes(30);
-  int waited = 0;
-  while (!target) {
-    auto c = pg::Connect(conninfo, std::chrono::seconds(5));
-    if (c.ok()) {
-      auto res = (*c)->Exec("SELECT pg_is_in_recovery()");
-      if (auto* rows = std::get_if<pg::Rows>(&res); rows && rows->Get(0, 0) == "f") target = std::move(*c);
+  Result<RecoverReport> Run() {
+    for (auto step : {&Recovery::ChooseTarget, &Recovery::RestoreBesideTheLeader, &Recovery::ReplayToTheTime,
+                      &Recovery::ReplayWhileLive, &Recovery::FenceAndFinish, &Recovery::MoveAheadOfTheLive,
+                      &Recovery::SwitchTheRegion}) {
+      if (Status st = (this->*step)(); !st.ok()) return Fail(st);
     }
-    if (target) break;
-    if (Clock::now() > deadline || !fs::exists(data + "/postmaster.pid")) {
-      stop_scratch();
-      return Status::Internal("the recovery to " + report.to_time + " did not finish:\n" + Tail(log));
-    }
-    if (++waited % 25 == 0)
-      progress("replaying WAL up to " + report.to_time + " ... " + FormatSeconds(SecondsSince(phase_start)));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    RebuildOtherRegions();
+    std::error_code ec;
+    fs::remove_all(run_, ec);
+    report_.total_s = SecondsSince(started_);
+    return report_;
   }
-  // The recovery settings pgBackRest wrote must not reach the nodes that will clone this one.
-  if (auto e = RunInOrder(*target, {"ALTER SYSTEM RESET ALL", "SELECT pg_reload_conf()"}); !e.empty()) {
-    stop_scratch();
-    return Status::Internal("clearing the recovery settings: " + e);
-  }
-  phase("state at " + report.to_time + " recovered (a new timeline)");
 
-  // 5. Replay what happened since, while the live cluster goes on taking writes; then fence it.
-  Replayer replayer(live, *target, report.to_time, o.exclude_deploy, report);
-  auto fail = [&](Status s) {
-    stop_scratch();
+ private:
+  void Phase(const std::string& name) {
+    double s = SecondsSince(phase_start_);
+    report_.phases.emplace_back(name, s);
+    progress_("done: " + name + "  " + FormatSeconds(s));
+    phase_start_ = Clock::now();
+  }
+
+  // Undoes what a failure must not leave behind: the fence, the scratch PostgreSQL.
+  Status Fail(Status s) {
+    if (fenced_ && live_)
+      RunInOrder(*live_, {"ALTER SYSTEM RESET default_transaction_read_only", "SELECT pg_reload_conf()"});
+    if (scratch_started_) StopScratch();
     return s;
-  };
-  if (auto st = replayer.LoadPresent(); !st.ok()) return fail(st);
-  for (int pass = 1; pass <= 2; ++pass) {
-    auto n = replayer.Pass();
-    if (!n.ok()) return fail(n.status());
-    progress("replay pass " + std::to_string(pass) + " (live): " + std::to_string(*n) + " change(s); " +
-             std::to_string(report.replayed) + " replayed, " + std::to_string(report.skipped) + " skipped, " +
-             std::to_string(report.conflicts.size()) + " conflict(s) so far");
   }
-  if (auto st = replayer.CopyKeys(); !st.ok()) return fail(st);
-  phase("changes since " + report.to_time + " replayed while the live cluster took writes");
 
-  // The fence: the live primary turns read-only (catalogd answers writes 503 and clients retry);
-  // transactions that began before it may finish within a write deadline, then are ended.
-  auto fenced_at = Clock::now();
-  // Any failure before the switch lifts the fence again: the live cluster goes on as it was.
-  auto fenced_fail = [&](Status s) {
-    RunInOrder(live, {"ALTER SYSTEM RESET default_transaction_read_only", "SELECT pg_reload_conf()"});
-    return fail(std::move(s));
-  };
-  if (auto e = RunInOrder(live, {"ALTER SYSTEM SET default_transaction_read_only = on", "SELECT pg_reload_conf()"});
-      !e.empty())
-    return fail(Status::Unavailable("making the live primary read-only: " + e));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // every backend has read its new settings
-  auto fence_ts = live.Exec("SELECT clock_timestamp()::text");
-  if (auto e = Text(fence_ts); !e.empty()) return fenced_fail(Status::Unavailable("reading the fence time: " + e));
-  std::string fence_time(std::get<pg::Rows>(fence_ts).Get(0, 0));
-  const std::string older =
-      "FROM pg_stat_activity WHERE datname = 'techmoda' AND backend_type = 'client backend' AND pid <> "
-      "pg_backend_pid() AND xact_start < $1::timestamptz";
+  void StopScratch() {
+    std::string out;
+    AsZoneUser(*zone_, {t_.postgres_bin_dir + "/pg_ctl", "-D", data_, "-w", "-t", "120", "-m", "fast", "stop"}, &out);
+    scratch_started_ = false;
+  }
+
+  // 1. The active region, its primary, T (in UTC, in the past), the newest backup that ended before it.
+  Status ChooseTarget() {
+    if (geteuid() != 0)
+      return Status::Invalid("catalogctl dr recover runs as root: pgBackRest and PostgreSQL run as the zone's user");
+    if (o_.to_time.empty()) return Status::Invalid("--to-time is required");
+    region_ = &t_.regions.front();
+    if (t_.MultiRegion()) {
+      auto st = ReadDrStatus(t_);
+      if (st.active_region.empty())
+        return Status::Unavailable("the global etcd does not say which region is active: " + st.global_error);
+      region_ = t_.FindRegion(st.active_region);
+      if (!region_) return Status::Internal("the active region " + st.active_region + " is not in the topology");
+    }
+    report_.region = region_->name;
+    auto secrets = LoadOrCreateSecrets(t_);
+    if (!secrets.ok()) return secrets.status();
+    auto live = pg::Connect(SuperuserConninfo(t_, *region_, *secrets, "techmoda"), std::chrono::seconds(5));
+    if (!live.ok()) return Status::Unavailable("region " + region_->name + "'s primary: " + live.status().detail());
+    live_ = std::move(*live);
+    auto when = live_->Exec(
+        "SELECT to_char($1::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00', "
+        "extract(epoch FROM $1::timestamptz)::bigint, $1::timestamptz < now()",
+        {o_.to_time});
+    if (auto* e = std::get_if<pg::Error>(&when))
+      return Status::Invalid("--to-time '" + o_.to_time + "' is not a time PostgreSQL reads: " + e->message);
+    auto& wr = std::get<pg::Rows>(when);
+    report_.to_time = std::string(wr.Get(0, 0));
+    long long to_unix = wr.GetInt(0, 1);
+    if (wr.Get(0, 2) != "t") return Status::Invalid("--to-time " + report_.to_time + " is not in the past");
+    auto info = backup::List(t_);
+    if (!info.ok()) return info.status();
+    for (const auto& s : info->sets)
+      if (s.stop < to_unix) report_.backup_label = s.label;
+    if (report_.backup_label.empty())
+      return Status::Invalid("no backup ended before " + report_.to_time + " (" + std::to_string(info->sets.size()) +
+                             " in the repository; see `catalogctl backup list`)");
+    progress_("recovering region " + region_->name + " to " + report_.to_time + " from backup " + report_.backup_label +
+              (o_.exclude_deploy.empty() ? "" : ", leaving out the changes of deployment " + o_.exclude_deploy));
+    return Status::Ok();
+  }
+
+  // 2. In the leader's zone, as its user, beside its data: everything written until now is archived
+  //    (pgBackRest's check switches WAL and waits; run there, it involves no other database host, some
+  //    of which may be down — a lost region's), then the backup is restored with a target of T.
+  Status RestoreBesideTheLeader() {
+    zone_ = t_.FindZone(LeaderName(RegionClusterView(t_, *region_)));
+    if (!zone_) return Status::Unavailable("region " + region_->name + " has no leader");
+    std::string out;
+    std::vector<std::string> pgbackrest{"/usr/bin/pgbackrest", "--config=" + Topology::ZoneBackupConf(*zone_),
+                                        "--stanza=" + t_.backup.stanza};
+    auto check = pgbackrest;
+    check.push_back("check");
+    if (AsZoneUser(*zone_, check, &out) != 0)
+      return Status::Unavailable("WAL archiving does not reach the repository (pgbackrest check on " + zone_->name +
+                                 "):\n" + out);
+    Phase("WAL archived up to now");
+    report_.zone = zone_->name;
+    data_ = zone_->dir + "/pg/recover";
+    run_ = zone_->dir + "/pg/recover-run";
+    std::error_code ec;
+    fs::remove_all(data_, ec);
+    fs::remove_all(run_, ec);
+    fs::create_directories(run_, ec);
+    RunCapture({"/bin/chown", zone_->os_user + ":", run_}, &out);
+    chmod(run_.c_str(), 0700);
+    auto restore = pgbackrest;
+    for (const auto& a : {"--pg1-path=" + data_, "--set=" + report_.backup_label, std::string("--type=time"),
+                          "--target=" + report_.to_time, std::string("--target-action=promote"),
+                          std::string("--log-level-console=detail"), std::string("restore")})
+      restore.push_back(a);
+    int shown = -1;
+    int rc = AsZoneUser(*zone_, restore, &out, [&](const std::string& line) {
+      auto pct = line.find("%)");
+      if (line.find("restore file") == std::string::npos || pct == std::string::npos) return;
+      auto comma = line.rfind(", ", pct);
+      if (comma == std::string::npos) return;
+      int step = static_cast<int>(std::atof(line.substr(comma + 2, pct - comma - 2).c_str()) / 10);
+      if (step > shown) progress_("restore: " + std::to_string((shown = step) * 10) + "% of the backup's files");
+    });
+    if (rc != 0) return Status::Internal("pgbackrest restore failed (exit " + std::to_string(rc) + "):\n" + out);
+    Phase("backup " + report_.backup_label + " restored into " + data_);
+    return Status::Ok();
+  }
+
+  // 3. The WAL replayed up to T on a private socket (nothing listens on TCP), its new timeline archived
+  //    into the repository like the zone's; pgBackRest's recovery settings removed, so the nodes that
+  //    clone this one do not inherit them.
+  Status ReplayToTheTime() {
+    std::string out;
+    std::ofstream(run_ + "/hba.conf") << "local all all peer map=recover\n";
+    std::ofstream(run_ + "/ident.conf") << "recover " << zone_->os_user << " postgres\nrecover root postgres\n";
+    RunCapture({"/bin/chown", zone_->os_user + ":", run_ + "/hba.conf", run_ + "/ident.conf"}, &out);
+    std::string port = std::to_string(t_.ports.postgres);
+    std::string opts = "-c port=" + port + " -c listen_addresses='' -c unix_socket_directories=" + run_ +
+                       " -c hba_file=" + run_ + "/hba.conf -c ident_file=" + run_ +
+                       "/ident.conf -c synchronous_standby_names='' -c logging_collector=off -c cluster_name=recover "
+                       "-c archive_mode=on -c \"archive_command=" +
+                       ZoneArchiveCommand(t_, *region_, *zone_, RenderTarget::kLocal) + "\"";
+    log_ = run_ + "/postgres.log";
+    int rc = AsZoneUser(
+        *zone_, {t_.postgres_bin_dir + "/pg_ctl", "-D", data_, "-w", "-t", "900", "-l", log_, "-o", opts, "start"},
+        &out);
+    if (rc != 0) return Status::Internal("starting the recovered PostgreSQL failed:\n" + out + "\n" + Tail(log_));
+    scratch_started_ = true;
+    std::string conninfo = "host=" + run_ + " port=" + port + " user=postgres dbname=techmoda";
+    auto deadline = Clock::now() + std::chrono::minutes(30);
+    for (int waited = 0; !target_; ++waited) {
+      auto c = pg::Connect(conninfo, std::chrono::seconds(5));
+      if (c.ok()) {
+        auto res = (*c)->Exec("SELECT pg_is_in_recovery()");
+        if (auto* rows = std::get_if<pg::Rows>(&res); rows && rows->Get(0, 0) == "f") target_ = std::move(*c);
+      }
+      if (target_) break;
+      if (Clock::now() > deadline || !fs::exists(data_ + "/postmaster.pid"))
+        return Status::Internal("the recovery to " + report_.to_time + " did not finish:\n" + Tail(log_));
+      if (waited % 25 == 24)
+        progress_("replaying WAL up to " + report_.to_time + " ... " + FormatSeconds(SecondsSince(phase_start_)));
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    if (auto e = RunInOrder(*target_, {"ALTER SYSTEM RESET ALL", "SELECT pg_reload_conf()"}); !e.empty())
+      return Status::Internal("clearing the recovery settings: " + e);
+    Phase("state at " + report_.to_time + " recovered (a new timeline)");
+    return Status::Ok();
+  }
+
+  // 4. What happened since T replayed, twice, while the live cluster goes on taking writes.
+  Status ReplayWhileLive() {
+    replayer_ = std::make_unique<Replayer>(*live_, *target_, report_.to_time, o_.exclude_deploy, report_);
+    if (auto st = replayer_->LoadPresent(); !st.ok()) return st;
+    for (int pass = 1; pass <= 2; ++pass) {
+      auto n = replayer_->Pass();
+      if (!n.ok()) return n.status();
+      progress_("replay pass " + std::to_string(pass) + " (live): " + std::to_string(*n) + " change(s); " +
+                std::to_string(report_.replayed) + " replayed, " + std::to_string(report_.skipped) + " skipped, " +
+                std::to_string(report_.conflicts.size()) + " conflict(s) so far");
+    }
+    if (auto st = replayer_->CopyKeys(); !st.ok()) return st;
+    Phase("changes since " + report_.to_time + " replayed while the live cluster took writes");
+    return Status::Ok();
+  }
+
+  // 5. The fence: the live primary turns read-only (catalogd answers writes 503 and clients retry);
+  //    transactions that began before it may finish within a write deadline, then are ended; a last
+  //    pass then replays what they wrote.
+  Status FenceAndFinish() {
+    fenced_at_ = Clock::now();
+    if (auto e = RunInOrder(*live_, {"ALTER SYSTEM SET default_transaction_read_only = on", "SELECT pg_reload_conf()"});
+        !e.empty())
+      return Status::Unavailable("making the live primary read-only: " + e);
+    fenced_ = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // every backend has read its new settings
+    if (auto st = EndLiveSessions(); !st.ok()) return st;
+    progress_("live primary read-only: writes refused from now until the recovered cluster leads");
+    auto last = replayer_->Pass();
+    if (!last.ok()) return last.status();
+    if (auto st = replayer_->CopyKeys(); !st.ok()) return st;
+    progress_("final replay pass: " + std::to_string(*last) +
+              " change(s); idempotency keys copied: " + std::to_string(report_.keys_copied));
+    return Status::Ok();
+  }
+
   // A backend idle at the reload reads the new setting only after its next command, so one more
   // transaction on it would start read-write: give those that began before the fence a moment to
   // finish, then end every session of the catalog database (a write cut short is answered 503 and
   // retried; a new session starts read-only, and catalogd's, asking for read-write, is refused).
-  auto drain_deadline = Clock::now() + std::chrono::seconds(3);
-  while (Clock::now() < drain_deadline) {
-    auto n = live.Exec("SELECT count(*) " + older, {fence_time});
-    if (auto* r = std::get_if<pg::Rows>(&n); r && r->GetInt(0, 0) == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  Status EndLiveSessions() {
+    auto fence_ts = live_->Exec("SELECT clock_timestamp()::text");
+    if (auto e = Text(fence_ts); !e.empty()) return Status::Unavailable("reading the fence time: " + e);
+    std::string fence_time(std::get<pg::Rows>(fence_ts).Get(0, 0));
+    const std::string sessions =
+        "FROM pg_stat_activity WHERE datname = 'techmoda' AND backend_type = 'client backend' AND pid <> "
+        "pg_backend_pid()";
+    auto drain_deadline = Clock::now() + std::chrono::seconds(3);
+    while (Clock::now() < drain_deadline) {
+      auto n = live_->Exec("SELECT count(*) " + sessions + " AND xact_start < $1::timestamptz", {fence_time});
+      if (auto* r = std::get_if<pg::Rows>(&n); r && r->GetInt(0, 0) == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    auto gone_deadline = Clock::now() + std::chrono::seconds(10);
+    while (true) {
+      auto n = live_->Exec("SELECT count(pg_terminate_backend(pid)) " + sessions);
+      if (auto e = Text(n); !e.empty()) return Status::Unavailable("ending the live sessions: " + e);
+      if (std::get<pg::Rows>(n).GetInt(0, 0) == 0) return Status::Ok();
+      if (Clock::now() > gone_deadline)
+        return Status::Unavailable("sessions of the live primary did not end within 10 s");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   }
-  const std::string sessions =
-      "FROM pg_stat_activity WHERE datname = 'techmoda' AND backend_type = 'client backend' AND pid <> "
-      "pg_backend_pid()";
-  auto gone_deadline = Clock::now() + std::chrono::seconds(10);
-  while (true) {
-    auto n = live.Exec("SELECT count(pg_terminate_backend(pid)) " + sessions);
-    if (auto e = Text(n); !e.empty()) return fenced_fail(Status::Unavailable("ending the live sessions: " + e));
-    if (std::get<pg::Rows>(n).GetInt(0, 0) == 0) break;
-    if (Clock::now() > gone_deadline)
-      return fenced_fail(Status::Unavailable("sessions of the live primary did not end within 10 s"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  progress("live primary read-only: writes refused from now until the recovered cluster leads");
-  auto last = replayer.Pass();
-  if (!last.ok()) return fenced_fail(last.status());
-  if (auto st = replayer.CopyKeys(); !st.ok()) return fenced_fail(st);
-  progress("final replay pass: " + std::to_string(*last) +
-           " change(s); idempotency keys copied: " + std::to_string(report.keys_copied));
 
-  // 6. Consistency tokens are WAL positions of the live cluster: move the recovered one past its
-  //    last, so every token a client holds is satisfied by data that includes its write.
-  auto end = live.Exec("SELECT pg_current_wal_lsn()::text");
-  if (auto e = Text(end); !e.empty()) return fenced_fail(Status::Unavailable("reading the live position: " + e));
-  std::string live_end(std::get<pg::Rows>(end).Get(0, 0));
-  for (int i = 0; i < 100000; ++i) {
-    auto ahead = target->Exec("SELECT pg_current_wal_lsn() > $1::pg_lsn", {live_end});
-    if (auto* r = std::get_if<pg::Rows>(&ahead); !r || r->Get(0, 0) == "t") break;
-    target->ExecScript("SELECT pg_logical_emit_message(false, 'techmoda', 'recover'); SELECT pg_switch_wal()");
+  // 6. Consistency tokens are WAL positions of the live cluster: the recovered one moves past its
+  //    last, so every token a client holds is satisfied by data that includes its write. The recovery
+  //    is recorded in the change log, and the scratch PostgreSQL stopped cleanly.
+  Status MoveAheadOfTheLive() {
+    auto end = live_->Exec("SELECT pg_current_wal_lsn()::text");
+    if (auto e = Text(end); !e.empty()) return Status::Unavailable("reading the live position: " + e);
+    std::string live_end(std::get<pg::Rows>(end).Get(0, 0));
+    for (int i = 0; i < 100000; ++i) {
+      auto ahead = target_->Exec("SELECT pg_current_wal_lsn() > $1::pg_lsn", {live_end});
+      if (auto* r = std::get_if<pg::Rows>(&ahead); !r || r->Get(0, 0) == "t") break;
+      target_->ExecScript("SELECT pg_logical_emit_message(false, 'techmoda', 'recover'); SELECT pg_switch_wal()");
+    }
+    json::object summary{
+        {"to_time", report_.to_time},     {"exclude_deploy", o_.exclude_deploy},
+        {"backup", report_.backup_label}, {"replayed", report_.replayed},
+        {"skipped", report_.skipped},     {"conflicts", static_cast<std::int64_t>(report_.conflicts.size())}};
+    // Replayed rows kept their ids: the sequence goes on after the highest.
+    auto seq = target_->ExecScript("SELECT setval('change_log_id_seq', (SELECT max(id) FROM change_log))");
+    auto ins = target_->Exec(
+        "INSERT INTO change_log (entity, entity_id, action, new_value, request_id, write_id, deploy_id) VALUES "
+        "('catalog', '*', 'recover', $1::jsonb, 'catalogctl-dr-recover', md5(random()::text), 'catalogctl')",
+        {json::serialize(summary)});
+    if (auto e = Text(seq) + Text(ins); !e.empty())
+      return Status::Internal("recording the recovery in the change log: " + e);
+    replayer_.reset();
+    target_.reset();
+    StopScratch();
+    if (fs::exists(data_ + "/postmaster.pid"))
+      return Status::Internal("the recovered PostgreSQL did not stop:\n" + Tail(log_));
+    Phase("final changes replayed; the recovered database is ahead of the live one");
+    return Status::Ok();
   }
-  json::object summary{
-      {"to_time", report.to_time},     {"exclude_deploy", o.exclude_deploy},
-      {"backup", report.backup_label}, {"replayed", report.replayed},
-      {"skipped", report.skipped},     {"conflicts", static_cast<std::int64_t>(report.conflicts.size())}};
-  // Replayed rows kept their ids: the sequence goes on after the highest.
-  auto seq = target->ExecScript("SELECT setval('change_log_id_seq', (SELECT max(id) FROM change_log))");
-  auto ins = target->Exec(
-      "INSERT INTO change_log (entity, entity_id, action, new_value, request_id, write_id, deploy_id) VALUES "
-      "('catalog', '*', 'recover', $1::jsonb, 'catalogctl-dr-recover', md5(random()::text), 'catalogctl')",
-      {json::serialize(summary)});
-  if (auto e = Text(seq) + Text(ins); !e.empty())
-    return fenced_fail(Status::Internal("recording the recovery in the change log: " + e));
-  target.reset();
-  stop_scratch();
-  if (fs::exists(data + "/postmaster.pid"))
-    return fenced_fail(Status::Internal("the recovered PostgreSQL did not stop:\n" + Tail(log)));
-  phase("final changes replayed; the recovered database is ahead of the live one");
 
   // 7. The switch: the recovered data becomes the region's cluster; the old data is kept.
-  live_conn->reset();
-  char stamp[32];
-  std::time_t now = std::time(nullptr);
-  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
-  report.kept_old_data = zone->dir + "/pg/data.before-recover-" + stamp;
-  if (auto st = ReplaceRegionCluster(t, region->name, zone->name, data, report.kept_old_data, progress); !st.ok())
-    return Status::Internal("switching region " + region->name + " to the recovered cluster: " + st.detail() +
-                            " (the recovered data is at " + zone->dir + "/pg/data or " + data + "; the old data at " +
-                            report.kept_old_data + ")");
-  report.writes_refused_s = SecondsSince(fenced_at);
-  phase("region " + region->name + " runs the recovered cluster");
+  Status SwitchTheRegion() {
+    live_.reset();
+    char stamp[32];
+    std::time_t now = std::time(nullptr);
+    std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
+    report_.kept_old_data = zone_->dir + "/pg/data.before-recover-" + stamp;
+    fenced_ = false;  // from here the old cluster is gone: nothing to lift
+    if (auto st = ReplaceRegionCluster(t_, region_->name, zone_->name, data_, report_.kept_old_data, progress_);
+        !st.ok())
+      return Status::Internal("switching region " + region_->name + " to the recovered cluster: " + st.detail() +
+                              " (the recovered data is at " + zone_->dir + "/pg/data or " + data_ +
+                              "; the old data at " + report_.kept_old_data + ")");
+    report_.writes_refused_s = SecondsSince(fenced_at_);
+    Phase("region " + region_->name + " runs the recovered cluster");
+    return Status::Ok();
+  }
 
   // 8. Other regions followed the old history: each becomes a standby of the recovered cluster again.
-  for (const auto& r : t.regions) {
-    if (&r == region) continue;
-    // A region that is down (lost, say) is rebuilt when it returns, by `dr failback`: not a failure here.
-    if (auto st = RebuildRegionAsStandby(t, r.name, region->name, progress); !st.ok()) {
-      progress("warning: region " + r.name + " was not rebuilt as a standby (" + st.detail() +
-               "); `catalogctl dr failback --to " + r.name + "` rebuilds it when it is back");
-      report.not_rebuilt.push_back(r.name);
-      continue;
+  //    A region that is down (lost, say) is rebuilt when it returns, by `dr failback`: not a failure.
+  void RebuildOtherRegions() {
+    for (const auto& r : t_.regions) {
+      if (&r == region_) continue;
+      if (auto st = RebuildRegionAsStandby(t_, r.name, region_->name, progress_); !st.ok()) {
+        progress_("warning: region " + r.name + " was not rebuilt as a standby (" + st.detail() +
+                  "); `catalogctl dr failback --to " + r.name + "` rebuilds it when it is back");
+        report_.not_rebuilt.push_back(r.name);
+        continue;
+      }
+      Phase("region " + r.name + " rebuilt as a standby of the recovered cluster");
     }
-    phase("region " + r.name + " rebuilt as a standby of the recovered cluster");
   }
-  fs::remove_all(run, ec);
-  report.total_s = SecondsSince(started);
-  return report;
+
+  const Topology& t_;
+  const RecoverOptions& o_;
+  const Progress& progress_;
+  RecoverReport report_;
+  const Clock::time_point started_;
+  Clock::time_point phase_start_, fenced_at_{};
+  const Region* region_ = nullptr;
+  const Zone* zone_ = nullptr;
+  std::unique_ptr<pg::Connection> live_, target_;
+  std::unique_ptr<Replayer> replayer_;
+  std::string data_, run_, log_;  // the recovered data, its private socket and files, its log
+  bool scratch_started_ = false;
+  bool fenced_ = false;
+};
+
+}  // namespace
+
+Result<RecoverReport> Recover(const Topology& t, const RecoverOptions& o, const Progress& progress) {
+  return Recovery(t, o, progress).Run();
 }
 
 std::string FormatRecover(const RecoverReport& r) {

@@ -113,202 +113,261 @@ Result<int> BadDeployment(const Topology& t, const std::vector<std::string>& pro
   return rewritten;
 }
 
+// One game day, in the order it happens: Prepare (a fresh topology, a catalog, stock, a backup),
+// the load, the timeline's steps, the verdicts, the report.
+class GameDay {
+ public:
+  GameDay(const Scenario& s, const Topology& t, std::string out_dir, const Progress& progress)
+      : s_(s), t_(t), out_dir_(std::move(out_dir)), progress_(progress) {}
+
+  Result<GamedayReport> Run(bool keep_up) {
+    fs::create_directories(out_dir_);
+    report_.scenario = s_;
+    report_.started_utc = UtcNow();
+    progress_("game day '" + s_.name + "': " + std::to_string(s_.timeline.size()) + " steps over " +
+              std::to_string(static_cast<int>(s_.duration_s)) + " s; report in " + out_dir_);
+    if (auto st = Prepare(); !st.ok()) return st;
+    StartLoad();
+    check_.rpo_s = s_.objectives.rpo_s;
+    for (const auto& step : s_.timeline) {
+      WaitUntil(step.at_s);
+      RunStep(step);
+    }
+    WaitUntil(s_.duration_s);
+    load_->Stop();
+    report_.seconds = load_->Now();
+    auto history = load_->History();
+    progress_("load stopped: " + std::to_string(history.size()) + " operations recorded");
+    if (auto st = Verdicts(history); !st.ok()) return st;
+    WriteReport(history);
+    if (!keep_up) {
+      if (auto st = Down(t_, false, progress_); !st.ok())
+        progress_("warning: taking the topology down: " + st.detail());
+    }
+    return report_;
+  }
+
+ private:
+  // 1. A fresh topology, a catalog, stock to order, a backup to recover from.
+  Status Prepare() {
+    if (auto st = Down(t_, true, progress_); !st.ok()) return st;
+    if (auto st = Up(t_, std::chrono::seconds(600), progress_); !st.ok()) return st;
+    auto secrets = LoadOrCreateSecrets(t_);
+    if (!secrets.ok()) return secrets.status();
+    client_token_ = secrets->client_token;
+    SeedOptions seed;
+    seed.products = s_.load.products;
+    seed.replace = true;
+    if (auto st = RunSeed(CatalogConninfo(t_, ActiveRegion(t_), *secrets), seed, {}); !st.ok()) return st;
+    auto db = ActiveDatabase(t_);
+    if (!db.ok()) return db.status();
+    product_ids_ = Column(**db,
+                          "SELECT id FROM products WHERE status = 'active' AND category NOT LIKE 'synthetic/%' "
+                          "ORDER BY id LIMIT 1000");
+    skus_ = Column(**db,
+                   "SELECT i.sku FROM inventory i JOIN products p ON p.id = i.product_id WHERE p.status = "
+                   "'active' AND p.category NOT LIKE 'synthetic/%' ORDER BY i.sku LIMIT 50");
+    if (product_ids_.empty() || skus_.empty()) return Status::Internal("the seeded catalog has no active products");
+    for (const auto& sku : skus_)
+      (*db)->Exec("UPDATE inventory SET on_hand = 1000000, version = version + 1 WHERE sku = $1", {sku});
+    progress_("catalog: " + std::to_string(s_.load.products) + " products; " + std::to_string(skus_.size()) +
+              " skus stocked for the orders");
+    if (auto st = FullBackup(); !st.ok()) return st;
+    auto before = ReadDatabaseState(**db, skus_, client_token_);
+    if (!before.ok()) return before.status();
+    before_ = *before;
+    return Status::Ok();
+  }
+
+  // A full backup of the seeded catalog (the recovery restores it). The scheduler may be taking one
+  // already (a fresh repository has none): then that one, once it ends, serves.
+  Status FullBackup() {
+    long long seeded_at = static_cast<long long>(std::time(nullptr));
+    for (auto deadline = Clock::now() + std::chrono::minutes(10);;) {
+      auto info = backup::List(t_);
+      bool have = false;
+      if (info.ok())
+        for (const auto& b : info->sets) have |= b.type == "full" && b.start >= seeded_at - 1;
+      if (have) return Status::Ok();
+      auto st = backup::Run(t_, "full", progress_);
+      if (st.ok()) return st;
+      if (st.detail().find("unable to acquire lock") == std::string::npos || Clock::now() > deadline) return st;
+      progress_("backup: the scheduler is taking one; waiting for it");
+      std::this_thread::sleep_for(std::chrono::seconds(3));
+    }
+  }
+
+  // 2. The load, through the front door.
+  void StartLoad() {
+    LoadTarget target{t_.dr.witness_address,
+                      static_cast<unsigned short>(t_.ports.haproxy_api),
+                      client_token_,
+                      product_ids_,
+                      skus_,
+                      {"linen", "wool", "cotton", "silk", "denim"}};
+    load_ = std::make_unique<OpenLoopLoad>(target, s_.load);
+    load_->Start();
+    progress_("load: " + std::to_string(static_cast<int>(s_.load.rate)) +
+              " operations/s (open loop) through the front door " + t_.dr.witness_address + ":" +
+              std::to_string(t_.ports.haproxy_api));
+  }
+
+  // Waits for the load's clock to reach `at`, ending a surge on time and printing progress.
+  void WaitUntil(double at) {
+    while (load_->Now() < at) {
+      if (surge_end_ > 0 && load_->Now() >= surge_end_) {
+        load_->SetFactor(1);
+        surge_end_ = -1;
+        progress_("  surge over");
+      }
+      if (load_->Now() >= next_print_) {
+        auto c = load_->Count();
+        char line[160];
+        std::snprintf(line, sizeof line, "t=%4.0f s  operations %ld started, %ld answered, %.2f %% ok", load_->Now(),
+                      c.started, c.answered, c.answered ? 100.0 * c.succeeded / c.answered : 100.0);
+        progress_(line);
+        next_print_ = load_->Now() + 15;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+  // 3. One step of the timeline, recorded as a fault of the report (and of the check when it is one).
+  void RunStep(const Step& step) {
+    double at = load_->Now();
+    std::string detail;
+    auto t0 = Clock::now();
+    progress_("t=" + std::to_string(static_cast<int>(at)) + " s  " + step.Describe());
+    Status st = Carry(step, at, &detail);
+    // A drill's report opens with what it hit ("zone a1 (leader): SIGKILL ..."): the fault's name says it.
+    std::string hit = FindDrill(step.action) && st.ok() ? detail.substr(0, detail.find(':')) : "";
+    std::string name =
+        step.Describe() + (hit.empty() ? "" : " → " + hit) + (st.ok() ? "" : " (FAILED: " + st.detail() + ")");
+    progress_("t=" + std::to_string(static_cast<int>(load_->Now())) + " s  " + (st.ok() ? "done: " : "FAILED: ") +
+              step.Describe() + "  " + FormatSeconds(SecondsSince(t0)) + (detail.empty() ? "" : "  (" + detail + ")") +
+              (st.ok() ? "" : ": " + st.detail()));
+    if (!st.ok()) report_.failed_steps.push_back(name);
+    Fault f{name, at, step.FaultClass()};
+    report_.faults.push_back(f);
+    if (!f.kind.empty()) check_.faults.push_back(f);
+  }
+
+  Status Carry(const Step& step, double at, std::string* detail) {
+    if (step.action == "surge") {
+      load_->SetFactor(step.factor);
+      surge_end_ = step.at_s + step.for_s;
+      return Status::Ok();
+    }
+    if (const Drill* drill = FindDrill(step.action)) {
+      // Aimed at a role ("primary") resolved now; the detail names the zone and role it hit.
+      if (drill->recovery == RecoveryClass::kRegion) check_.region_lost_at_s = at;
+      return drill->inject(t_, drill->target == DrillTarget::kZone ? step.zone : step.region, detail);
+    }
+    if (step.action == "heal") return FaultHeal(t_, detail);
+    // Failover, failback and recovery take the same path as an operator's command: an intent of the
+    // journal, carried out.
+    if (step.action == "failover") return CarryIntent("failover", {{"to", step.to}, {"force", step.force}});
+    if (step.action == "failback") return CarryIntent("failback", {{"to", step.to}});
+    if (step.action == "bad-deploy") return BadDeploy(step, detail);
+    if (step.action == "recover") return Recover(detail);
+    return Status::Invalid("unknown step '" + step.action + "'");
+  }
+
+  Status CarryIntent(const std::string& kind, json::object args, std::string* output = nullptr) {
+    auto r = RecordAndCarryOut(t_, kind, std::move(args), "gameday", progress_);
+    if (!r.ok()) return r.status();
+    if (output) *output = r->output;
+    return Status::Ok();
+  }
+
+  Status BadDeploy(const Step& step, std::string* detail) {
+    auto c = ActiveDatabase(t_);
+    if (!c.ok()) return c.status();
+    auto now = Column(**c, "SELECT now()::text");
+    bad_time_ = now.empty() ? "" : now[0];
+    std::vector<std::string> victims(product_ids_.begin(),
+                                     product_ids_.begin() + std::min<std::size_t>(product_ids_.size(), step.products));
+    for (const auto& id : victims) {
+      auto p = (*c)->Exec("SELECT price_amount::text FROM products WHERE id = $1", {id});
+      if (auto* rows = std::get_if<pg::Rows>(&p); rows && rows->size())
+        prices_before_[id] = std::string(rows->Get(0, 0));
+    }
+    auto n = BadDeployment(t_, victims, out_dir_ + "/bad-deployment");
+    if (!n.ok()) return n.status();
+    *detail = std::to_string(*n) + " prices set to 1 cent";
+    return Status::Ok();
+  }
+
+  Status Recover(std::string* detail) {
+    std::string output;
+    if (auto st = CarryIntent("recover", {{"to_time", bad_time_}, {"exclude_deploy", "gameday-bad"}, {"json", true}},
+                              &output);
+        !st.ok())
+      return st;
+    boost::system::error_code ec;
+    auto out = json::parse(output, ec);
+    if (!ec && out.is_object() && out.as_object().contains("replayed"))
+      *detail = json::serialize(out.at("replayed")) + " replayed, " + json::serialize(out.at("skipped")) +
+                " skipped, " + std::to_string(out.at("conflicts").as_array().size()) + " conflicts";
+    return Status::Ok();
+  }
+
+  // 4. The verdicts: the history against the database before and after, the objectives, and
+  // whether the bad deployment's prices are back.
+  Status Verdicts(const std::vector<Operation>& history) {
+    auto db = ActiveDatabase(t_);
+    if (!db.ok()) return db.status();
+    auto after = ReadDatabaseState(**db, skus_, client_token_);
+    if (!after.ok()) return after.status();
+    report_.check = Check(history, before_, *after, check_);
+    report_.objectives = MeasureObjectives(s_, report_.check, history);
+    if (prices_before_.empty()) return Status::Ok();
+    int restored = 0;
+    for (const auto& [id, price] : prices_before_) {
+      auto p = (*db)->Exec("SELECT price_amount::text FROM products WHERE id = $1", {id});
+      if (auto* rows = std::get_if<pg::Rows>(&p); rows && rows->size() && rows->Get(0, 0) == price) ++restored;
+    }
+    std::string all = std::to_string(prices_before_.size());
+    report_.objectives.push_back({"bad deployment undone (prices as before it)", "undone (< 5 min, see RTO deploy)",
+                                  all + " of " + all, std::to_string(restored) + " of " + all,
+                                  restored == static_cast<int>(prices_before_.size())});
+    return Status::Ok();
+  }
+
+  void WriteReport(const std::vector<Operation>& history) {
+    report_.series = Bucketize(history, 5);
+    std::string svg_path = out_dir_ + "/plot.svg", svg;
+    if (auto st = Plot(report_.series, report_.faults, out_dir_, svg_path); st.ok())
+      svg = ReadFile(svg_path).value_or("");
+    else
+      svg = "<p>The plot could not be drawn: " + st.detail() + "</p>";
+    std::ofstream(out_dir_ + "/report.html") << ReportHtml(report_, svg);
+    std::ofstream(out_dir_ + "/report.json") << json::serialize(ReportJson(report_)) << "\n";
+    std::ofstream(out_dir_ + "/history.jsonl") << HistoryJsonLines(history);
+  }
+
+  const Scenario& s_;
+  const Topology& t_;
+  const std::string out_dir_;
+  const Progress& progress_;
+  GamedayReport report_;
+  CheckOptions check_;
+  std::string client_token_;
+  std::vector<std::string> product_ids_, skus_;
+  DatabaseState before_;
+  std::unique_ptr<OpenLoopLoad> load_;
+  double surge_end_ = -1, next_print_ = 0;
+  std::string bad_time_;
+  std::map<std::string, std::string> prices_before_;
+};
+
 }  // namespace
 
 Result<GamedayReport> RunGameday(const Scenario& s, const Topology& t, const std::string& out_dir, bool keep_up,
                                  const Progress& progress) {
   if (geteuid() != 0) return Status::Invalid("catalogctl gameday runs as root (it brings a topology up and breaks it)");
   if (!t.MultiRegion()) return Status::Invalid("the game day needs a topology of several regions");
-  fs::create_directories(out_dir);
-  GamedayReport report;
-  report.scenario = s;
-  report.started_utc = UtcNow();
-  progress("game day '" + s.name + "': " + std::to_string(s.timeline.size()) + " steps over " +
-           std::to_string(static_cast<int>(s.duration_s)) + " s; report in " + out_dir);
-
-  // 1. A fresh topology, a catalog, stock to order, a backup to recover from.
-  if (auto st = Down(t, true, progress); !st.ok()) return st;
-  if (auto st = Up(t, std::chrono::seconds(600), progress); !st.ok()) return st;
-  auto secrets = LoadOrCreateSecrets(t);
-  if (!secrets.ok()) return secrets.status();
-  SeedOptions seed;
-  seed.products = s.load.products;
-  seed.replace = true;
-  if (auto st = RunSeed(CatalogConninfo(t, ActiveRegion(t), *secrets), seed, {}); !st.ok()) return st;
-  auto db = ActiveDatabase(t);
-  if (!db.ok()) return db.status();
-  auto product_ids = Column(**db,
-                            "SELECT id FROM products WHERE status = 'active' AND category NOT LIKE 'synthetic/%' "
-                            "ORDER BY id LIMIT 1000");
-  auto skus = Column(**db,
-                     "SELECT i.sku FROM inventory i JOIN products p ON p.id = i.product_id WHERE p.status = "
-                     "'active' AND p.category NOT LIKE 'synthetic/%' ORDER BY i.sku LIMIT 50");
-  if (product_ids.empty() || skus.empty()) return Status::Internal("the seeded catalog has no active products");
-  for (const auto& sku : skus)
-    (*db)->Exec("UPDATE inventory SET on_hand = 1000000, version = version + 1 WHERE sku = $1", {sku});
-  progress("catalog: " + std::to_string(s.load.products) + " products; " + std::to_string(skus.size()) +
-           " skus stocked for the orders");
-  // A full backup of this catalog (the recovery restores it). The scheduler may be taking one already
-  // (a fresh repository has none): then that one, once it ends, serves.
-  long long seeded_at = static_cast<long long>(std::time(nullptr));
-  for (auto deadline = Clock::now() + std::chrono::minutes(10);;) {
-    auto info = backup::List(t);
-    bool have = false;
-    if (info.ok())
-      for (const auto& b : info->sets) have |= b.type == "full" && b.start >= seeded_at - 1;
-    if (have) break;
-    auto st = backup::Run(t, "full", progress);
-    if (st.ok()) break;
-    if (st.detail().find("unable to acquire lock") == std::string::npos || Clock::now() > deadline) return st;
-    progress("backup: the scheduler is taking one; waiting for it");
-    std::this_thread::sleep_for(std::chrono::seconds(3));
-  }
-  auto before = ReadDatabaseState(**db, skus, secrets->client_token);
-  if (!before.ok()) return before.status();
-  db->reset();
-
-  // 2. The load, through the front door.
-  LoadTarget target{t.dr.witness_address,
-                    static_cast<unsigned short>(t.ports.haproxy_api),
-                    secrets->client_token,
-                    product_ids,
-                    skus,
-                    {"linen", "wool", "cotton", "silk", "denim"}};
-  OpenLoopLoad load(target, s.load);
-  load.Start();
-  progress("load: " + std::to_string(static_cast<int>(s.load.rate)) +
-           " operations/s (open loop) through the front "
-           "door " +
-           t.dr.witness_address + ":" + std::to_string(t.ports.haproxy_api));
-
-  // 3. The timeline.
-  CheckOptions check;
-  check.rpo_s = s.objectives.rpo_s;
-  std::string bad_time;
-  std::map<std::string, std::string> prices_before;
-  double surge_end = -1;
-  auto next_print = 0.0;
-  auto wait_until = [&](double at) {
-    while (load.Now() < at) {
-      if (surge_end > 0 && load.Now() >= surge_end) {
-        load.SetFactor(1);
-        surge_end = -1;
-        progress("  surge over");
-      }
-      if (load.Now() >= next_print) {
-        auto c = load.Count();
-        char line[160];
-        std::snprintf(line, sizeof line, "t=%4.0f s  operations %ld started, %ld answered, %.2f %% ok", load.Now(),
-                      c.started, c.answered, c.answered ? 100.0 * c.succeeded / c.answered : 100.0);
-        progress(line);
-        next_print = load.Now() + 15;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  };
-  for (const auto& step : s.timeline) {
-    wait_until(step.at_s);
-    double at = load.Now();
-    std::string detail;
-    Status st = Status::Ok();
-    auto t0 = Clock::now();
-    progress("t=" + std::to_string(static_cast<int>(at)) + " s  " + step.Describe());
-    if (step.action == "surge") {
-      load.SetFactor(step.factor);
-      surge_end = step.at_s + step.for_s;
-    } else if (const Drill* drill = FindDrill(step.action)) {
-      // Aimed at a role ("primary") resolved now; the detail names the zone and role it hit.
-      st = drill->inject(t, drill->target == DrillTarget::kZone ? step.zone : step.region, &detail);
-      if (drill->recovery == RecoveryClass::kRegion) check.region_lost_at_s = at;
-    } else if (step.action == "heal") {
-      st = FaultHeal(t, &detail);
-    } else if (step.action == "failover") {
-      // The same path as an operator's command: an intent of the journal, carried out.
-      auto r = RecordAndCarryOut(t, "failover", {{"to", step.to}, {"force", step.force}}, "gameday", progress);
-      st = r.ok() ? Status::Ok() : r.status();
-    } else if (step.action == "failback") {
-      auto r = RecordAndCarryOut(t, "failback", {{"to", step.to}}, "gameday", progress);
-      st = r.ok() ? Status::Ok() : r.status();
-    } else if (step.action == "bad-deploy") {
-      auto c = ActiveDatabase(t);
-      if (c.ok()) {
-        auto now = Column(**c, "SELECT now()::text");
-        bad_time = now.empty() ? "" : now[0];
-        std::vector<std::string> victims(
-            product_ids.begin(), product_ids.begin() + std::min<std::size_t>(product_ids.size(), step.products));
-        for (const auto& id : victims) {
-          auto p = (*c)->Exec("SELECT price_amount::text FROM products WHERE id = $1", {id});
-          if (auto* rows = std::get_if<pg::Rows>(&p); rows && rows->size())
-            prices_before[id] = std::string(rows->Get(0, 0));
-        }
-        auto n = BadDeployment(t, victims, out_dir + "/bad-deployment");
-        st = n.ok() ? Status::Ok() : n.status();
-        if (n.ok()) detail = std::to_string(*n) + " prices set to 1 cent";
-      } else {
-        st = c.status();
-      }
-    } else if (step.action == "recover") {
-      auto r =
-          RecordAndCarryOut(t, "recover", {{"to_time", bad_time}, {"exclude_deploy", "gameday-bad"}, {"json", true}},
-                            "gameday", progress);
-      st = r.ok() ? Status::Ok() : r.status();
-      if (r.ok()) {
-        boost::system::error_code ec;
-        auto report = json::parse(r->output, ec);
-        if (!ec && report.is_object() && report.as_object().contains("replayed"))
-          detail = json::serialize(report.at("replayed")) + " replayed, " + json::serialize(report.at("skipped")) +
-                   " skipped, " + std::to_string(report.at("conflicts").as_array().size()) + " conflicts";
-      }
-    }
-    // A drill's report opens with what it hit ("zone a1 (leader): SIGKILL ..."): the fault's name says it.
-    std::string hit = FindDrill(step.action) && st.ok() ? detail.substr(0, detail.find(':')) : "";
-    std::string name =
-        step.Describe() + (hit.empty() ? "" : " → " + hit) + (st.ok() ? "" : " (FAILED: " + st.detail() + ")");
-    progress("t=" + std::to_string(static_cast<int>(load.Now())) + " s  " + (st.ok() ? "done: " : "FAILED: ") +
-             step.Describe() + "  " + FormatSeconds(SecondsSince(t0)) + (detail.empty() ? "" : "  (" + detail + ")") +
-             (st.ok() ? "" : ": " + st.detail()));
-    if (!st.ok()) report.failed_steps.push_back(name);
-    Fault f{name, at, step.FaultClass()};
-    report.faults.push_back(f);
-    if (!f.kind.empty()) check.faults.push_back(f);
-  }
-  wait_until(s.duration_s);
-  load.Stop();
-  report.seconds = load.Now();
-  auto history = load.History();
-  progress("load stopped: " + std::to_string(history.size()) + " operations recorded");
-
-  // 4. The verdicts.
-  auto after_db = ActiveDatabase(t);
-  if (!after_db.ok()) return after_db.status();
-  auto after = ReadDatabaseState(**after_db, skus, secrets->client_token);
-  if (!after.ok()) return after.status();
-  report.check = Check(history, *before, *after, check);
-  report.objectives = MeasureObjectives(s, report.check, history);
-  if (!prices_before.empty()) {
-    int restored = 0;
-    for (const auto& [id, price] : prices_before) {
-      auto p = (*after_db)->Exec("SELECT price_amount::text FROM products WHERE id = $1", {id});
-      if (auto* rows = std::get_if<pg::Rows>(&p); rows && rows->size() && rows->Get(0, 0) == price) ++restored;
-    }
-    report.objectives.push_back({"bad deployment undone (prices as before it)", "undone (< 5 min, see RTO deploy)",
-                                 std::to_string(prices_before.size()) + " of " + std::to_string(prices_before.size()),
-                                 std::to_string(restored) + " of " + std::to_string(prices_before.size()),
-                                 restored == static_cast<int>(prices_before.size())});
-  }
-  report.series = Bucketize(history, 5);
-  std::string svg_path = out_dir + "/plot.svg", svg;
-  if (auto st = Plot(report.series, report.faults, out_dir, svg_path); st.ok())
-    svg = ReadFile(svg_path).value_or("");
-  else
-    svg = "<p>The plot could not be drawn: " + st.detail() + "</p>";
-  std::ofstream(out_dir + "/report.html") << ReportHtml(report, svg);
-  std::ofstream(out_dir + "/report.json") << json::serialize(ReportJson(report)) << "\n";
-  std::ofstream(out_dir + "/history.jsonl") << HistoryJsonLines(history);
-  if (!keep_up) {
-    if (auto st = Down(t, false, progress); !st.ok()) progress("warning: taking the topology down: " + st.detail());
-  }
-  return report;
+  return GameDay(s, t, out_dir, progress).Run(keep_up);
 }
 
 }  // namespace techmoda::ctl::gameday

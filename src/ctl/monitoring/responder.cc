@@ -140,127 +140,163 @@ Result<std::string> Execute(const ResponseDecision& d, const ActionContext& c, b
 
 }  // namespace
 
+namespace {
+
+// The responder: Alertmanager's webhook fills an inbox; a control loop observes the alerts and the
+// state they are about, decides (DecideResponse) and acts (Execute) once per alert, and records each
+// decision in a journal, a ring for the status page, and counters.
+class Responder {
+ public:
+  Responder(const Topology& t, const Secrets& secrets, ResponderPolicy policy)
+      : t_(t),
+        policy_(policy),
+        actions_{t, secrets},
+        // A dry run keeps its own journal: the real responder's (and the status page) stay true.
+        journal_(t.monitoring.dir + (policy.dry_run && !t.monitoring.responder_dry_run
+                                         ? "/responder-actions.dry-run.jsonl"
+                                         : "/responder-actions.jsonl")) {
+    LoadJournal();
+  }
+
+  HttpReply Serve(const std::string& method, const std::string& target, const std::string& body) {
+    if (target == "/alerts" && method == "POST") {
+      auto alerts = ParseAlertmanagerWebhook(body);
+      if (!alerts.ok()) return HttpReply{400, "text/plain; charset=utf-8", alerts.status().detail() + "\n"};
+      MutexLock lock(mu_);
+      received_ += static_cast<long>(alerts->size());
+      inbox_.insert(inbox_.end(), alerts->begin(), alerts->end());
+      return HttpReply{200, "application/json", R"({"status":"accepted"})"};
+    }
+    if (target == "/actions") {
+      MutexLock lock(mu_);
+      json::array a;
+      for (auto it = recent_.rbegin(); it != recent_.rend(); ++it) a.push_back(*it);
+      return HttpReply{200, "application/json",
+                       json::serialize(json::object{{"dry_run", policy_.dry_run}, {"actions", a}})};
+    }
+    if (target == "/metrics") return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", MetricsText()};
+    if (method != "GET") return HttpReply{405, "text/plain; charset=utf-8", "POST only to /alerts\n"};
+    return HttpReply{404, "text/plain; charset=utf-8", "POST /alerts (Alertmanager), GET /actions, GET /metrics\n"};
+  }
+
+  // One iteration: the alerts received since the last, and the state they are about; then one
+  // decision per alert.
+  void Step() {
+    ResponderView view;
+    {
+      MutexLock lock(mu_);
+      view.alerts.swap(inbox_);
+    }
+    if (view.alerts.empty()) return;
+    for (const auto& [name, st] : ProgramStates(t_)) view.programs[name] = st.first;
+    for (const auto& rs : ReadStatus(t_).regions)
+      for (const auto& n : rs.nodes) view.roles[n.zone] = n.role;
+    view.standby_regions = 0;  // a standby region arrives with disaster recovery (docs/monitoring.md)
+    for (const auto& alert : view.alerts) Respond(alert, view);
+  }
+
+ private:
+  // The records of earlier runs, so that the status page shows them after a restart.
+  void LoadJournal() {
+    MutexLock lock(mu_);
+    std::ifstream in(journal_);
+    std::string line;
+    while (std::getline(in, line)) {
+      boost::system::error_code ec;
+      auto v = json::parse(line, ec);
+      if (!ec && v.is_object()) recent_.push_back(v.as_object());
+      if (recent_.size() > kRecent) recent_.pop_front();
+    }
+  }
+
+  std::string MetricsText() {
+    MutexLock lock(mu_);
+    metrics::Families out;
+    metrics::AddCounter(out, "techmoda_responder_alerts_received_total",
+                        "Alert notifications received from Alertmanager.", static_cast<double>(received_));
+    auto& actions = metrics::AddFamily(out, "techmoda_responder_actions_total", "Decisions by action and outcome.",
+                                       prometheus::MetricType::Counter);
+    for (const auto& [key, n] : counts_) {
+      auto slash = key.find('/');
+      metrics::AddSample(actions, static_cast<double>(n),
+                         {{"action", key.substr(0, slash)}, {"outcome", key.substr(slash + 1)}});
+    }
+    metrics::AddGauge(out, "techmoda_responder_dry_run", "1 when the responder only says what it would do.",
+                      policy_.dry_run ? 1 : 0);
+    return metrics::Text(out);
+  }
+
+  // Decide, then act, then record.
+  void Respond(const Alert& alert, ResponderView& view) {
+    auto now = Clock::now();
+    ResponseDecision d = DecideResponse(alert, t_, view, memory_, policy_, now);
+    ActionRecord rec{NowRfc3339(), alert, d, ""};
+    const bool acts = d.Acts();
+    if (acts) {
+      auto out = Execute(d, actions_, policy_.dry_run);
+      rec.outcome = out.ok() ? (policy_.dry_run ? *out : "done: " + *out) : "failed: " + out.status().detail();
+      memory_.acted[alert.runbook + "/" + d.target].push_back(now);
+      if (!policy_.dry_run && out.ok()) {
+        // What a runbook does for a while (shedding tightened) is undone when its alert resolves.
+        if (!d.runbook->undo.empty()) memory_.tightened[d.target] = d.verdict == ResponseDecision::Verdict::kAct;
+        // Another notification of the same alert within this batch finds the new state.
+        if (d.runbook->action == "start-program") view.programs[d.target] = "STARTING";
+        if (d.runbook->name == "restart-postgres-node")
+          view.programs[PatroniProgram(*t_.FindZone(d.target))] = "STARTING";
+      }
+    } else {
+      rec.outcome = d.verdict == ResponseDecision::Verdict::kPage ? "page" : "skipped";
+    }
+    std::string outcome_class = !acts                               ? rec.outcome
+                                : policy_.dry_run                   ? "dry_run"
+                                : rec.outcome.rfind("done", 0) == 0 ? "done"
+                                                                    : "failed";
+    json::object j = RecordJson(rec);
+    // Alertmanager repeats a firing alert every minute: the same decision about it again is counted
+    // and logged, but recorded (journal, status page) only when something changed.
+    bool repeat = !acts && last_decision_[alert.fingerprint] == alert.status + d.reason;
+    last_decision_[alert.fingerprint] = alert.status + d.reason;
+    log::Write(rec.outcome.rfind("failed", 0) == 0 ? log::Level::kError : log::Level::kInfo, "responder.decision", j);
+    MutexLock lock(mu_);
+    ++counts_[std::string(d.Action()) + "/" + outcome_class];
+    if (repeat) return;
+    recent_.push_back(j);
+    if (recent_.size() > kRecent) recent_.pop_front();
+    std::ofstream(journal_, std::ios::app) << json::serialize(j) << "\n";
+  }
+
+  static constexpr std::size_t kRecent = 200;
+  const Topology& t_;
+  const ResponderPolicy policy_;
+  const ActionContext actions_;
+  const std::string journal_;
+  // The loop's own.
+  ResponderMemory memory_;
+  std::map<std::string, std::string> last_decision_;  // fingerprint -> status + reason
+  // What the webhook's threads and the loop share.
+  Mutex mu_;
+  std::vector<Alert> inbox_ GUARDED_BY(mu_);            // received, not yet decided
+  std::deque<json::object> recent_ GUARDED_BY(mu_);     // the last kRecent records, newest last
+  std::map<std::string, long> counts_ GUARDED_BY(mu_);  // "action/outcome" -> count
+  long received_ GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace
+
 Status RunResponder(const Topology& t, const ResponderOptions& options) {
   InstallStopHandlers();
   auto secrets = LoadOrCreateSecrets(t);
   if (!secrets.ok()) return secrets.status();
   ResponderPolicy policy{options.dry_run || t.monitoring.responder_dry_run, t.monitoring.auto_failover,
                          t.monitoring.responder_max_actions, std::chrono::seconds(t.monitoring.responder_window_s)};
-  // What the webhook's threads and the loop share.
-  struct Shared {
-    Mutex mu;
-    std::vector<Alert> inbox GUARDED_BY(mu);            // received, not yet decided
-    std::deque<json::object> recent GUARDED_BY(mu);     // the last 200 records, newest last
-    std::map<std::string, long> counts GUARDED_BY(mu);  // "action/outcome" -> count
-    long received GUARDED_BY(mu) = 0;
-  } shared;
-  // A dry run keeps its own journal: the real responder's (and the status page) stay true.
-  std::string journal =
-      t.monitoring.dir + (policy.dry_run && !t.monitoring.responder_dry_run ? "/responder-actions.dry-run.jsonl"
-                                                                            : "/responder-actions.jsonl");
-  {
-    // The records of earlier runs, so that the status page shows them after a restart.
-    MutexLock lock(shared.mu);
-    std::ifstream in(journal);
-    std::string line;
-    while (std::getline(in, line)) {
-      boost::system::error_code ec;
-      auto v = json::parse(line, ec);
-      if (!ec && v.is_object()) shared.recent.push_back(v.as_object());
-      if (shared.recent.size() > 200) shared.recent.pop_front();
-    }
-  }
+  Responder responder(t, *secrets, policy);
   SmallHttpServer server([&](const std::string& method, const std::string& target, const std::string& body) {
-    if (target == "/alerts" && method == "POST") {
-      auto alerts = ParseAlertmanagerWebhook(body);
-      if (!alerts.ok()) return HttpReply{400, "text/plain; charset=utf-8", alerts.status().detail() + "\n"};
-      MutexLock lock(shared.mu);
-      shared.received += static_cast<long>(alerts->size());
-      shared.inbox.insert(shared.inbox.end(), alerts->begin(), alerts->end());
-      return HttpReply{200, "application/json", R"({"status":"accepted"})"};
-    }
-    MutexLock lock(shared.mu);
-    if (target == "/actions") {
-      json::array a;
-      for (auto it = shared.recent.rbegin(); it != shared.recent.rend(); ++it) a.push_back(*it);
-      return HttpReply{200, "application/json",
-                       json::serialize(json::object{{"dry_run", policy.dry_run}, {"actions", a}})};
-    }
-    if (target == "/metrics") {
-      metrics::Families out;
-      metrics::AddCounter(out, "techmoda_responder_alerts_received_total",
-                          "Alert notifications received from Alertmanager.", static_cast<double>(shared.received));
-      auto& actions = metrics::AddFamily(out, "techmoda_responder_actions_total", "Decisions by action and outcome.",
-                                         prometheus::MetricType::Counter);
-      for (const auto& [key, n] : shared.counts) {
-        auto slash = key.find('/');
-        metrics::AddSample(actions, static_cast<double>(n),
-                           {{"action", key.substr(0, slash)}, {"outcome", key.substr(slash + 1)}});
-      }
-      metrics::AddGauge(out, "techmoda_responder_dry_run", "1 when the responder only says what it would do.",
-                        policy.dry_run ? 1 : 0);
-      return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", metrics::Text(out)};
-    }
-    if (method != "GET") return HttpReply{405, "text/plain; charset=utf-8", "POST only to /alerts\n"};
-    return HttpReply{404, "text/plain; charset=utf-8", "POST /alerts (Alertmanager), GET /actions, GET /metrics\n"};
+    return responder.Serve(method, target, body);
   });
   if (auto s = server.Start(options.listen); !s.ok()) return s;
   log::Info("responder.started", {{"topology", t.name}, {"dry_run", policy.dry_run}, {"listen", options.listen}});
-  ActionContext actions{t, *secrets};
-  ResponderMemory memory;
-  // Alertmanager repeats a firing alert every minute: the same decision about it again is counted
-  // and logged, but recorded (journal, status page) only when something changed.
-  std::map<std::string, std::string> last_decision;  // fingerprint -> status + reason
   ControlLoop loop({"responder", std::chrono::milliseconds(200), options.duration});
-  loop.Run([&] {
-    // Observe: the alerts received since the last iteration, and the state they are about.
-    ResponderView view;
-    {
-      MutexLock lock(shared.mu);
-      view.alerts.swap(shared.inbox);
-    }
-    if (view.alerts.empty()) return;
-    for (const auto& [name, st] : ProgramStates(t)) view.programs[name] = st.first;
-    for (const auto& rs : ReadStatus(t).regions)
-      for (const auto& n : rs.nodes) view.roles[n.zone] = n.role;
-    view.standby_regions = 0;  // a standby region arrives with disaster recovery (docs/monitoring.md)
-    for (const auto& alert : view.alerts) {
-      // Decide, then act: one decision per alert.
-      auto now = Clock::now();
-      ResponseDecision d = DecideResponse(alert, t, view, memory, policy, now);
-      ActionRecord rec{NowRfc3339(), alert, d, ""};
-      bool acts = d.Acts();
-      if (acts) {
-        auto out = Execute(d, actions, policy.dry_run);
-        rec.outcome = out.ok() ? (policy.dry_run ? *out : "done: " + *out) : "failed: " + out.status().detail();
-        memory.acted[alert.runbook + "/" + d.target].push_back(now);
-        if (!policy.dry_run && out.ok()) {
-          // What a runbook does for a while (shedding tightened) is undone when its alert resolves.
-          if (!d.runbook->undo.empty()) memory.tightened[d.target] = d.verdict == ResponseDecision::Verdict::kAct;
-          // Another notification of the same alert within this batch finds the new state.
-          if (d.runbook->action == "start-program") view.programs[d.target] = "STARTING";
-          if (d.runbook->name == "restart-postgres-node")
-            view.programs[PatroniProgram(*t.FindZone(d.target))] = "STARTING";
-        }
-      } else {
-        rec.outcome = d.verdict == ResponseDecision::Verdict::kPage ? "page" : "skipped";
-      }
-      std::string outcome_class = !acts                               ? rec.outcome
-                                  : policy.dry_run                    ? "dry_run"
-                                  : rec.outcome.rfind("done", 0) == 0 ? "done"
-                                                                      : "failed";
-      json::object j = RecordJson(rec);
-      bool repeat = !acts && last_decision[alert.fingerprint] == alert.status + d.reason;
-      last_decision[alert.fingerprint] = alert.status + d.reason;
-      log::Write(rec.outcome.rfind("failed", 0) == 0 ? log::Level::kError : log::Level::kInfo, "responder.decision", j);
-      MutexLock lock(shared.mu);
-      ++shared.counts[std::string(d.Action()) + "/" + outcome_class];
-      if (repeat) continue;
-      shared.recent.push_back(j);
-      if (shared.recent.size() > 200) shared.recent.pop_front();
-      std::ofstream(journal, std::ios::app) << json::serialize(j) << "\n";
-    }
-  });
+  loop.Run([&] { responder.Step(); });
   server.Stop();
   log::Info("responder.stopped", {{"topology", t.name}});
   return Status::Ok();

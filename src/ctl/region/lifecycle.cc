@@ -175,120 +175,114 @@ Status RenderSystemd(const Topology& t, const std::string& out_dir, std::vector<
   return Status::Ok();
 }
 
-Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progress) {
-  if (geteuid() != 0)
-    return Status::Invalid(
-        "catalogctl up runs as root: it creates one OS user per zone and runs each zone's "
-        "processes as that user");
-  auto deadline = Clock::now() + timeout;
-  auto secrets = LoadOrCreateSecrets(t);
-  if (!secrets.ok()) return secrets.status();
-  if (auto st = Prepare(t, *secrets); !st.ok()) return st;
-  progress("rendered " + t.var_dir + " from " + t.file);
-  if (!SupervisorRunning(t)) {
-    std::string out;
-    int rc = RunCapture({"/usr/bin/supervisord", "-c", t.SupervisorConf()}, &out);
-    if (rc != 0) return Status::Internal("supervisord did not start: " + out);
-    auto sd = Clock::now() + std::chrono::seconds(10);
-    while (!SupervisorRunning(t) && Clock::now() < sd) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (!SupervisorRunning(t))
-      return Status::Internal("supervisord did not come up; see " + t.var_dir + "/supervisord.log");
-  } else {
+namespace {
+
+using Deadline = Clock::time_point;
+
+Status StartSupervisor(const Topology& t) {
+  if (SupervisorRunning(t)) {
     SupervisorCtl(t, {"reread"});
     SupervisorCtl(t, {"update"});
+    return Status::Ok();
   }
-  if (t.MultiRegion()) {
-    auto members = t.GlobalEtcd();
-    std::vector<std::string> programs;
-    for (const auto& m : members) programs.push_back(GlobalEtcdProgram(m));
-    programs.push_back(kFrontDoorProgram);  // routes to no region until one says it is active
-    if (auto st = StartPrograms(t, programs); !st.ok()) return st;
-    etcd::Client global(etcd::ParseEndpoints(t.GlobalEtcdEndpoints()), std::chrono::seconds(2));
-    const Region& first = t.ActiveAtStart();
-    std::string active_now;
-    auto st = WaitUntil("global etcd (regions + witness): active region recorded", 1, deadline, progress, [&] {
-      auto kv = global.Get(t.DrPrefix() + "/active");
-      if (!kv.ok()) return 0;
-      if (!kv->has_value()) {
-        ActiveRegionRecord a{first.name, 1, EpochState::kActive, 0};
-        if (!global.PutIf(t.DrPrefix() + "/active", 0, ActiveRegionRecordJson(a)).ok()) return 0;
-        return 0;  // read it back next round
-      }
-      auto a = ParseActiveRegionRecord((*kv)->value);
-      if (a.ok())
-        active_now =
-            a->region + " (epoch " + std::to_string(a->epoch) + ", " + std::string(EpochStateName(a->state)) + ")";
-      return a.ok() ? 1 : 0;
-    });
-    if (!st.ok()) return st;
-    progress("global etcd: active region " + active_now);
-  }
-  {
-    // pgBackRest's servers first, in every region: the repository host reaches every zone's when it
-    // creates the stanza (a zone whose server is absent costs a connection timeout).
-    std::vector<std::string> backup_servers{kBackupRepoProgram};
-    for (const auto* z : t.AllZones()) backup_servers.push_back(BackupServerProgram(*z));
-    if (auto st = StartPrograms(t, backup_servers); !st.ok()) return st;
-  }
-  // The active region first: the others are standby clusters of it.
-  std::vector<const Region*> order{&t.ActiveAtStart()};
-  for (const auto& r : t.regions)
-    if (&r != order.front()) order.push_back(&r);
-  for (const Region* rp : order) {
-    const Region& r = *rp;
-    const bool standby = t.MultiRegion() && &r != order.front();
-    std::vector<std::string> etcd, patroni, catalogd;
-    for (const auto& z : r.zones) {
-      etcd.push_back(EtcdProgram(z));
-      patroni.push_back(PatroniProgram(z));
-      for (int n = 1; n <= z.catalogd_instances; ++n) catalogd.push_back(CatalogdProgram(z, n));
+  std::string out;
+  int rc = RunCapture({"/usr/bin/supervisord", "-c", t.SupervisorConf()}, &out);
+  if (rc != 0) return Status::Internal("supervisord did not start: " + out);
+  auto sd = Clock::now() + std::chrono::seconds(10);
+  while (!SupervisorRunning(t) && Clock::now() < sd) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (!SupervisorRunning(t))
+    return Status::Internal("supervisord did not come up; see " + t.var_dir + "/supervisord.log");
+  return Status::Ok();
+}
+
+// Several regions: the global etcd (regions + witness) and the front door, and the active region
+// recorded (the first of the topology's, when none is yet).
+Status StartGlobal(const Topology& t, Deadline deadline, const Progress& progress) {
+  std::vector<std::string> programs;
+  for (const auto& m : t.GlobalEtcd()) programs.push_back(GlobalEtcdProgram(m));
+  programs.push_back(kFrontDoorProgram);  // routes to no region until one says it is active
+  if (auto st = StartPrograms(t, programs); !st.ok()) return st;
+  etcd::Client global(etcd::ParseEndpoints(t.GlobalEtcdEndpoints()), std::chrono::seconds(2));
+  const Region& first = t.ActiveAtStart();
+  std::string active_now;
+  auto st = WaitUntil("global etcd (regions + witness): active region recorded", 1, deadline, progress, [&] {
+    auto kv = global.Get(t.DrPrefix() + "/active");
+    if (!kv.ok()) return 0;
+    if (!kv->has_value()) {
+      ActiveRegionRecord a{first.name, 1, EpochState::kActive, 0};
+      global.PutIf(t.DrPrefix() + "/active", 0, ActiveRegionRecordJson(a));
+      return 0;  // read it back next round
     }
-    int nz = static_cast<int>(r.zones.size());
-    if (auto st = StartPrograms(t, etcd); !st.ok()) return st;
-    auto st = WaitUntil("region " + r.name + ": etcd healthy", nz, deadline, progress, [&] {
-      int n = 0;
-      for (const auto& z : r.zones) n += EtcdHealthy(t, z);
-      return n;
-    });
-    if (!st.ok()) return st;
-    if (auto s2 = StartPrograms(t, patroni); !s2.ok()) return s2;
-    if (auto s2 = StartPrograms(t, {HaproxyProgram(r)}); !s2.ok()) return s2;
-    if (t.monitoring.enabled) {
-      std::vector<std::string> exporters;
-      for (const auto& z : r.zones) exporters.push_back(PostgresExporterProgram(z));
-      if (auto s2 = StartPrograms(t, exporters); !s2.ok()) return s2;
-    }
-    // Running members, one of them leader and (with more than one zone) one synchronous standby.
-    st = WaitUntil("region " + r.name + ": postgres running", nz, deadline, progress, [&] {
-      auto view = RegionClusterView(t, r);
-      if (!view.is_object()) return 0;
-      int running = 0;
-      bool leader = false, sync = nz == 1 || standby;
-      for (const auto& m : view.at("members").as_array()) {
-        std::string state(m.at("state").as_string()), role(m.at("role").as_string());
-        if (state == "running" || state == "streaming") ++running;
-        leader |= role == (standby ? "standby_leader" : "leader");
-        sync |= role == "sync_standby";
-      }
-      return leader && sync ? running : std::min(running, nz - 1);
-    });
-    if (!st.ok()) return st;
-    if (standby) {
-      progress("region " + r.name + ": a standby cluster streaming from region " + order.front()->name);
-    } else {
-      if (auto s2 = BootstrapDatabase(t, r, *secrets, deadline); !s2.ok()) return s2;
-      progress("region " + r.name + ": role catalog and database techmoda ready");
-      if (auto s2 = backup::EnsureStanza(t, progress); !s2.ok()) return s2;
-    }
-    if (auto s2 = StartPrograms(t, catalogd); !s2.ok()) return s2;
-    st = WaitUntil("region " + r.name + ": catalogd ready", static_cast<int>(catalogd.size()), deadline, progress, [&] {
-      int n = 0;
-      for (const auto& z : r.zones)
-        for (int i = 1; i <= z.catalogd_instances; ++i) n += CatalogdReady(z, t.CatalogdPort(i));
-      return n;
-    });
-    if (!st.ok()) return st;
+    auto a = ParseActiveRegionRecord((*kv)->value);
+    if (a.ok())
+      active_now =
+          a->region + " (epoch " + std::to_string(a->epoch) + ", " + std::string(EpochStateName(a->state)) + ")";
+    return a.ok() ? 1 : 0;
+  });
+  if (!st.ok()) return st;
+  progress("global etcd: active region " + active_now);
+  return Status::Ok();
+}
+
+// One region: etcd, Patroni, HAProxy (and exporters), until PostgreSQL runs with a leader and a
+// synchronous standby; the database (in the active region); then catalogd, until ready.
+Status StartRegion(const Topology& t, const Region& r, const Region* streams_from, const Secrets& secrets,
+                   Deadline deadline, const Progress& progress) {
+  const bool standby = streams_from != nullptr;
+  std::vector<std::string> etcd, patroni, catalogd;
+  for (const auto& z : r.zones) {
+    etcd.push_back(EtcdProgram(z));
+    patroni.push_back(PatroniProgram(z));
+    for (int n = 1; n <= z.catalogd_instances; ++n) catalogd.push_back(CatalogdProgram(z, n));
   }
+  int nz = static_cast<int>(r.zones.size());
+  if (auto st = StartPrograms(t, etcd); !st.ok()) return st;
+  auto st = WaitUntil("region " + r.name + ": etcd healthy", nz, deadline, progress, [&] {
+    int n = 0;
+    for (const auto& z : r.zones) n += EtcdHealthy(t, z);
+    return n;
+  });
+  if (!st.ok()) return st;
+  if (auto s2 = StartPrograms(t, patroni); !s2.ok()) return s2;
+  if (auto s2 = StartPrograms(t, {HaproxyProgram(r)}); !s2.ok()) return s2;
+  if (t.monitoring.enabled) {
+    std::vector<std::string> exporters;
+    for (const auto& z : r.zones) exporters.push_back(PostgresExporterProgram(z));
+    if (auto s2 = StartPrograms(t, exporters); !s2.ok()) return s2;
+  }
+  // Running members, one of them leader and (with more than one zone) one synchronous standby.
+  st = WaitUntil("region " + r.name + ": postgres running", nz, deadline, progress, [&] {
+    auto view = RegionClusterView(t, r);
+    if (!view.is_object()) return 0;
+    int running = 0;
+    bool leader = false, sync = nz == 1 || standby;
+    for (const auto& m : view.at("members").as_array()) {
+      std::string state(m.at("state").as_string()), role(m.at("role").as_string());
+      if (state == "running" || state == "streaming") ++running;
+      leader |= role == (standby ? "standby_leader" : "leader");
+      sync |= role == "sync_standby";
+    }
+    return leader && sync ? running : std::min(running, nz - 1);
+  });
+  if (!st.ok()) return st;
+  if (standby) {
+    progress("region " + r.name + ": a standby cluster streaming from region " + streams_from->name);
+  } else {
+    if (auto s2 = BootstrapDatabase(t, r, secrets, deadline); !s2.ok()) return s2;
+    progress("region " + r.name + ": role catalog and database techmoda ready");
+    if (auto s2 = backup::EnsureStanza(t, progress); !s2.ok()) return s2;
+  }
+  if (auto s2 = StartPrograms(t, catalogd); !s2.ok()) return s2;
+  return WaitUntil("region " + r.name + ": catalogd ready", static_cast<int>(catalogd.size()), deadline, progress, [&] {
+    int n = 0;
+    for (const auto& z : r.zones)
+      for (int i = 1; i <= z.catalogd_instances; ++i) n += CatalogdReady(z, t.CatalogdPort(i));
+    return n;
+  });
+}
+
+// The backup scheduler and the region watcher, when the topology asks for them.
+Status StartControllers(const Topology& t, const Progress& progress) {
   if (t.backup.schedule) {
     if (auto st = StartPrograms(t, {kBackupSchedulerProgram}); !st.ok()) return st;
     progress("backups: scheduler running (a full backup every " + std::to_string(t.backup.full_every_h) +
@@ -299,25 +293,60 @@ Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progr
     progress("regions: automatic failover on (after " + std::to_string(t.dr.auto_failover_after_s) +
              " s without a lease of the active region; log " + t.var_dir + "/global/dr-responder.log)");
   }
-  if (t.monitoring.enabled) {
-    const auto& m = t.monitoring;
-    if (auto st = StartPrograms(t, MonitoringPrograms(t)); !st.ok()) return st;
-    auto st = WaitUntil("monitoring: Prometheus, Alertmanager, canary, responder, status page answering", 5, deadline,
-                        progress, [&] {
-                          int n = 0;
-                          for (auto [port, path] : {std::pair<int, const char*>{m.prometheus_port, "/-/ready"},
-                                                    {m.alertmanager_port, "/-/ready"},
-                                                    {m.canary_port, "/metrics"},
-                                                    {m.responder_port, "/metrics"},
-                                                    {m.status_port, "/healthz"}})
-                            n += GetJson(m.address, port, path).status == 200;
-                          return n;
-                        });
-    if (!st.ok()) return st;
-    progress("monitoring: Prometheus http://" + m.address + ":" + std::to_string(m.prometheus_port) +
-             "  Alertmanager http://" + m.address + ":" + std::to_string(m.alertmanager_port) +
-             "  status page http://" + m.address + ":" + std::to_string(m.status_port) + "/");
+  return Status::Ok();
+}
+
+Status StartMonitoring(const Topology& t, Deadline deadline, const Progress& progress) {
+  const auto& m = t.monitoring;
+  if (auto st = StartPrograms(t, MonitoringPrograms(t)); !st.ok()) return st;
+  auto st = WaitUntil("monitoring: Prometheus, Alertmanager, canary, responder, status page answering", 5, deadline,
+                      progress, [&] {
+                        int n = 0;
+                        for (auto [port, path] : {std::pair<int, const char*>{m.prometheus_port, "/-/ready"},
+                                                  {m.alertmanager_port, "/-/ready"},
+                                                  {m.canary_port, "/metrics"},
+                                                  {m.responder_port, "/metrics"},
+                                                  {m.status_port, "/healthz"}})
+                          n += GetJson(m.address, port, path).status == 200;
+                        return n;
+                      });
+  if (!st.ok()) return st;
+  progress("monitoring: Prometheus http://" + m.address + ":" + std::to_string(m.prometheus_port) +
+           "  Alertmanager http://" + m.address + ":" + std::to_string(m.alertmanager_port) + "  status page http://" +
+           m.address + ":" + std::to_string(m.status_port) + "/");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progress) {
+  if (geteuid() != 0)
+    return Status::Invalid(
+        "catalogctl up runs as root: it creates one OS user per zone and runs each zone's "
+        "processes as that user");
+  auto deadline = Clock::now() + timeout;
+  auto secrets = LoadOrCreateSecrets(t);
+  if (!secrets.ok()) return secrets.status();
+  if (auto st = Prepare(t, *secrets); !st.ok()) return st;
+  progress("rendered " + t.var_dir + " from " + t.file);
+  if (auto st = StartSupervisor(t); !st.ok()) return st;
+  if (t.MultiRegion())
+    if (auto st = StartGlobal(t, deadline, progress); !st.ok()) return st;
+  {
+    // pgBackRest's servers first, in every region: the repository host reaches every zone's when it
+    // creates the stanza (a zone whose server is absent costs a connection timeout).
+    std::vector<std::string> backup_servers{kBackupRepoProgram};
+    for (const auto* z : t.AllZones()) backup_servers.push_back(BackupServerProgram(*z));
+    if (auto st = StartPrograms(t, backup_servers); !st.ok()) return st;
   }
+  // The active region first: the others are standby clusters of it.
+  const Region& active = t.ActiveAtStart();
+  if (auto st = StartRegion(t, active, nullptr, *secrets, deadline, progress); !st.ok()) return st;
+  for (const auto& r : t.regions)
+    if (&r != &active)
+      if (auto st = StartRegion(t, r, &active, *secrets, deadline, progress); !st.ok()) return st;
+  if (auto st = StartControllers(t, progress); !st.ok()) return st;
+  if (t.monitoring.enabled) return StartMonitoring(t, deadline, progress);
   return Status::Ok();
 }
 

@@ -510,39 +510,34 @@ constexpr const char* kEdgeBuffer = "  tune.bufsize 32768\n";
 // the regional HAProxy and the front door use it. HAProxy 2.6 answers a request head its parser
 // refuses with its built-in page whatever is configured (fixed upstream in 3.2, haproxy issue 3032).
 std::string EdgeLimits(const std::string& who) {
-  auto problem = [&](int status, const char* type, const char* title, const char* detail) {
-    return HaproxyProblem(status, type, title, detail, who);
+  struct Answer {
+    int status;
+    const char *type, *title, *detail;
+    const char* when;  // a condition: answered by `http-request return`; none: an `http-error` page
   };
-  return std::string("  # The API's limits, answered here as catalogd answers them (docs/runbooks/surge.md).\n") +
-         "  http-request return status 414 " +
-         problem(414, "uri-too-long", "URI Too Long", "the request target exceeds 8 KiB") +
-         " if { url_len gt 8192 }\n"
-         // req.hdrs ends with the blank line: 16 KiB of \"name: value\\r\\n\" fields plus 2.
-         "  http-request return status 431 " +
-         problem(431, "header-fields-too-large", "Request Header Fields Too Large", "the header block exceeds 16 KiB") +
-         " if { req.hdrs,length gt 16386 }\n"
-         "  http-request return status 413 " +
-         problem(413, "content-too-large", "Content Too Large", "the request body exceeds 1 MiB") +
-         " if { req.hdr_val(content-length) gt 1048576 }\n"
-         "  http-error status 400 " +
-         problem(400, "malformed-request", "Bad Request", "the HTTP request could not be parsed") +
-         "\n"
-         "  http-error status 408 " +
-         problem(408, "request-timeout", "Request Timeout", "the request did not arrive in time") +
-         "\n"
-         "  http-error status 500 " +
-         problem(500, "internal", "Internal Server Error", "the proxy failed; quote the instance when reporting it") +
-         "\n"
-         "  http-error status 501 " +
-         problem(501, "not-implemented", "Not Implemented", "the request uses a feature the API does not support") +
-         "\n"
-         "  http-error status 502 " +
-         problem(502, "bad-gateway", "Bad Gateway", "no catalogd gave a valid answer") + "\n" +
-         "  http-error status 503 hdr Retry-After 1 " +
-         problem(503, "unavailable", "Service Unavailable", "no catalogd can answer now; retry after the given delay") +
-         "\n"
-         "  http-error status 504 " +
-         problem(504, "gateway-timeout", "Gateway Timeout", "no catalogd answered in time") + "\n";
+  static constexpr Answer kAnswers[] = {
+      {414, "uri-too-long", "URI Too Long", "the request target exceeds 8 KiB", "{ url_len gt 8192 }"},
+      // req.hdrs ends with the blank line: 16 KiB of "name: value\r\n" fields plus 2.
+      {431, "header-fields-too-large", "Request Header Fields Too Large", "the header block exceeds 16 KiB",
+       "{ req.hdrs,length gt 16386 }"},
+      {413, "content-too-large", "Content Too Large", "the request body exceeds 1 MiB",
+       "{ req.hdr_val(content-length) gt 1048576 }"},
+      {400, "malformed-request", "Bad Request", "the HTTP request could not be parsed", nullptr},
+      {408, "request-timeout", "Request Timeout", "the request did not arrive in time", nullptr},
+      {500, "internal", "Internal Server Error", "the proxy failed; quote the instance when reporting it", nullptr},
+      {501, "not-implemented", "Not Implemented", "the request uses a feature the API does not support", nullptr},
+      {502, "bad-gateway", "Bad Gateway", "no catalogd gave a valid answer", nullptr},
+      {503, "unavailable", "Service Unavailable", "no catalogd can answer now; retry after the given delay", nullptr},
+      {504, "gateway-timeout", "Gateway Timeout", "no catalogd answered in time", nullptr},
+  };
+  std::string out = "  # The API's limits, answered here as catalogd answers them (docs/runbooks/surge.md).\n";
+  for (const auto& a : kAnswers) {
+    std::string status = std::to_string(a.status) + (a.status == 503 ? " hdr Retry-After 1 " : " ");
+    std::string body = HaproxyProblem(a.status, a.type, a.title, a.detail, who);
+    out += a.when ? "  http-request return status " + status + body + " if " + a.when + "\n"
+                  : "  http-error status " + status + body + "\n";
+  }
+  return out;
 }
 
 std::string FrontDoorCfg(const Topology& t, const std::string& state_dir) {
