@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <thread>
 #include <variant>
 
 namespace techmoda::pg {
@@ -65,12 +66,17 @@ std::variant<Rows, Error> Connection::ExecScriptUntil(std::string_view sql,
     auto now = std::chrono::steady_clock::now();
     auto limit = cancelled ? deadline + grace : deadline;
     if (now >= limit) {
-      if (!cancelled) {
+      if (!cancelled && grace.count() > 0) {
         cancelled = true;
+        // PQcancel (libpq 15) waits, without a limit, for the server to close the cancel's connection:
+        // a frozen server (SIGSTOP) accepts it and never does. So it runs on a thread of its own and
+        // this one waits `grace` for the answer only.
         if (PGcancel* k = PQgetCancel(c_.get())) {
-          char err[256];
-          PQcancel(k, err, sizeof err);
-          PQfreeCancel(k);
+          std::thread([k] {
+            char err[256];
+            PQcancel(k, err, sizeof err);
+            PQfreeCancel(k);
+          }).detach();
         }
         continue;
       }
@@ -147,6 +153,34 @@ Result<std::unique_ptr<Connection>> Connect(const std::string& conninfo, std::ch
     }
     while (!flat.empty() && flat.back() == ' ') flat.pop_back();
     return Status::Unavailable("cannot connect to PostgreSQL: " + flat);
+  }
+  return std::make_unique<Connection>(std::move(c));
+}
+
+Result<std::unique_ptr<Connection>> ConnectUntil(const std::string& conninfo,
+                                                 std::chrono::steady_clock::time_point deadline) {
+  const char* keys[] = {"dbname", nullptr};
+  const char* values[] = {conninfo.c_str(), nullptr};
+  ConnPtr c(PQconnectStartParams(keys, values, 1));
+  if (!c || PQstatus(c.get()) == CONNECTION_BAD)
+    return Status::Unavailable("cannot connect to PostgreSQL: " +
+                               std::string(c ? PQerrorMessage(c.get()) : "no memory"));
+  // PQconnectPoll says what it waits for; the first wait is for writing (the connect).
+  PostgresPollingStatusType state = PGRES_POLLING_WRITING;
+  while (state != PGRES_POLLING_OK) {
+    if (state == PGRES_POLLING_FAILED) {
+      std::string msg = PQerrorMessage(c.get());
+      while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+      for (char& ch : msg)
+        if (ch == '\n' || ch == '\t') ch = ' ';
+      return Status::Unavailable("cannot connect to PostgreSQL: " + msg);
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return Status::Unavailable("cannot connect to PostgreSQL: no answer in time");
+    pollfd p{PQsocket(c.get()), static_cast<short>(state == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
+    int n = poll(&p, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno != EINTR) return Status::Unavailable("cannot connect to PostgreSQL: poll failed");
+    if (n > 0) state = PQconnectPoll(c.get());
   }
   return std::make_unique<Connection>(std::move(c));
 }

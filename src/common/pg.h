@@ -102,7 +102,7 @@ class Connection {
   // ExecScript that gives up at `deadline`: it asks the server to cancel, waits `grace` for the
   // answer (a cancelled COMMIT answers, committed locally), and then gives the connection up
   // (connection_lost). For COMMIT, whose wait for a synchronous standby statement_timeout does
-  // not end.
+  // not end. A grace of 0 gives up at the deadline without a cancel (a probe).
   std::variant<Rows, Error> ExecScriptUntil(std::string_view sql, std::chrono::steady_clock::time_point deadline,
                                             std::chrono::milliseconds grace = std::chrono::seconds(2));
   bool IsAlive() const { return PQstatus(c_.get()) == CONNECTION_OK; }
@@ -129,6 +129,11 @@ class Connection {
 // `extra` adds or overrides libpq settings (for example replication=database).
 Result<std::unique_ptr<Connection>> Connect(const std::string& conninfo, std::chrono::seconds timeout,
                                             const std::vector<std::pair<std::string, std::string>>& extra = {});
+
+// Connect that gives up at `deadline` (libpq's connect_timeout counts whole seconds, at least 2):
+// for probes that must answer within a fraction of a second.
+Result<std::unique_ptr<Connection>> ConnectUntil(const std::string& conninfo,
+                                                 std::chrono::steady_clock::time_point deadline);
 
 // A bounded pool. Acquire waits up to the deadline for a free connection, then fails with
 // kOverloaded; a connection that cannot be opened fails with kUnavailable. Thread-safe.

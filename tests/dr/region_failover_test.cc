@@ -313,8 +313,16 @@ TEST(RegionFailover, AutomaticFailoverThroughTheFrontDoor) {
   if (lag_bytes == 0) {
     EXPECT_TRUE(missing.empty()) << missing.size() << " acknowledged orders lost with nothing behind";
   }
-  auto log = ReadFile(dr.topology().var_dir + "/global/dr-responder.log").value_or("");
-  EXPECT_NE(log.find("dr_watch.failed_over"), std::string::npos) << log;
+  // The watcher says it failed over once the whole failover has returned, which waits for the front
+  // door to follow: after clients already reach region b.
+  std::string log;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        log = ReadFile(dr.topology().var_dir + "/global/dr-responder.log").value_or("");
+        return log.find("dr_watch.failed_over") != std::string::npos;
+      },
+      std::chrono::seconds(30)))
+      << log;
 }
 
 }  // namespace

@@ -21,6 +21,7 @@ void RegisterAll(CLI::App& app, Context& ctx) {
   RegisterDr(app, ctx);
   RegisterRender(app, ctx);
   RegisterGameday(app, ctx);
+  RegisterDetector(app, ctx);
 }
 
 void AddTopologyOptions(CLI::App* sub, Context& ctx) {

@@ -38,6 +38,7 @@ void RegisterResponder(CLI::App& app, Context& ctx);
 void RegisterBackup(CLI::App& app, Context& ctx);
 void RegisterDr(CLI::App& app, Context& ctx);
 void RegisterGameday(CLI::App& app, Context& ctx);
+void RegisterDetector(CLI::App& app, Context& ctx);
 
 // --topology and --var-dir on a subcommand.
 void AddTopologyOptions(CLI::App* sub, Context& ctx);

@@ -408,7 +408,14 @@ Status Failover(const Topology& t, const std::string& to, bool force, const Prog
   auto t0 = Clock::now();
   auto global = Global(t);
   const std::string key = t.DrPrefix() + "/active";
+  // The lost region may have held the global etcd's leadership: the rest elect a new leader within
+  // a few election timeouts (1 s each), so a failed read is asked again for a while before it counts.
   auto kv = global.Get(key);
+  for (auto until = Clock::now() + std::chrono::seconds(15); !kv.ok() && Clock::now() < until;) {
+    progress("global etcd: no answer yet (" + kv.status().detail().substr(0, 120) + "); asking again");
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    kv = global.Get(key);
+  }
   if (!kv.ok())
     return Status::Unavailable("the global etcd has no majority from here, so no epoch can change: " +
                                kv.status().detail());

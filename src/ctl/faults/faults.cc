@@ -222,7 +222,10 @@ Status FaultHeal(const Topology& t, std::string* report) {
       for (const auto& z : r.zones) {
         std::vector<std::string> candidates;
         if (pass == 0) candidates = {EtcdProgram(z), HaproxyProgram(r)};
-        if (pass == 1) candidates = {BackupServerProgram(z), PatroniProgram(z)};
+        if (pass == 1) {
+          candidates = {BackupServerProgram(z), PatroniProgram(z)};
+          if (t.detector.enabled) candidates.push_back(DetectorProgram(z));
+        }
         if (pass == 2)
           for (int n = 1; n <= z.catalogd_instances; ++n) candidates.push_back(CatalogdProgram(z, n));
         for (const auto& c : candidates) {

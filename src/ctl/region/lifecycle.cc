@@ -229,10 +229,11 @@ Status StartGlobal(const Topology& t, Deadline deadline, const Progress& progres
 Status StartRegion(const Topology& t, const Region& r, const Region* streams_from, const Secrets& secrets,
                    Deadline deadline, const Progress& progress) {
   const bool standby = streams_from != nullptr;
-  std::vector<std::string> etcd, patroni, catalogd;
+  std::vector<std::string> etcd, patroni, detectors, catalogd;
   for (const auto& z : r.zones) {
     etcd.push_back(EtcdProgram(z));
     patroni.push_back(PatroniProgram(z));
+    if (t.detector.enabled) detectors.push_back(DetectorProgram(z));
     for (int n = 1; n <= z.catalogd_instances; ++n) catalogd.push_back(CatalogdProgram(z, n));
   }
   int nz = static_cast<int>(r.zones.size());
@@ -265,6 +266,8 @@ Status StartRegion(const Topology& t, const Region& r, const Region* streams_fro
     return leader && sync ? running : std::min(running, nz - 1);
   });
   if (!st.ok()) return st;
+  // The failure detectors watch the leader from every zone (docs/failure-detector.md).
+  if (auto s2 = StartPrograms(t, detectors); !s2.ok()) return s2;
   if (standby) {
     progress("region " + r.name + ": a standby cluster streaming from region " + streams_from->name);
   } else {

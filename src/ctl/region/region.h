@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ctl/base/progress.h"
+#include "ctl/detector/detector.h"
 #include "ctl/topology/render.h"
 #include "ctl/topology/topology.h"
 #include "techmoda/status.h"
@@ -63,6 +64,10 @@ struct RegionStatus {
   bool healthy = false;
   std::vector<std::string> problems;
   std::vector<NodeStatus> nodes;
+  // The failure detectors' view (docs/failure-detector.md): each zone's record, fresh ones only.
+  bool detectors_enabled = false;
+  std::vector<detector::Record> detectors;
+  std::string detectors_error;  // when the region's etcd could not be read
 };
 
 struct TopologyStatus {

@@ -1,5 +1,7 @@
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstdio>
+#include <ctime>
 #include <set>
 
 #include "common/process.h"
@@ -57,6 +59,50 @@ std::string_view NodeHealthName(NodeHealth h) {
   }
   return "down";
 }
+
+namespace {
+
+void ReadDetectors(const Topology& t, const Region& r, RegionStatus* rs) {
+  rs->detectors_enabled = t.detector.enabled;
+  if (!t.detector.enabled) return;
+  std::vector<std::string> etcd;
+  for (const auto& z : r.zones) etcd.push_back(z.address + ":" + std::to_string(t.ports.etcd_client));
+  auto records = detector::ReadRecords(etcd, "/techmoda/" + t.name + "-" + r.name);
+  if (!records.ok()) {
+    rs->detectors_error = records.status().detail();
+    return;
+  }
+  rs->detectors = *records;
+  std::sort(rs->detectors.begin(), rs->detectors.end(),
+            [](const detector::Record& a, const detector::Record& b) { return a.zone < b.zone; });
+}
+
+std::string FormatUnixMs(long long ms) {
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%H:%M:%S", std::gmtime(&secs));
+  return std::string(buf) + "Z";
+}
+
+// "a2 sees a1 answer (longest gap 0.3 s)", "a3 SUSPECTS a1 for 1.2 s (postgres: ...)".
+std::string DetectorLine(const detector::Record& d) {
+  char gap[64];
+  std::snprintf(gap, sizeof gap, "%.1f s", d.max_gap_ms / 1000.0);
+  std::string line = d.zone + " ";
+  if (d.leader.empty()) {
+    line += "sees no leader";
+  } else if (d.failing_ms == 0) {
+    line += "sees " + d.leader + " answer (longest gap " + gap + ")";
+  } else {
+    char since[64];
+    std::snprintf(since, sizeof since, "%.1f s", d.failing_ms / 1000.0);
+    line += "SUSPECTS " + d.leader + " for " + since + " (" + d.failure + ")";
+  }
+  if (d.removed_at_ms) line += "; removed a dead leader's key at " + FormatUnixMs(d.removed_at_ms);
+  return line;
+}
+
+}  // namespace
 
 TopologyStatus ReadStatus(const Topology& t) {
   TopologyStatus out;
@@ -122,6 +168,7 @@ TopologyStatus ReadStatus(const Topology& t) {
         rs.problems.push_back("zone " + z.name + " is " + std::string(NodeHealthName(n.health)));
       rs.nodes.push_back(std::move(n));
     }
+    ReadDetectors(t, r, &rs);
     if (rs.leader.empty()) rs.problems.push_back("no primary");
     if (rs.sync_standby.empty() && r.zones.size() > 1 && !rs.standby)
       rs.problems.push_back("no synchronous standby: writes wait");
@@ -161,11 +208,31 @@ std::string FormatStatusTable(const TopologyStatus& s) {
       out += "region " + r.name + ": HAProxy " + r.address + " " + r.haproxy + "; primary " +
              (r.leader.empty() ? "NONE" : r.leader) + ", synchronous standby " +
              (r.sync_standby.empty() ? "NONE" : r.sync_standby);
+    if (r.detectors_enabled) {
+      std::string seen;
+      for (const auto& d : r.detectors) seen += (seen.empty() ? "" : "; ") + DetectorLine(d);
+      out += "\n  detectors: " + (!r.detectors_error.empty() ? "unreadable (" + r.detectors_error + ")"
+                                  : seen.empty()             ? std::string("none reporting")
+                                                             : seen);
+    }
     for (const auto& p : r.problems) out += "\n  ! " + p;
     out += "\n";
   }
   return out;
 }
+
+namespace {
+json::value DetectorsJson(const RegionStatus& r) {
+  if (!r.detectors_enabled) return nullptr;
+  json::array out;
+  for (const auto& d : r.detectors) {
+    boost::system::error_code ec;
+    out.push_back(json::parse(detector::RecordJson(d), ec));
+  }
+  if (!r.detectors_error.empty()) return json::object{{"error", r.detectors_error}};
+  return out;
+}
+}  // namespace
 
 json::value StatusJson(const TopologyStatus& s) {
   json::array regions;
@@ -196,6 +263,7 @@ json::value StatusJson(const TopologyStatus& s) {
                        {"sync_standby", r.sync_standby.empty() ? json::value(nullptr) : json::value(r.sync_standby)},
                        {"healthy", r.healthy},
                        {"problems", problems},
+                       {"detectors", DetectorsJson(r)},
                        {"nodes", nodes}});
   }
   return {{"topology", s.name}, {"running", s.supervisor_running}, {"healthy", s.healthy()}, {"regions", regions}};

@@ -18,6 +18,7 @@ namespace techmoda::ctl {
 
 std::string EtcdProgram(const Zone& z) { return "etcd-" + z.name; }
 std::string PatroniProgram(const Zone& z) { return "patroni-" + z.name; }
+std::string DetectorProgram(const Zone& z) { return "detector-" + z.name; }
 std::string CatalogdProgram(const Zone& z, int n) { return "catalogd-" + Topology::InstanceName(z, n); }
 std::string HaproxyProgram(const Region& r) { return "haproxy-" + r.name; }
 std::string PostgresExporterProgram(const Zone& z) { return "postgres-exporter-" + z.name; }
@@ -296,8 +297,11 @@ void StandbyClusterYaml(YAML::Emitter& o, const Topology& t, const Region& r) {
 }
 
 std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const Secrets& s, const Layout& l) {
-  std::vector<std::string> etcd_hosts;
-  for (const auto& m : r.zones) etcd_hosts.push_back(m.address + ":" + std::to_string(t.ports.etcd_client));
+  // Its own zone's etcd member first: Patroni talks to one member until it fails, and a member in
+  // another zone could be the one that freezes (each request to it then waits retry_timeout / 3).
+  std::vector<std::string> etcd_hosts{z.address + ":" + std::to_string(t.ports.etcd_client)};
+  for (const auto& m : r.zones)
+    if (m.name != z.name) etcd_hosts.push_back(m.address + ":" + std::to_string(t.ports.etcd_client));
   std::string pg = z.address + ":" + std::to_string(t.ports.postgres);
   // Who may connect over TCP: on one machine, loopback; on real hosts, the region's hosts only.
   std::vector<std::string> nets;
@@ -330,8 +334,10 @@ std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const
   o << YAML::Key << "ctl" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "insecure" << YAML::Value
     << true << YAML::EndMap;
   o << YAML::Key << "etcd" << YAML::Value << YAML::BeginMap << YAML::Key << "hosts" << YAML::Value << YAML::Flow
-    << etcd_hosts << YAML::EndMap
-    << YAML::Comment("etcd's v2 API, not etcd3: see shared/ha-facts.md (split brain in Patroni 3.0.2's etcd3 store)");
+    << etcd_hosts << YAML::Key << "use_proxies" << YAML::Value << true << YAML::EndMap
+    << YAML::Comment(
+           "etcd's v2 API, not etcd3: see shared/ha-facts.md (split brain in Patroni 3.0.2's etcd3 store);\n"
+           "use_proxies: these hosts in this order, the zone's own member first (no discovery that shuffles them)");
   o << YAML::Key << "bootstrap" << YAML::Value << YAML::BeginMap;
   o << YAML::Key << "dcs" << YAML::Value << YAML::BeginMap;
   Kv(o, "ttl", p.ttl);
@@ -416,6 +422,37 @@ std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const
   for (const char* tag : {"nofailover", "noloadbalance", "clonefrom", "nosync"})
     o << YAML::Key << tag << YAML::Value << false;
   o << YAML::EndMap;
+  o << YAML::EndMap;
+  return Emitted(o);
+}
+
+// The zone's failure detector (docs/failure-detector.md): Patroni's keys in the region's etcd (this
+// zone's member first), every member's addresses, and how it probes the primary.
+std::string DetectorYaml(const Topology& t, const Region& r, const Zone& z, const Secrets& s) {
+  std::vector<std::string> etcd{z.address + ":" + std::to_string(t.ports.etcd_client)};
+  for (const auto& m : r.zones)
+    if (m.name != z.name) etcd.push_back(m.address + ":" + std::to_string(t.ports.etcd_client));
+  const auto& d = t.detector;
+  YAML::Emitter o;
+  o << YAML::Comment("Rendered by catalogctl from " + t.file + " (topology " + t.name +
+                     "). Do not edit: edit the topology's detector: section and re-render.");
+  o << YAML::BeginMap;
+  Kv(o, "zone", z.name);
+  Kv(o, "cluster_path", "/techmoda/" + t.name + "-" + r.name, "Patroni's namespace and scope: its keys");
+  o << YAML::Key << "etcd" << YAML::Value << YAML::Flow << etcd;
+  o << YAML::Key << "members" << YAML::Value << YAML::BeginSeq;
+  for (const auto& m : r.zones)
+    o << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << m.name << YAML::Key << "postgres"
+      << YAML::Value << m.address + ":" + std::to_string(t.ports.postgres) << YAML::Key << "patroni" << YAML::Value
+      << m.address + ":" + std::to_string(t.ports.patroni) << YAML::EndMap;
+  o << YAML::EndSeq;
+  KvQuoted(o, "probe_conninfo", "user=postgres password=" + s.superuser + " dbname=postgres sslmode=disable");
+  Kv(o, "probe_interval_ms", d.probe_interval_ms);
+  Kv(o, "probe_timeout_ms", d.probe_timeout_ms);
+  Kv(o, "suspect_after_ms", d.suspect_after_ms);
+  Kv(o, "record_ttl_s", 2);
+  Kv(o, "cooldown_s", t.patroni.ttl, "after removing a leader's key, not again for the same leader this soon");
+  Kv(o, "act", d.act);
   o << YAML::EndMap;
   return Emitted(o);
 }
@@ -915,6 +952,10 @@ std::string SupervisorConf(const Topology& t) {
       out += SupervisorProgram(EtcdProgram(z), Join(EtcdArgs(t, r, z, l)), z.os_user, l.log_dir + "/etcd.log", 10, 10);
       out += SupervisorProgram(PatroniProgram(z), "/usr/bin/patroni " + z.dir + "/patroni.yml", z.os_user,
                                l.log_dir + "/patroni.log", 20, 40);
+      if (t.detector.enabled)
+        out += SupervisorProgram(DetectorProgram(z),
+                                 l.bin_dir + "/catalogctl detector --config " + z.dir + "/detector.yaml", z.os_user,
+                                 l.log_dir + "/detector.log", 22, 5);
       for (int n = 1; n <= z.catalogd_max; ++n)
         out +=
             SupervisorProgram(CatalogdProgram(z, n),
@@ -981,6 +1022,9 @@ std::vector<RenderedFile> Render(const Topology& t, const Secrets& s, RenderTarg
       files.push_back(
           {at(z.dir + "/patroni.yml", "/etc/techmoda/patroni.yml"), PatroniYaml(t, r, z, s, l), 0600, owner});
       files.push_back({at(z.dir + "/tokens.yaml", "/etc/techmoda/tokens.yaml"), TokensYaml(s), 0600, owner});
+      if (t.detector.enabled)
+        files.push_back(
+            {at(z.dir + "/detector.yaml", "/etc/techmoda/detector.yaml"), DetectorYaml(t, r, z, s), 0600, owner});
       for (int n = 1; n <= z.catalogd_max; ++n)
         files.push_back({at(z.dir + "/" + Topology::InstanceName(z, n) + ".yaml",
                             "/etc/techmoda/" + Topology::InstanceName(z, n) + ".yaml"),
@@ -997,6 +1041,12 @@ std::vector<RenderedFile> Render(const Topology& t, const Secrets& s, RenderTarg
                                      "/usr/bin/patroni /etc/techmoda/patroni.yml", "postgres", "techmoda-etcd.service",
                                      "ExecReload=/bin/kill -HUP $MAINPID\nKillMode=process\nTimeoutStopSec=40\n"),
                          0644, ""});
+        if (t.detector.enabled)
+          files.push_back({host + "/etc/systemd/system/techmoda-detector.service",
+                           SystemdUnit("TechModa failure detector " + z.name,
+                                       "/usr/local/bin/catalogctl detector --config /etc/techmoda/detector.yaml",
+                                       "postgres", "techmoda-etcd.service", "TimeoutStopSec=5\n"),
+                           0644, ""});
         files.push_back({host + "/etc/systemd/system/techmoda-catalogd@.service",
                          SystemdUnit("TechModa catalogd %i", "/usr/local/bin/catalogd --config /etc/techmoda/%i.yaml",
                                      "postgres", "techmoda-patroni.service", "TimeoutStopSec=25\n"),

@@ -61,6 +61,7 @@ std::string OwnBinDir();
 // Supervisor program names.
 std::string EtcdProgram(const Zone& z);
 std::string PatroniProgram(const Zone& z);
+std::string DetectorProgram(const Zone& z);  // the zone's failure detector
 std::string CatalogdProgram(const Zone& z, int n);
 std::string HaproxyProgram(const Region& r);
 // The haproxy.cfg of a region (PostgreSQL routing and the API's edge) and of the front door; the

@@ -44,6 +44,19 @@ namespace {
 
 const std::regex kName("^[a-z][a-z0-9-]{0,19}$");
 
+void ReadDetector(const YAML::Node& n, DetectorSettings* d, std::vector<std::string>* errors) {
+  CheckKeys(n, {"enabled", "act", "probe_interval_ms", "probe_timeout_ms", "suspect_after_ms"}, "detector", errors);
+  ReadBool(n, "enabled", "detector", &d->enabled, errors);
+  ReadBool(n, "act", "detector", &d->act, errors);
+  ReadInt(n, "probe_interval_ms", 50, 5000, "detector", &d->probe_interval_ms, errors);
+  ReadInt(n, "probe_timeout_ms", 50, 5000, "detector", &d->probe_timeout_ms, errors);
+  ReadInt(n, "suspect_after_ms", 200, 60000, "detector", &d->suspect_after_ms, errors);
+  // A single slow probe must not make a suspicion on its own.
+  if (d->probe_timeout_ms >= d->suspect_after_ms)
+    errors->push_back("detector: probe_timeout_ms (" + std::to_string(d->probe_timeout_ms) +
+                      ") must be shorter than suspect_after_ms (" + std::to_string(d->suspect_after_ms) + ")");
+}
+
 }  // namespace
 
 Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& file, const std::string& var_root) {
@@ -56,7 +69,7 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
   if (!root.IsMap()) return Status::Invalid(file + ": expected a mapping with name and regions");
   std::vector<std::string> errors;
   CheckKeys(root,
-            {"name", "regions", "ports", "patroni", "catalogd", "autoscale", "monitoring", "backup", "dr",
+            {"name", "regions", "ports", "patroni", "detector", "catalogd", "autoscale", "monitoring", "backup", "dr",
              "postgres_bin_dir"},
             "topology", &errors);
   Topology t;
@@ -91,6 +104,8 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
     errors.push_back("patroni: loop_wait + 2 * retry_timeout must not exceed ttl (" +
                      std::to_string(t.patroni.loop_wait) + " + 2 * " + std::to_string(t.patroni.retry_timeout) + " > " +
                      std::to_string(t.patroni.ttl) + ")");
+
+  ReadDetector(root["detector"], &t.detector, &errors);
 
   const auto& cd = root["catalogd"];
   CheckKeys(cd,

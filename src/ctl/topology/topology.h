@@ -29,6 +29,15 @@ struct PatroniTimings {
   long maximum_lag_on_failover = 1048576;
 };
 
+// The failure detector of every zone (`detector:` in the file; docs/failure-detector.md).
+struct DetectorSettings {
+  bool enabled = true;          // false: the leader lock is only taken over when it expires (ttl)
+  bool act = true;              // false: detectors watch and record, and never remove the key
+  int probe_interval_ms = 250;  // one probe of the primary per zone
+  int probe_timeout_ms = 500;   // a probe not answered in this fails
+  int suspect_after_ms = 1500;  // failed without a break this long, by a majority of zones
+};
+
 struct CatalogdSettings {
   int io_threads = 1;
   int pool_size = 8;
@@ -144,6 +153,7 @@ struct Topology {
   std::vector<Region> regions;
   Ports ports;
   PatroniTimings patroni;
+  DetectorSettings detector;
   CatalogdSettings catalogd;
   AutoscalePolicy autoscale;
   Monitoring monitoring;

@@ -85,6 +85,10 @@ TEST(Render, EveryZoneGetsItsOwnConfigurationAndNoSecretLeavesItsFile) {
       EXPECT_NE(f.content.find("--pre-vote"), std::string::npos);
       EXPECT_EQ(f.content.find("secret"), std::string::npos) << "no password on a command line";
       EXPECT_NE(f.content.find("[program:postgres-exporter-a2]"), std::string::npos);
+      EXPECT_NE(f.content.find("[program:detector-a2]"), std::string::npos);
+      EXPECT_NE(f.content.find("catalogctl detector --config /srv/var/drill/a2/detector.yaml\nuser=tm-z72"),
+                std::string::npos)
+          << f.content;
       for (const char* p : {"[program:prometheus]", "[program:alertmanager]", "[program:responder]", "[program:canary]",
                             "[program:status-page]", "--cluster.listen-address= "})
         EXPECT_NE(f.content.find(p), std::string::npos) << p;
@@ -148,7 +152,7 @@ TEST(Render, EveryZoneGetsItsOwnConfigurationAndNoSecretLeavesItsFile) {
     units += f.path.ends_with(".service");
     EXPECT_EQ(f.content.find("/srv/var"), std::string::npos) << "no local paths on a real host: " << f.path;
   }
-  EXPECT_EQ(units, 9);
+  EXPECT_EQ(units, 12);  // etcd, Patroni, the failure detector and catalogd@ on each of 3 hosts
 }
 
 }  // namespace
