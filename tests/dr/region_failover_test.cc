@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -113,6 +114,16 @@ double FirstAckAfter(const std::vector<Op>& history, double from_s) {
     if (op.kind == Op::Kind::kOrder && op.status == 201 && op.start_s >= from_s && (best < 0 || op.end_s < best))
       best = op.end_s;
   return best < 0 ? -1 : best - from_s;
+}
+
+// "status x count" for the orders started after `from_s`, to say what clients saw when a check fails.
+std::string StatusCounts(const std::vector<Op>& history, double from_s) {
+  std::map<int, int> counts;
+  for (const auto& op : history)
+    if (op.kind == Op::Kind::kOrder && op.start_s >= from_s) ++counts[op.status];
+  std::string out;
+  for (auto [status, n] : counts) out += std::to_string(status) + " x" + std::to_string(n) + " ";
+  return out.empty() ? "none" : out;
 }
 
 // True when something accepts a TCP connection at host:port.
@@ -245,8 +256,8 @@ TEST(RegionFailover, CutOffRegionStopsWritingBeforeTheOtherIsPromoted) {
           if (op.kind == Op::Kind::kOrder && op.status == 503 && op.start_s + skew > cut) return true;
         return false;
       },
-      std::chrono::seconds(10)))
-      << "region a never refused a write after the cut";
+      std::chrono::seconds(20)))
+      << "region a never refused a write after the cut; its orders since: " << StatusCounts(in_a.History(), cut - skew);
   double command = in_b.Now();
   ASSERT_EQ(Ctl(dr.Args({"dr", "failover", "--to", "b", "--force"}), &out), 0) << out;
   std::printf("%s", out.c_str());

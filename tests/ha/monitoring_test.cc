@@ -256,7 +256,8 @@ TEST(Monitoring, QuietWhenHealthyThenAlertsAndRepairs) {
     rows.push_back(r);
   }
 
-  // 5. The primary's PostgreSQL frozen for 12 s: the canary's orders fail, CanaryFailing fires.
+  // 5. The primary's PostgreSQL frozen for 12 s: the canary's orders fail, CanaryFailing fires (and
+  // the failure detectors fail over after about 2 s: docs/failure-detector.md).
   {
     std::string out;
     ASSERT_EQ(Ctl(region.Args({"fault", "stop-postgres", "primary"}), &out), 0) << out;
@@ -314,10 +315,19 @@ TEST(Monitoring, QuietWhenHealthyThenAlertsAndRepairs) {
         << "maxconn " << maxconn("z1-1");
   }
   {
+    // The freeze above made the failure detectors hand the lock to the synchronous standby; the old
+    // primary rejoins as a replica once it runs again (after its rewind).
     std::string replica;
-    auto s = region.Status();
-    for (const auto& n : s.at("regions").at(0).at("nodes").as_array())
-      if (n.at("role") == "replica") replica = std::string(n.at("zone").as_string());
+    WaitFor(
+        [&] {
+          auto s = region.Status();
+          if (!s.is_object()) return false;
+          for (const auto& n : s.at("regions").at(0).at("nodes").as_array())
+            if (n.at("role") == "replica" && n.at("state") == "running")
+              replica = std::string(n.at("zone").as_string());
+          return !replica.empty();
+        },
+        std::chrono::seconds(120));
     ASSERT_FALSE(replica.empty()) << "no asynchronous replica to re-clone";
     // A re-cloned replica runs a new postmaster: its start time (Patroni's /patroni) changes.
     const ctl::Zone* z = t.FindZone(replica);

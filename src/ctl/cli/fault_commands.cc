@@ -12,6 +12,7 @@ namespace techmoda::ctl::cli {
 void RegisterFault(CLI::App& app, Context& ctx) {
   struct Options {
     std::string kind, target;
+    double seconds = 0;
   };
   auto o = std::make_shared<Options>();
   std::vector<std::string> kinds{"heal"};
@@ -28,11 +29,18 @@ void RegisterFault(CLI::App& app, Context& ctx) {
   cmd->add_option("zone", o->target,
                   "for a zone's drill the zone, or 'primary' for the zone that holds the primary now (default); "
                   "for a region's drill the region (default: the first)");
+  cmd->add_option("--for", o->seconds,
+                  "a pause (stop-zone, stop-postgres, stop-patroni): resume it after this many seconds "
+                  "(the command waits); 0: until heal")
+      ->check(CLI::Range(0.0, 3600.0));
   cmd->callback([o, &ctx] {
     auto t = LoadTopologyFor("fault", ctx);
     if (!t.ok()) return;
     std::string report;
-    Status s = o->kind == "heal" ? FaultHeal(*t, &report) : FindDrill(o->kind)->inject(*t, o->target, &report);
+    const Drill* drill = FindDrill(o->kind);
+    if (drill && o->seconds > 0 && !drill->timed)
+      return void(ctx.exit_code = Fail("fault", Status::Invalid("--for applies to a pause, not to " + o->kind)));
+    Status s = o->kind == "heal" ? FaultHeal(*t, &report) : drill->inject(*t, {o->target, o->seconds}, &report);
     if (!s.ok()) return void(ctx.exit_code = Fail("fault", s));
     std::printf("%s\n", report.c_str());
   });

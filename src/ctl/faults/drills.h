@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ctl/faults/faults.h"
 #include "ctl/topology/topology.h"
 #include "techmoda/status.h"
 
@@ -29,9 +30,10 @@ struct Drill {
   DrillTarget target;
   RecoveryClass recovery;
   std::string_view what;  // one line for the help and the report
-  // Makes the fault on `target` (a zone or region name, or "primary"); `report` says what was hit,
-  // by name and role. Undone, with every other fault, by FaultHeal.
-  Status (*inject)(const Topology& t, const std::string& target, std::string* report);
+  // Makes the fault on its target (a zone or region name, or "primary"); `report` says what was
+  // hit, by name and role. Undone, with every other fault, by FaultHeal.
+  Status (*inject)(const Topology& t, const FaultArgs& args, std::string* report);
+  bool timed = false;  // takes --for SECONDS (a pause that resumes by itself)
 };
 
 // Every drill, in the order the help lists them.

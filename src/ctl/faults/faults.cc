@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "common/process.h"
 #include "ctl/cluster/cluster.h"
@@ -57,7 +60,29 @@ Result<std::pair<const Zone*, std::vector<pid_t>>> ZoneProcesses(const Topology&
 }
 }  // namespace
 
-Status FaultKillZone(const Topology& t, const std::string& zone, std::string* report) {
+namespace {
+// SIGSTOP to `pids`; with `seconds` > 0, waits that long and resumes them (SIGCONT), so a short pause
+// is exact. Says which.
+std::string StopFor(const std::vector<pid_t>& pids, double seconds) {
+  for (pid_t p : pids) kill(p, SIGSTOP);
+  if (seconds <= 0) return " (resume: fault heal)";
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  for (pid_t p : pids) kill(p, SIGCONT);
+  char text[64];
+  std::snprintf(text, sizeof text, " for %.1f s, then resumed", seconds);
+  return text;
+}
+
+// The pid supervisord knows for `program`, 0 when it is not running.
+pid_t ProgramPid(const Topology& t, const std::string& program) {
+  auto programs = ProgramStates(t);
+  auto it = programs.find(program);
+  return it != programs.end() && it->second.first == "RUNNING" ? it->second.second : 0;
+}
+}  // namespace
+
+Status FaultKillZone(const Topology& t, const FaultArgs& args, std::string* report) {
+  const std::string& zone = args.target;
   auto zp = ZoneProcesses(t, zone);
   if (!zp.ok()) return zp.status();
   auto& [z, pids] = *zp;
@@ -98,7 +123,8 @@ Result<RegionSides> SidesOf(const Topology& t, const std::string& region) {
 
 }  // namespace
 
-Status FaultKillRegion(const Topology& t, const std::string& region, std::string* report) {
+Status FaultKillRegion(const Topology& t, const FaultArgs& args, std::string* report) {
+  const std::string& region = args.target;
   auto sides = SidesOf(t, region);
   if (!sides.ok()) return sides.status();
   const Region* r = region.empty() ? &t.regions.front() : t.FindRegion(region);
@@ -114,7 +140,8 @@ Status FaultKillRegion(const Topology& t, const std::string& region, std::string
   return Status::Ok();
 }
 
-Status FaultPartitionRegion(const Topology& t, const std::string& region, std::string* report) {
+Status FaultPartitionRegion(const Topology& t, const FaultArgs& args, std::string* report) {
+  const std::string& region = args.target;
   auto sides = SidesOf(t, region);
   if (!sides.ok()) return sides.status();
   if (sides->outside_addrs.empty()) return Status::Invalid("topology " + t.name + " has no other region");
@@ -130,39 +157,45 @@ Status FaultPartitionRegion(const Topology& t, const std::string& region, std::s
   return Status::Ok();
 }
 
-Status FaultStopZone(const Topology& t, const std::string& zone, std::string* report) {
+Status FaultStopZone(const Topology& t, const FaultArgs& args, std::string* report) {
+  const std::string& zone = args.target;
   auto zp = ZoneProcesses(t, zone);
   if (!zp.ok()) return zp.status();
   auto& [z, pids] = *zp;
   std::string hit = ZoneWithRole(t, *z);
-  for (pid_t p : pids) kill(p, SIGSTOP);
-  *report = hit + ": SIGSTOP to " + std::to_string(pids.size()) + " process(es) (resume: fault heal)";
+  *report = hit + ": SIGSTOP to " + std::to_string(pids.size()) + " process(es)";
+  *report += StopFor(pids, args.seconds);
   return Status::Ok();
 }
 
-Status FaultStopPostgres(const Topology& t, const std::string& zone, std::string* report) {
+Status FaultStopPostgres(const Topology& t, const FaultArgs& args, std::string* report) {
+  const std::string& zone = args.target;
   auto zp = ZoneProcesses(t, zone);
   if (!zp.ok()) return zp.status();
   auto& [z, pids] = *zp;
   std::string hit = ZoneWithRole(t, *z);
   std::string postgres = t.postgres_bin_dir + "/postgres";
-  int n = 0;
+  std::vector<pid_t> pg;
   for (pid_t p : pids) {
     std::error_code ec;
-    if (fs::read_symlink("/proc/" + std::to_string(p) + "/exe", ec).string() == postgres) n += kill(p, SIGSTOP) == 0;
+    if (fs::read_symlink("/proc/" + std::to_string(p) + "/exe", ec).string() == postgres) pg.push_back(p);
   }
-  if (n == 0) return Status::Unavailable("zone " + z->name + " has no running PostgreSQL");
-  *report = hit + ": SIGSTOP to " + std::to_string(n) +
-            " PostgreSQL process(es); etcd, Patroni and catalogd go on (resume: fault heal)";
+  if (pg.empty()) return Status::Unavailable("zone " + z->name + " has no running PostgreSQL");
+  *report =
+      hit + ": SIGSTOP to " + std::to_string(pg.size()) + " PostgreSQL process(es); etcd, Patroni and catalogd go on";
+  *report += StopFor(pg, args.seconds);
   return Status::Ok();
 }
 
-Status FaultPartitionZone(const Topology& t, const std::string& zone, std::string* report) {
-  auto zr = ResolveZone(t, zone);
+namespace {
+// Cuts zone `args.target` off from the other zones of its region: what it sends to them (`out`),
+// what they send to it (`in`), or both. On loopback a TCP connection needs both ways, so a cut of
+// one way stops connections in both, but packets already sent the other way still arrive.
+Status PartitionZone(const Topology& t, const FaultArgs& args, bool out, bool in, std::string* report) {
+  auto zr = ResolveZone(t, args.target);
   if (!zr.ok()) return zr.status();
   const Zone& z = **zr;
   std::string hit = ZoneWithRole(t, z);
-  // The zone may not send to the others of its region, nor they to it.
   std::vector<uid_t> others_uids;
   std::vector<std::string> others_addrs;
   for (const auto* o : t.AllZones()) {
@@ -174,15 +207,67 @@ Status FaultPartitionZone(const Topology& t, const std::string& zone, std::strin
   }
   auto uid = UidOf(z.os_user);
   if (!uid || others_addrs.empty()) return Status::Invalid("zone " + z.name + " has no peers to be cut off from");
-  if (auto st = CutOff(t, "partition-" + z.name, {*uid}, {z.address}, others_uids, others_addrs); !st.ok()) return st;
+  std::vector<uid_t> inside_uids = out ? std::vector<uid_t>{*uid} : std::vector<uid_t>{};
+  std::vector<std::string> inside_addrs = in ? std::vector<std::string>{z.address} : std::vector<std::string>{};
+  if (!in) others_uids.clear();
   std::string others_addr;
   for (const auto& a : others_addrs) others_addr += (others_addr.empty() ? "" : ", ") + a;
-  *report = hit + " (" + z.address + ", uid " + std::to_string(*uid) + ") cut off from " + others_addr +
+  if (!out) others_addrs.clear();
+  if (auto st = CutOff(t, "partition-" + z.name, inside_uids, inside_addrs, others_uids, others_addrs); !st.ok())
+    return st;
+  std::string how = out && in ? "cut off from" : out ? "cannot send to" : "cannot be reached from";
+  *report = hit + " (" + z.address + ", uid " + std::to_string(*uid) + ") " + how + " " + others_addr +
             " (nftables table inet " + t.NftTable() + ")";
   return Status::Ok();
 }
+}  // namespace
 
-Status FaultKillPostgres(const Topology& t, const std::string& zone, std::string* report) {
+Status FaultPartitionZone(const Topology& t, const FaultArgs& args, std::string* report) {
+  return PartitionZone(t, args, true, true, report);
+}
+
+Status FaultPartitionZoneOut(const Topology& t, const FaultArgs& args, std::string* report) {
+  return PartitionZone(t, args, true, false, report);
+}
+
+Status FaultPartitionZoneIn(const Topology& t, const FaultArgs& args, std::string* report) {
+  return PartitionZone(t, args, false, true, report);
+}
+
+Status FaultStopPatroni(const Topology& t, const FaultArgs& args, std::string* report) {
+  auto z = ResolveZone(t, args.target);
+  if (!z.ok()) return z.status();
+  std::string hit = ZoneWithRole(t, **z);
+  pid_t pid = ProgramPid(t, PatroniProgram(**z));
+  if (pid == 0) return Status::Unavailable("zone " + (*z)->name + ": Patroni is not running");
+  *report = hit + ": SIGSTOP to Patroni (pid " + std::to_string(pid) + "); PostgreSQL, etcd and catalogd go on";
+  *report += StopFor({pid}, args.seconds);
+  return Status::Ok();
+}
+
+Status FaultKillEtcdMajority(const Topology& t, const FaultArgs& args, std::string* report) {
+  auto z = ResolveZone(t, args.target);
+  if (!z.ok()) return z.status();
+  const Region* r = t.FindRegion((*z)->region);
+  if (!r || r->zones.size() < 2) return Status::Invalid("the region of zone " + (*z)->name + " has one etcd member");
+  // The target zone's member, then the others' in order, until only a minority is left.
+  std::vector<const Zone*> victims{*z};
+  for (const auto& o : r->zones)
+    if (&o != *z && victims.size() < r->zones.size() / 2 + 1) victims.push_back(&o);
+  std::string hit;
+  for (const Zone* v : victims) {
+    std::string who = ZoneWithRole(t, *v);
+    pid_t pid = ProgramPid(t, EtcdProgram(*v));
+    if (pid == 0 || kill(pid, SIGKILL) != 0) return Status::Unavailable(who + ": its etcd member is not running");
+    hit += (hit.empty() ? "" : ", ") + who;
+  }
+  *report = hit + ": SIGKILL to their etcd members (" + std::to_string(victims.size()) + " of " +
+            std::to_string(r->zones.size()) + ": no majority; Patroni cannot renew the leader lock)";
+  return Status::Ok();
+}
+
+Status FaultKillPostgres(const Topology& t, const FaultArgs& args, std::string* report) {
+  const std::string& zone = args.target;
   auto z = ResolveZone(t, zone);
   if (!z.ok()) return z.status();
   std::string hit = ZoneWithRole(t, **z);
@@ -195,7 +280,8 @@ Status FaultKillPostgres(const Topology& t, const std::string& zone, std::string
   return Status::Ok();
 }
 
-Status FaultStallArchive(const Topology& t, const std::string& region, std::string* report) {
+Status FaultStallArchive(const Topology& t, const FaultArgs& args, std::string* report) {
+  const std::string& region = args.target;
   const Region* r = region.empty() ? &t.regions.front() : t.FindRegion(region);
   if (!r) return Status::Invalid("no region " + region);
   std::string stall = Topology::ArchiveStallFile(*r);

@@ -261,7 +261,7 @@ class GameDay {
     if (const Drill* drill = FindDrill(step.action)) {
       // Aimed at a role ("primary") resolved now; the detail names the zone and role it hit.
       if (drill->recovery == RecoveryClass::kRegion) check_.region_lost_at_s = at;
-      return drill->inject(t_, drill->target == DrillTarget::kZone ? step.zone : step.region, detail);
+      return drill->inject(t_, {drill->target == DrillTarget::kZone ? step.zone : step.region, step.for_s}, detail);
     }
     if (step.action == "heal") return FaultHeal(t_, detail);
     // Failover, failback and recovery take the same path as an operator's command: an intent of the

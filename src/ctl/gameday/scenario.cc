@@ -16,7 +16,14 @@ std::string Step::Describe() const {
     std::snprintf(buf, sizeof buf, "surge x%g for %g s", factor, for_s);
     return buf;
   }
-  if (const Drill* d = FindDrill(action)) return action + " " + (d->target == DrillTarget::kZone ? zone : region);
+  if (const Drill* d = FindDrill(action)) {
+    std::string out = action + " " + (d->target == DrillTarget::kZone ? zone : region);
+    if (for_s > 0) {
+      std::snprintf(buf, sizeof buf, " for %g s", for_s);
+      out += buf;
+    }
+    return out;
+  }
   if (action == "failover") return "failover to " + to + (force ? " (forced)" : "");
   if (action == "failback") return "failback to " + to;
   if (action == "bad-deploy") return "bad deployment rewriting " + std::to_string(products) + " prices";
@@ -99,6 +106,10 @@ Result<Scenario> ParseScenario(const std::string& yaml_text) {
            drill->target == DrillTarget::kZone ? "zone" : "region");
     if (st.action == "failover" || st.action == "failback") need(st.to, "to");
     if (st.action == "surge" && !n["for_s"]) errors.push_back(where + ".for_s: required by surge");
+    if (drill && n["for_s"] && !drill->timed)
+      errors.push_back(where + ".for_s: " + st.action +
+                       " is not a pause (for_s applies to stop-zone, stop-postgres "
+                       "and stop-patroni)");
     if (st.action == "bad-deploy" && st.products == 0) errors.push_back(where + ".products: required by bad-deploy");
     s.timeline.push_back(st);
   }
