@@ -112,8 +112,9 @@ class Result {
   T& operator*() { return value(); }
   const T* operator->() const { return &value(); }
   T* operator->() { return &value(); }
-  // Requires: !ok().
-  const Status& status() const { return std::get<Status>(v_); }
+  // The error, or Ok when a value is held (as absl::StatusOr::status(); `CarryOut(...).status()` on a
+  // success once threw bad_variant_access inside the region watcher).
+  Status status() const { return ok() ? Status::Ok() : std::get<Status>(v_); }
 
  private:
   std::variant<T, Status> v_;

@@ -5,6 +5,8 @@
 #include <boost/json/parse.hpp>
 #include <vector>
 
+#include "techmoda/status.h"
+
 namespace techmoda {
 namespace {
 
@@ -56,5 +58,19 @@ TEST(Hashing, Sha256KnownAnswer) {
   EXPECT_NE(RandomHex(8), RandomHex(8));
 }
 
+}  // namespace
+}  // namespace techmoda
+
+namespace techmoda {
+namespace {
+// A Result's status() is the error, or Ok when it holds a value: callers that only want to know
+// whether it worked may ask either way (the region watcher once threw on a successful failover).
+TEST(Result, StatusIsOkWhenItHoldsAValue) {
+  Result<int> good(7);
+  EXPECT_TRUE(good.status().ok());
+  Result<int> bad(Status::Unavailable("gone"));
+  EXPECT_FALSE(bad.status().ok());
+  EXPECT_EQ(bad.status().detail(), "gone");
+}
 }  // namespace
 }  // namespace techmoda

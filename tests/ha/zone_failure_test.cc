@@ -8,8 +8,10 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "common/http_client.h"
@@ -28,12 +30,35 @@ namespace {
 namespace json = boost::json;
 namespace gameday = ctl::gameday;
 
+// What a drill expects of the failover.
+enum class Expect {
+  kFailover,    // the primary's zone is lost: another zone must take over, within the target
+  kSameLeader,  // a pause shorter than the detectors' suspicion: no failover, no client error
+  kEither,      // Patroni restarts PostgreSQL in place or fails over; either is right
+  kWritesStop,  // the region's etcd has no majority: writes stop (safely), reads go on
+};
+
 struct Drill {
   std::string name;
-  int region_id;
   std::vector<std::string> fault;  // catalogctl fault ... / switchover ...
-  bool zone_loss;
+  Expect expect;
 };
+
+// One line of the suite's summary table.
+struct Row {
+  std::string drill, hit, primaries, window, target, errors, lost, reads, engine;
+};
+
+constexpr double kTargetS = 5;  // a new primary taking writes within 5 s of the fault (issue 18)
+// TECHMODA_DETECTOR=off runs the drills on Patroni alone: the baseline bench/failover/run measures
+// in the same run. The ceiling fails the test: a detector that did not act leaves ~ttl (20 s); without
+// detectors, a second lock period.
+bool DetectorsOff() {
+  const char* v = std::getenv("TECHMODA_DETECTOR");
+  return v && std::string(v) == "off";
+}
+double CeilingS() { return DetectorsOff() ? 30 : 15; }
+constexpr int kRegionId = 7;
 
 std::vector<std::string> Column(pg::Connection& c, const std::string& sql, const std::vector<pg::Param>& params = {}) {
   std::vector<std::string> out;
@@ -43,88 +68,85 @@ std::vector<std::string> Column(pg::Connection& c, const std::string& sql, const
   return out;
 }
 
-void RunDrill(const Drill& d) {
-  if (geteuid() != 0) GTEST_SKIP() << "zone drills run as root (one OS user per zone, nftables)";
-  Region region(d.name, d.region_id);
-  ASSERT_TRUE(region.Up()) << "catalogctl up failed";
-  std::string out;
-  ASSERT_EQ(Ctl(region.Args({"seed", "--products", "200"}), &out), 0) << out;
+using Stock = std::map<std::string, std::pair<long long, long long>>;  // sku -> (on_hand, reserved)
 
-  // Stock that will not run out: every order must succeed unless the system fails it.
-  auto conn = pg::Connect(region.Conninfo(), std::chrono::seconds(10));
-  ASSERT_TRUE(conn.ok()) << conn.status().detail();
-  auto skus = Column(**conn, "SELECT sku FROM inventory ORDER BY sku LIMIT 20");
-  auto products = Column(**conn, "SELECT id FROM products WHERE status = 'active' ORDER BY id");
-  ASSERT_EQ(skus.size(), 20u);
+Stock ReadStock(pg::Connection& c, const std::vector<std::string>& skus) {
+  Stock s;
   for (const auto& sku : skus) {
-    auto r = HttpCall(region.ApiHost(), region.ApiPort(), "PUT", "/v1/inventory/" + sku, R"({"on_hand": 100000})",
-                      {{"Authorization", "Bearer " + region.secrets().admin_token}});
-    ASSERT_EQ(r.status, 200) << r.body << r.error;
-  }
-  std::map<std::string, std::pair<long long, long long>> before;  // sku -> (on_hand, reserved)
-  for (const auto& sku : skus) {
-    auto r = (*conn)->Exec("SELECT on_hand, reserved FROM inventory WHERE sku = $1", {sku});
+    auto r = c.Exec("SELECT on_hand, reserved FROM inventory WHERE sku = $1", {sku});
     auto& rows = std::get<pg::Rows>(r);
-    before[sku] = {rows.GetInt(0, 0), rows.GetInt(0, 1)};
+    s[sku] = {rows.GetInt(0, 0), rows.GetInt(0, 1)};
   }
-  conn->reset();
+  return s;
+}
 
-  std::string old_primary = region.Primary();
-  ASSERT_FALSE(old_primary.empty());
-  Workload load({region.ApiHost(), region.ApiPort(), region.secrets().client_token, products, skus});
-  load.Start();
-  ASSERT_TRUE(load.WaitForOrders(50, std::chrono::seconds(60))) << "orders do not flow before the fault";
-  // The engine's own recovery, measured in the same run as what clients see: from the fault until a
-  // Patroni answers /primary again (another zone's, or the same one after it stopped answering).
-  std::atomic<bool> watching{true};
-  double recovered_s = -1;
-  std::thread watcher([&] {
-    bool gap = false;
-    while (watching && recovered_s < 0) {
-      std::string p = region.PrimaryByHealthCheck();
-      if (p.empty()) gap = true;
-      if (!p.empty() && (p != old_primary || gap)) recovered_s = load.Now();
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+// One region for every drill of the suite: bringing it up is a third of a drill's time, and a drill
+// that leaves it unhealthy fails itself (each ends with heal and a healthy region).
+class ZoneFailure : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (geteuid() != 0) return;
+    region_ = new Region("zones", kRegionId, DetectorsOff() ? "detector: {enabled: false}\n" : "");
+    if (!region_->Up()) return;
+    std::string out;
+    if (Ctl(region_->Args({"seed", "--products", "200"}), &out) != 0) return;
+    auto conn = pg::Connect(region_->Conninfo(), std::chrono::seconds(10));
+    if (!conn.ok()) return;
+    skus_ = Column(**conn, "SELECT sku FROM inventory ORDER BY sku LIMIT 20");
+    products_ = Column(**conn, "SELECT id FROM products WHERE status = 'active' ORDER BY id");
+    // Stock that will not run out: every order must succeed unless the system fails it.
+    for (const auto& sku : skus_) {
+      auto r = HttpCall(region_->ApiHost(), region_->ApiPort(), "PUT", "/v1/inventory/" + sku, R"({"on_hand": 100000})",
+                        {{"Authorization", "Bearer " + region_->secrets().admin_token}});
+      if (r.status != 200) return;
     }
-  });
-  double fault_s = load.Now();
-  int fault_rc = Ctl(region.Args(d.fault), &out);
-  if (fault_rc != 0) {
-    watching = false;
-    watcher.join();
+    ready_ = skus_.size() == 20;
   }
-  ASSERT_EQ(fault_rc, 0) << out;
-  std::printf("[%s] %.1f s: %s", d.name.c_str(), fault_s, out.c_str());
+  static void TearDownTestSuite() {
+    if (!rows_.empty()) {
+      std::printf("\nzone drills (%s; target: writes again within %.0f s of the fault)\n",
+                  DetectorsOff() ? "Patroni alone, no detectors" : "with the detectors", kTargetS);
+      std::printf("%-22s %-30s %-9s %-7s %-7s %-9s %-4s %-9s %s\n", "DRILL", "HIT", "PRIMARY", "WINDOW", "TARGET",
+                  "ERRORS", "LOST", "READS", "PATRONI /primary");
+      for (const auto& r : rows_)
+        std::printf("%-22s %-30s %-9s %-7s %-7s %-9s %-4s %-9s %s\n", r.drill.c_str(), r.hit.c_str(),
+                    r.primaries.c_str(), r.window.c_str(), r.target.c_str(), r.errors.c_str(), r.lost.c_str(),
+                    r.reads.c_str(), r.engine.c_str());
+    }
+    delete region_;
+    region_ = nullptr;
+  }
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "zone drills run as root (one OS user per zone, nftables)";
+    ASSERT_TRUE(ready_) << "the suite's region did not come up";
+    ASSERT_TRUE(region_->WaitHealthy(std::chrono::seconds(120))) << "the region is not healthy before the drill";
+  }
+  void RunDrill(const Drill& d);
 
-  // Run until orders have flowed again for 5 s (or 75 s at most), then stop the load.
-  WaitFor(
-      [&] {
-        auto h = load.History();
-        double first_ok_after = -1;
-        for (const auto& op : h)
-          if (op.kind == Op::Kind::kOrder && op.status == 201 && op.start_s > fault_s + 1 &&
-              (first_ok_after < 0 || op.end_s < first_ok_after))
-            first_ok_after = op.end_s;
-        return first_ok_after > 0 && load.Now() > first_ok_after + 5;
-      },
-      std::chrono::seconds(75));
-  load.Stop();
-  watching = false;
-  watcher.join();
-  auto history = load.History();
-  std::string new_primary = region.Primary();
+  static Region* region_;
+  static bool ready_;
+  static std::vector<std::string> skus_, products_;
+  static std::vector<Row> rows_;
+};
 
-  // The fault ends; the old primary's zone must rejoin by itself (pg_rewind or re-clone).
-  ASSERT_EQ(Ctl(region.Args({"fault", "heal"}), &out), 0) << out;
-  bool healthy = region.WaitHealthy(std::chrono::seconds(150));
-  Ctl(region.Args({"status"}), &out);
-  std::printf("%s", out.c_str());
-  EXPECT_TRUE(healthy) << "the region did not become healthy again after heal";
+Region* ZoneFailure::region_ = nullptr;
+bool ZoneFailure::ready_ = false;
+std::vector<std::string> ZoneFailure::skus_, ZoneFailure::products_;
+std::vector<Row> ZoneFailure::rows_;
 
-  // Judge: every 201 order exists; stock conserved per sku; reads never failed.
-  auto figures = Measure(history, fault_s);
-  conn = pg::Connect(region.Conninfo(), std::chrono::seconds(10));
-  ASSERT_TRUE(conn.ok()) << conn.status().detail();
+std::string Fixed(double v, const char* unit = " s") {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f%s", v, unit);
+  return text;
+}
+
+// Every acknowledged order present and confirmed; stock conserved per sku against `before`; every
+// catalogd's copy converged on the database; the game day's checker agrees. Returns the lost count.
+long long Judge(const Region& region, const Drill& d, const std::vector<Op>& history, double fault_s,
+                const std::vector<std::string>& skus, Stock& before) {
+  auto conn = pg::Connect(region.Conninfo(), std::chrono::seconds(10));
+  EXPECT_TRUE(conn.ok()) << conn.status().detail();
+  if (!conn.ok()) return -1;
   std::vector<std::string> acked;
   for (const auto& op : history)
     if (op.kind == Op::Kind::kOrder && op.status == 201) acked.push_back(op.order_id);
@@ -134,10 +156,10 @@ void RunDrill(const Drill& d) {
   auto present =
       Column(**conn, "SELECT count(*) FROM orders WHERE id = ANY($1::text[]) AND status = 'confirmed'", {ids});
   long long lost = static_cast<long long>(acked.size()) - std::stoll(present.at(0));
-  auto in_db = std::stoll(Column(**conn, "SELECT count(*) FROM orders").at(0));
-  long long stock_violations = 0;
   std::map<std::string, long long> reserved_in_db;
   for (const auto& sku : skus) {
+    // Orders placed during this drill: those the database holds that reserve this sku, minus those
+    // that existed before it (the starting `reserved` counts them).
     auto r = (*conn)->Exec(
         "SELECT i.on_hand, i.reserved, coalesce((SELECT sum((l->>'quantity')::bigint) FROM orders o, "
         "jsonb_array_elements(o.lines) l WHERE o.status = 'confirmed' AND l->>'sku' = $1), 0) "
@@ -146,11 +168,9 @@ void RunDrill(const Drill& d) {
     auto& rows = std::get<pg::Rows>(r);
     long long on_hand = rows.GetInt(0, 0), reserved = rows.GetInt(0, 1), ordered = rows.GetInt(0, 2);
     reserved_in_db[sku] = reserved;
-    if (on_hand != before[sku].first || reserved != before[sku].second + ordered) {
-      ++stock_violations;
-      ADD_FAILURE() << sku << ": on_hand " << before[sku].first << " -> " << on_hand << ", reserved "
-                    << before[sku].second << " -> " << reserved << " but orders hold " << ordered;
-    }
+    EXPECT_TRUE(on_hand == before[sku].first && reserved == ordered)
+        << sku << ": on_hand " << before[sku].first << " -> " << on_hand << ", reserved " << before[sku].second
+        << " -> " << reserved << " but orders hold " << ordered;
   }
   // Every catalogd's in-memory copy converges on the database after the failover (nothing it
   // applied before the fault survives unless the new primary has it).
@@ -173,73 +193,269 @@ void RunDrill(const Drill& d) {
   }
   // The game day's checker on the same history and database: the promises judged a second time, by
   // the code the game day and the disaster-recovery drills use.
-  {
-    gameday::DatabaseState start, end;
-    for (const auto& sku : skus) start.stock[sku] = {before[sku].first, before[sku].second};
-    auto read = gameday::ReadDatabaseState(**conn, skus, region.secrets().client_token);
-    ASSERT_TRUE(read.ok()) << read.status().detail();
-    end = std::move(read).value();
-    std::vector<gameday::Operation> ops;
-    for (const auto& op : history) {
-      gameday::Operation g;
-      g.kind = op.kind == Op::Kind::kOrder ? gameday::OpKind::kPlaceOrder : gameday::OpKind::kReadProduct;
-      g.start_s = op.start_s;
-      g.end_s = op.end_s;
-      g.status = op.status;
-      g.idempotency_key = op.key;
-      g.order_id = op.order_id;
-      if (!op.sku.empty()) g.lines = {{op.sku, op.quantity}};
-      ops.push_back(std::move(g));
-    }
-    gameday::CheckOptions options;
-    options.faults = {{d.name, fault_s, "zone"}};
-    auto report = gameday::Check(ops, start, end, options);
-    std::printf("[%s] checker:\n%s", d.name.c_str(), gameday::FormatReport(report).c_str());
-    EXPECT_TRUE(report.AllKept()) << gameday::FormatReport(report);
+  gameday::DatabaseState start;
+  for (const auto& sku : skus) start.stock[sku] = {before[sku].first, before[sku].second};
+  auto read = gameday::ReadDatabaseState(**conn, skus, region.secrets().client_token);
+  EXPECT_TRUE(read.ok()) << read.status().detail();
+  if (!read.ok()) return lost;
+  std::vector<gameday::Operation> ops;
+  for (const auto& op : history) {
+    gameday::Operation g;
+    g.kind = op.kind == Op::Kind::kOrder ? gameday::OpKind::kPlaceOrder : gameday::OpKind::kReadProduct;
+    g.start_s = op.start_s;
+    g.end_s = op.end_s;
+    g.status = op.status;
+    g.idempotency_key = op.key;
+    g.order_id = op.order_id;
+    if (!op.sku.empty()) g.lines = {{op.sku, op.quantity}};
+    ops.push_back(std::move(g));
   }
-  if (recovered_s >= 0)
-    std::printf(
-        "[%s] a primary answered Patroni's health check again %.1f s after the fault (the engine's own "
-        "recovery, this run)\n",
-        d.name.c_str(), recovered_s - fault_s);
-  else
-    std::printf("[%s] Patroni's /primary never stopped answering 200 (sampled every 100 ms)\n", d.name.c_str());
+  gameday::CheckOptions options;
+  options.faults = {{d.name, fault_s, "zone"}};
+  auto report = gameday::Check(ops, start, *read, options);
+  EXPECT_TRUE(report.AllKept()) << gameday::FormatReport(report);
+  return lost;
+}
+
+// Every member on one timeline once the region is healthy again: the old primary rewound or was
+// re-cloned onto the new history, none kept a divergent one.
+void ExpectOneTimeline(const Region& region) {
+  std::set<long long> timelines;
+  std::string seen;
+  auto s = region.Status();
+  ASSERT_TRUE(s.is_object());
+  for (const auto& n : s.at("regions").at(0).at("nodes").as_array()) {
+    long long tl = n.at("timeline").to_number<long long>();
+    timelines.insert(tl);
+    seen += std::string(n.at("zone").as_string()) + " " + std::to_string(tl) + "; ";
+  }
+  EXPECT_EQ(timelines.size(), 1u) << "members on different timelines after heal: " << seen;
+}
+
+void ZoneFailure::RunDrill(const Drill& d) {
+  Region& region = *region_;
+  std::string out;
+  // Orders never clean up, so each drill judges the stock against what it found at its start; the
+  // orders it counts are all confirmed orders: reserved == sum of their lines holds throughout.
+  Stock before;
+  {
+    auto conn = pg::Connect(region.Conninfo(), std::chrono::seconds(10));
+    ASSERT_TRUE(conn.ok()) << conn.status().detail();
+    before = ReadStock(**conn, skus_);
+  }
+  std::string old_primary = region.Primary();
+  ASSERT_FALSE(old_primary.empty());
+  Workload load({region.ApiHost(), region.ApiPort(), region.secrets().client_token, products_, skus_});
+  load.Start();
+  ASSERT_TRUE(load.WaitForOrders(50, std::chrono::seconds(60))) << "orders do not flow before the fault";
+  // The engine's own recovery, measured in the same run as what clients see: from the fault until a
+  // Patroni answers /primary again (another zone's, or the same one after it stopped answering).
+  std::atomic<bool> watching{true};
+  double recovered_s = -1;
+  std::thread watcher([&] {
+    bool gap = false;
+    while (watching && recovered_s < 0) {
+      std::string p = region.PrimaryByHealthCheck();
+      if (p.empty()) gap = true;
+      if (!p.empty() && (p != old_primary || gap)) recovered_s = load.Now();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  double fault_s = load.Now();
+  int fault_rc = Ctl(region.Args(d.fault), &out);
+  if (fault_rc != 0) {
+    watching = false;
+    watcher.join();
+  }
+  ASSERT_EQ(fault_rc, 0) << out;
+  std::string hit = out.substr(0, out.find(':'));
+  std::printf("[%s] %.1f s: %s", d.name.c_str(), fault_s, out.c_str());
+  if (d.expect == Expect::kWritesStop) {
+    // No majority: writes must stop within Patroni's retry_timeout and ttl, reads go on. Then one
+    // member comes back, a majority with it, and writes resume.
+    std::this_thread::sleep_for(std::chrono::seconds(25));
+    auto h = load.History();
+    bool refused = false;
+    for (const auto& op : h) refused |= op.kind == Op::Kind::kOrder && op.start_s > fault_s + 15 && op.status != 201;
+    EXPECT_TRUE(refused) << "writes went on without an etcd majority";
+    ASSERT_EQ(Ctl(region.Args({"fault", "heal"}), &out), 0) << out;
+  }
+
+  // Run until orders have flowed again for 5 s (or 75 s at most), then stop the load.
+  WaitFor(
+      [&] {
+        auto h = load.History();
+        double first_ok_after = -1;
+        for (const auto& op : h)
+          if (op.kind == Op::Kind::kOrder && op.status == 201 && op.start_s > fault_s + 1 &&
+              (first_ok_after < 0 || op.end_s < first_ok_after))
+            first_ok_after = op.end_s;
+        return first_ok_after > 0 && load.Now() > first_ok_after + 5;
+      },
+      std::chrono::seconds(75));
+  load.Stop();
+  watching = false;
+  watcher.join();
+  auto history = load.History();
+  std::string new_primary = region.Primary();
+
+  // The fault ends; the old primary's zone must rejoin by itself (pg_rewind or re-clone).
+  ASSERT_EQ(Ctl(region.Args({"fault", "heal"}), &out), 0) << out;
+  bool healthy = region.WaitHealthy(std::chrono::seconds(150));
+  if (!healthy) {
+    Ctl(region.Args({"status"}), &out);
+    std::printf("%s", out.c_str());
+  }
+  EXPECT_TRUE(healthy) << "the region did not become healthy again after heal";
+  if (healthy) ExpectOneTimeline(region);
+
+  auto figures = Measure(history, fault_s);
+  long long lost = Judge(region, d, history, fault_s, skus_, before);
   std::printf(
-      "[%s] fault at %.1f s; primary %s -> %s\n"
-      "[%s] write window %.1f s (leader-lock ttl 20 s); client-visible write errors %d of %d orders; lost %lld; "
-      "orders in the database %lld (acknowledged %zu); read failures %d of %d; slowest order %.1f s\n",
-      d.name.c_str(), fault_s, old_primary.c_str(), new_primary.c_str(), d.name.c_str(), figures.write_window_s,
-      figures.order_errors, figures.orders, lost, in_db, acked.size(), figures.read_failures, figures.reads,
-      figures.max_order_latency_s);
+      "[%s] primary %s -> %s; write window %.1f s; client-visible write errors %d of %d orders; lost %lld; "
+      "read failures %d of %d; slowest order %.1f s; a Patroni answered /primary again %s\n",
+      d.name.c_str(), old_primary.c_str(), new_primary.c_str(), figures.write_window_s, figures.order_errors,
+      figures.orders, lost, figures.read_failures, figures.reads, figures.max_order_latency_s,
+      recovered_s >= 0 ? Fixed(recovered_s - fault_s, " s after the fault").c_str() : "(never stopped answering)");
   for (const auto& e : figures.error_samples) std::printf("[%s]   e.g. %s\n", d.name.c_str(), e.c_str());
   ::testing::Test::RecordProperty("write_window_s", std::to_string(figures.write_window_s));
+  bool must_fail_over = d.expect == Expect::kFailover;
+  rows_.push_back({d.name, hit.substr(0, 30), old_primary + "->" + new_primary, Fixed(figures.write_window_s),
+                   must_fail_over ? (figures.write_window_s <= kTargetS ? "met" : "MISSED") : "-",
+                   std::to_string(figures.order_errors) + "/" + std::to_string(figures.orders), std::to_string(lost),
+                   std::to_string(figures.read_failures) + "/" + std::to_string(figures.reads),
+                   recovered_s >= 0 ? Fixed(recovered_s - fault_s) : "-"});
 
   EXPECT_EQ(lost, 0) << "acknowledged orders missing";
-  EXPECT_EQ(stock_violations, 0);
   EXPECT_EQ(figures.read_failures, 0) << "reads failed";
-  EXPECT_EQ(figures.order_errors, 0) << "clients saw write errors at the default write deadline";
   EXPECT_GT(figures.orders_ok, 0);
-  if (d.zone_loss) {
-    EXPECT_NE(new_primary, old_primary) << "no failover happened";
-    // The target is ttl + 5 s (met in 8 of 9 runs here; once 27.1 s, when the other replica was
-    // likely ahead of the promoted one and had to rewind before it could confirm commits: see the
-    // runbook). The test prints whether the target was met and fails past ttl + 10 s, so that CI
-    // is not decided by that outlier while a real regression (a second lock period) still fails it.
-    std::printf("[%s] write window target (ttl + 5 s = 25 s): %s\n", d.name.c_str(),
-                figures.write_window_s <= 25 ? "met" : "MISSED");
-    EXPECT_LE(figures.write_window_s, 20 + 10) << "write window above the leader-lock ttl + 10 s";
+  switch (d.expect) {
+    case Expect::kFailover:
+      EXPECT_NE(new_primary, old_primary) << "no failover happened";
+      EXPECT_LE(figures.write_window_s, CeilingS()) << "write window past " << CeilingS() << " s";
+      EXPECT_EQ(figures.order_errors, 0) << "clients saw write errors at the default write deadline";
+      break;
+    case Expect::kSameLeader:
+      EXPECT_EQ(new_primary, old_primary) << "a short pause caused a failover";
+      EXPECT_EQ(figures.order_errors, 0) << "clients saw write errors at the default write deadline";
+      break;
+    case Expect::kEither:
+      EXPECT_EQ(figures.order_errors, 0) << "clients saw write errors at the default write deadline";
+      break;
+    case Expect::kWritesStop:
+      break;  // refusals are right here; losing or inventing an order is not (checked above)
   }
 }
 
-TEST(ZoneFailure, KillPrimaryZone) { RunDrill({"killzone", 7, {"fault", "kill-zone", "primary"}, true}); }
-TEST(ZoneFailure, PartitionPrimaryZone) { RunDrill({"partition", 8, {"fault", "partition-zone", "primary"}, true}); }
-TEST(ZoneFailure, CrashPrimaryPostgres) { RunDrill({"crashpg", 9, {"fault", "kill-postgres", "primary"}, false}); }
-TEST(ZoneFailure, PlannedSwitchover) { RunDrill({"switchover", 6, {"switchover"}, false}); }
+// The primary's zone, resolved when the fault is made: the drill aims at the role.
+TEST_F(ZoneFailure, KillPrimaryZone) { RunDrill({"kill-zone", {"fault", "kill-zone", "primary"}, Expect::kFailover}); }
+TEST_F(ZoneFailure, FreezePrimaryZone) {
+  RunDrill({"stop-zone --for 15", {"fault", "stop-zone", "primary", "--for", "15"}, Expect::kFailover});
+}
+TEST_F(ZoneFailure, PartitionPrimaryZone) {
+  RunDrill({"partition-zone", {"fault", "partition-zone", "primary"}, Expect::kFailover});
+}
+TEST_F(ZoneFailure, PrimaryZoneCannotSend) {
+  RunDrill({"partition-zone-out", {"fault", "partition-zone-out", "primary"}, Expect::kFailover});
+}
+TEST_F(ZoneFailure, PrimaryZoneCannotReceive) {
+  RunDrill({"partition-zone-in", {"fault", "partition-zone-in", "primary"}, Expect::kFailover});
+}
+TEST_F(ZoneFailure, PrimaryPausedOneSecond) {
+  RunDrill({"stop-postgres --for 1", {"fault", "stop-postgres", "primary", "--for", "1"}, Expect::kSameLeader});
+}
+TEST_F(ZoneFailure, PrimaryPausedThreeSeconds) {
+  RunDrill({"stop-postgres --for 3", {"fault", "stop-postgres", "primary", "--for", "3"}, Expect::kEither});
+}
+TEST_F(ZoneFailure, PrimaryHungThirtySeconds) {
+  RunDrill({"stop-postgres --for 30", {"fault", "stop-postgres", "primary", "--for", "30"}, Expect::kFailover});
+}
+TEST_F(ZoneFailure, PrimaryPatroniFrozen) {
+  RunDrill({"stop-patroni --for 30", {"fault", "stop-patroni", "primary", "--for", "30"}, Expect::kEither});
+}
+TEST_F(ZoneFailure, CrashPrimaryPostgres) {
+  RunDrill({"kill-postgres", {"fault", "kill-postgres", "primary"}, Expect::kEither});
+}
+TEST_F(ZoneFailure, PlannedSwitchover) { RunDrill({"switchover", {"switchover"}, Expect::kEither}); }
+TEST_F(ZoneFailure, EtcdMajorityLost) {
+  RunDrill({"kill-etcd-majority", {"fault", "kill-etcd-majority", "primary"}, Expect::kWritesStop});
+}
+
+// Not a CI test (bench/failover/run runs it; TECHMODA_SOAK_S, 600 by default): no fault, both cores
+// kept busy by the workload and two spinning threads, and no failover may happen. The detectors'
+// longest gap between two passing probes is their margin against suspect_after (1.5 s).
+TEST(DetectorSoak, DISABLED_NoFailoverWhenBothCoresAreBusy) {
+  if (geteuid() != 0) GTEST_SKIP() << "zone drills run as root";
+  const char* env = std::getenv("TECHMODA_SOAK_S");
+  const int seconds = env ? std::atoi(env) : 600;
+  Region region("soak", 6);
+  ASSERT_TRUE(region.Up());
+  std::string out;
+  ASSERT_EQ(Ctl(region.Args({"seed", "--products", "200"}), &out), 0) << out;
+  auto conn = pg::Connect(region.Conninfo(), std::chrono::seconds(10));
+  ASSERT_TRUE(conn.ok()) << conn.status().detail();
+  auto skus = Column(**conn, "SELECT sku FROM inventory ORDER BY sku LIMIT 20");
+  auto products = Column(**conn, "SELECT id FROM products WHERE status = 'active' ORDER BY id");
+  for (const auto& sku : skus)
+    ASSERT_EQ(HttpCall(region.ApiHost(), region.ApiPort(), "PUT", "/v1/inventory/" + sku, R"({"on_hand": 1000000})",
+                       {{"Authorization", "Bearer " + region.secrets().admin_token}})
+                  .status,
+              200);
+  conn->reset();
+  const std::string primary = region.Primary();
+  WorkloadOptions o{region.ApiHost(), region.ApiPort(), region.secrets().client_token, products, skus};
+  o.readers = 6;
+  o.writers = 6;
+  o.read_pause = o.write_pause = std::chrono::milliseconds(0);
+  Workload load(o);
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  std::atomic<bool> spin{true};
+  std::vector<std::thread> spinners;
+  for (int i = 0; i < 2; ++i)
+    spinners.emplace_back([&] {
+      volatile unsigned long long x = 0;
+      while (spin && std::chrono::steady_clock::now() < until) x = x + 1;
+    });
+  load.Start();
+  std::map<std::string, long long> max_gap_ms;
+  long long removals = 0;
+  int samples = 0;
+  std::set<std::string> primaries;
+  while (std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+    auto st = region.Status();
+    if (!st.is_object()) continue;
+    ++samples;
+    const auto& r = st.at("regions").at(0);
+    if (r.at("primary").is_string()) primaries.insert(std::string(r.at("primary").as_string()));
+    if (r.at("detectors").is_array())
+      for (const auto& d : r.at("detectors").as_array()) {
+        auto zone = std::string(d.at("zone").as_string());
+        max_gap_ms[zone] = std::max(max_gap_ms[zone], d.at("max_gap_ms").to_number<long long>());
+        removals += d.at("removed_at_ms").to_number<long long>() > 0;
+      }
+    std::fprintf(stderr, "\rsoak %4.0f / %d s, orders %d", load.Now(), seconds, load.Acknowledged());
+  }
+  spin = false;
+  for (auto& t : spinners) t.join();
+  load.Stop();
+  auto figures = Measure(load.History(), 0);
+  std::printf("\n[soak] %d s, both cores busy: %d orders (%d errors), %d reads (%d failed); status sampled %d times\n",
+              seconds, figures.orders, figures.order_errors, figures.reads, figures.read_failures, samples);
+  for (const auto& [zone, gap] : max_gap_ms)
+    std::printf("[soak] detector %s: longest gap between passing probes %.2f s (suspect after 1.5 s)\n", zone.c_str(),
+                gap / 1000.0);
+  std::printf("[soak] primaries seen: %zu; leader keys removed: %lld\n", primaries.size(), removals);
+  EXPECT_EQ(primaries, std::set<std::string>{primary}) << "a failover happened with no fault";
+  EXPECT_EQ(removals, 0) << "a detector removed a leader's key with no fault";
+  EXPECT_EQ(figures.read_failures, 0);
+  EXPECT_EQ(figures.order_errors, 0);
+}
 
 // With both standbys' PostgreSQL frozen, a commit cannot be confirmed: the primary stops waiting at the
 // write's deadline and keeps it only locally. catalogd must not acknowledge it, and must not call it
 // failed either: the same Idempotency-Key later learns what happened.
-TEST(ZoneFailure, CommitNotConfirmedByAStandbyIsNeverAcknowledged) {
+TEST(ZoneCommit, NotConfirmedByAStandbyIsNeverAcknowledged) {
   if (geteuid() != 0) GTEST_SKIP() << "zone drills run as root";
   Region region("unconfirmed", 5, "catalogd: {write_deadline_ms: 3000}\n");
   ASSERT_TRUE(region.Up());

@@ -27,7 +27,8 @@ void RegisterFault(CLI::App& app, Context& ctx) {
       ->required()
       ->check(CLI::IsMember(kinds));
   cmd->add_option("zone", o->target,
-                  "for a zone's drill the zone, or 'primary' for the zone that holds the primary now (default); "
+                  "for a zone's drill the zone, or a role resolved now: 'primary' (default), 'sync-standby' or "
+                  "'replica' (an asynchronous one); "
                   "for a region's drill the region (default: the first)");
   cmd->add_option("--for", o->seconds,
                   "a pause (stop-zone, stop-postgres, stop-patroni): resume it after this many seconds "

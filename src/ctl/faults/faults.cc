@@ -22,16 +22,36 @@ namespace fs = std::filesystem;
 
 namespace techmoda::ctl {
 
-Result<const Zone*> ResolveZone(const Topology& t, const std::string& zone) {
-  if (zone == "primary" || zone.empty()) {
-    for (const auto& r : t.regions)
-      if (const Zone* z = t.FindZone(LeaderName(RegionClusterView(t, r)))) return z;
-    return Status::Unavailable("no region has a primary right now, so 'primary' names no zone");
+namespace {
+// The first member of a region's primary cluster whose Patroni role is `role` ("leader",
+// "sync_standby", "replica"), as Patroni's majority view says now.
+const Zone* ZoneInRole(const Topology& t, std::string_view role) {
+  for (const auto& r : t.regions) {
+    auto view = RegionClusterView(t, r);
+    if (LeaderName(view).empty()) continue;  // a standby cluster: no primary, its roles are not these
+    for (const auto& m : view.at("members").as_array())
+      if (m.at("role").is_string() && m.at("role").as_string() == role)
+        if (const Zone* z = t.FindZone(std::string(m.at("name").as_string()))) return z;
   }
+  return nullptr;
+}
+}  // namespace
+
+Result<const Zone*> ResolveZone(const Topology& t, const std::string& zone) {
+  // A role, resolved now: a drill aims at "the zone that holds the primary", not at a name.
+  static const std::pair<std::string_view, std::string_view> kRoles[] = {
+      {"primary", "leader"}, {"sync-standby", "sync_standby"}, {"replica", "replica"}};
+  for (auto [name, role] : kRoles)
+    if (zone == name || (zone.empty() && name == "primary")) {
+      if (const Zone* z = ZoneInRole(t, role)) return z;
+      return Status::Unavailable("no zone holds the role " + std::string(name) + " right now, so '" +
+                                 std::string(name) + "' names no zone");
+    }
   if (const Zone* z = t.FindZone(zone)) return z;
   std::string names;
   for (const auto* z : t.AllZones()) names += (names.empty() ? "" : ", ") + z->name;
-  return Status::Invalid("no zone '" + zone + "' in topology " + t.name + " (zones: " + names + ")");
+  return Status::Invalid("no zone '" + zone + "' in topology " + t.name + " (zones: " + names +
+                         "; or a role: primary, sync-standby, replica)");
 }
 
 namespace {

@@ -44,7 +44,7 @@ timeline:
   - {at_s: 40, action: surge, factor: 3}
 )");
   ASSERT_FALSE(s.ok());
-  const auto& d = s.status().detail();
+  const std::string d = s.status().detail();
   for (const char* want :
        {"load.rate: 0 is outside", "load: unknown key 'colour'", "load.mix: every weight is 0",
         "timeline[0].zone: required by kill-zone", "timeline[1].action: 'explode' is not one of",

@@ -42,7 +42,7 @@ colour: blue
 )",
                          "bad.yaml", "/var");
   ASSERT_FALSE(t.ok());
-  const auto& d = t.status().detail();
+  const std::string d = t.status().detail();
   EXPECT_NE(d.find("topology.name"), std::string::npos) << d;
   EXPECT_NE(d.find("regions[0].id: 30 is outside 1..24"), std::string::npos) << d;
   EXPECT_NE(d.find("'a1' is used twice"), std::string::npos) << d;
