@@ -86,22 +86,10 @@ Client::Client(std::vector<std::string> endpoints, std::chrono::milliseconds tim
     : endpoints_(std::move(endpoints)), timeout_(timeout) {}
 
 Result<std::string> Client::Call(const std::string& path, const std::string& body) {
-  if (endpoints_.empty()) return Status::Invalid("no etcd endpoints configured");
-  std::string errors;
-  for (std::size_t i = 0; i < endpoints_.size(); ++i) {
-    std::size_t n = (preferred_ + i) % endpoints_.size();
-    const auto& ep = endpoints_[n];
-    auto colon = ep.rfind(':');
-    std::string host = ep.substr(0, colon);
-    auto port = static_cast<unsigned short>(std::atoi(ep.substr(colon + 1).c_str()));
-    auto r = HttpCall(host, port, "POST", path, body, {}, timeout_);
-    if (r.status == 200) {
-      preferred_ = n;
-      return r.body;
-    }
-    errors += (errors.empty() ? "" : "; ") + ep + ": " + (r.status ? std::to_string(r.status) + " " + r.body : r.error);
-  }
-  return Status::Unavailable("no etcd member answered " + path + " (" + errors + ")");
+  auto r = CallAnyMember(endpoints_, &preferred_, "POST", path, body, {}, timeout_,
+                         [](const HttpResult& r) { return r.status == 200; });
+  if (!r.ok()) return Status::Unavailable("etcd: " + r.status().detail());
+  return std::move(r->body);
 }
 
 Result<std::optional<KeyValue>> Client::Get(const std::string& key) {

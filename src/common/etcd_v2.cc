@@ -58,24 +58,13 @@ V2Client::V2Client(std::vector<std::string> endpoints, std::chrono::milliseconds
     : endpoints_(std::move(endpoints)), timeout_(timeout) {}
 
 Result<V2Client::Reply> V2Client::Call(const std::string& method, const std::string& target, const std::string& form) {
-  if (endpoints_.empty()) return Status::Invalid("no etcd endpoints configured");
-  std::string errors;
-  for (std::size_t i = 0; i < endpoints_.size(); ++i) {
-    std::size_t n = (preferred_ + i) % endpoints_.size();
-    const auto& ep = endpoints_[n];
-    auto colon = ep.rfind(':');
-    auto port = static_cast<unsigned short>(std::atoi(ep.substr(colon + 1).c_str()));
-    HttpHeaders headers;
-    if (!form.empty()) headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-    auto r = HttpCall(ep.substr(0, colon), port, method, target, form, headers, timeout_);
-    // 5xx: this member cannot serve it (no leader, no quorum): another may.
-    if (r.status != 0 && r.status < 500) {
-      preferred_ = n;
-      return Reply{r.status, std::move(r.body)};
-    }
-    errors += (errors.empty() ? "" : "; ") + ep + ": " + (r.status ? std::to_string(r.status) + " " + r.body : r.error);
-  }
-  return Status::Unavailable("no etcd member answered " + method + " " + target + " (" + errors + ")");
+  HttpHeaders headers;
+  if (!form.empty()) headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+  // 5xx: this member cannot serve it (no leader, no quorum): another may.
+  auto r = CallAnyMember(endpoints_, &preferred_, method, target, form, headers, timeout_,
+                         [](const HttpResult& r) { return r.status != 0 && r.status < 500; });
+  if (!r.ok()) return Status::Unavailable("etcd: " + r.status().detail());
+  return Reply{r->status, std::move(r->body)};
 }
 
 Result<std::optional<V2Node>> V2Client::Get(const std::string& key) {

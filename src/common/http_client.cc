@@ -1,5 +1,7 @@
 #include "common/http_client.h"
 
+#include <cstdlib>
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -92,6 +94,31 @@ HttpResult HttpCall(const std::string& host, unsigned short port, const std::str
   beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   return out;
+}
+
+std::pair<std::string, unsigned short> HostPort(const std::string& host_port) {
+  auto colon = host_port.rfind(':');
+  return {host_port.substr(0, colon), static_cast<unsigned short>(std::atoi(host_port.substr(colon + 1).c_str()))};
+}
+
+Result<HttpResult> CallAnyMember(const std::vector<std::string>& members, std::size_t* preferred,
+                                 const std::string& method, const std::string& target, const std::string& body,
+                                 const HttpHeaders& headers, std::chrono::milliseconds timeout,
+                                 const std::function<bool(const HttpResult&)>& accept) {
+  if (members.empty()) return Status::Invalid("no members configured");
+  std::string errors;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    std::size_t n = (*preferred + i) % members.size();
+    auto [host, port] = HostPort(members[n]);
+    auto r = HttpCall(host, port, method, target, body, headers, timeout);
+    if (accept(r)) {
+      *preferred = n;
+      return r;
+    }
+    errors += (errors.empty() ? "" : "; ") + members[n] + ": " +
+              (r.status ? std::to_string(r.status) + " " + r.body : r.error);
+  }
+  return Status::Unavailable("no member answered " + method + " " + target + " (" + errors + ")");
 }
 
 }  // namespace techmoda

@@ -4,10 +4,13 @@
 
 #include <boost/json/value.hpp>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "techmoda/status.h"
 
 namespace techmoda {
 
@@ -27,5 +30,16 @@ using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 HttpResult HttpCall(const std::string& host, unsigned short port, const std::string& method, const std::string& target,
                     const std::string& body = "", const HttpHeaders& headers = {},
                     std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// "host:port" split at its last colon, for addresses the topology rendered (no checks).
+std::pair<std::string, unsigned short> HostPort(const std::string& host_port);
+
+// One request to each of `members` ("host:port") in turn, from *preferred on, until `accept` takes an
+// answer; *preferred then names that member, so the next call starts there. Unavailable, with every
+// member's answer, when none is taken: "any member will do" for the etcd clients (v2 and v3).
+Result<HttpResult> CallAnyMember(const std::vector<std::string>& members, std::size_t* preferred,
+                                 const std::string& method, const std::string& target, const std::string& body,
+                                 const HttpHeaders& headers, std::chrono::milliseconds timeout,
+                                 const std::function<bool(const HttpResult&)>& accept);
 
 }  // namespace techmoda

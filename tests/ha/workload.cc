@@ -70,8 +70,9 @@ void Workload::Write(int worker) {
     boost::json::object body{{"customer_id", "drill-" + std::to_string(worker)},
                              {"lines", boost::json::array{{{"sku", op.sku}, {"quantity", op.quantity}}}}};
     op.start_s = Now();
-    auto r = HttpCall(o_.host, o_.port, "POST", "/v1/orders", boost::json::serialize(body),
-                      {{"Authorization", "Bearer " + o_.client_token}, {"Idempotency-Key", op.key}}, o_.client_timeout);
+    HttpHeaders headers{{"Authorization", "Bearer " + o_.client_token}, {"Idempotency-Key", op.key}};
+    if (o_.request_timeout_s > 0) headers.push_back({"Request-Timeout", std::to_string(o_.request_timeout_s)});
+    auto r = HttpCall(o_.host, o_.port, "POST", "/v1/orders", boost::json::serialize(body), headers, o_.client_timeout);
     op.end_s = Now();
     op.status = r.status;
     if (r.status == 201) {

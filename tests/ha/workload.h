@@ -37,6 +37,7 @@ struct WorkloadOptions {
   std::chrono::milliseconds read_pause{5};
   std::chrono::milliseconds write_pause{20};
   std::chrono::seconds client_timeout{60};  // longer than catalogd's write deadline
+  int request_timeout_s = 0;                // > 0: orders carry `Request-Timeout: N` (catalogd's deadline for them)
 };
 
 class Workload {

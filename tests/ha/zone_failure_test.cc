@@ -57,6 +57,7 @@ bool DetectorsOff() {
   const char* v = std::getenv("TECHMODA_DETECTOR");
   return v && std::string(v) == "off";
 }
+constexpr int kRequestTimeoutS = 8;
 double CeilingS() { return DetectorsOff() ? 30 : 15; }
 constexpr int kRegionId = 7;
 
@@ -104,14 +105,22 @@ class ZoneFailure : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     if (!rows_.empty()) {
-      std::printf("\nzone drills (%s; target: writes again within %.0f s of the fault)\n",
-                  DetectorsOff() ? "Patroni alone, no detectors" : "with the detectors", kTargetS);
-      std::printf("%-22s %-30s %-9s %-7s %-7s %-9s %-4s %-9s %s\n", "DRILL", "HIT", "PRIMARY", "WINDOW", "TARGET",
-                  "ERRORS", "LOST", "READS", "PATRONI /primary");
-      for (const auto& r : rows_)
-        std::printf("%-22s %-30s %-9s %-7s %-7s %-9s %-4s %-9s %s\n", r.drill.c_str(), r.hit.c_str(),
-                    r.primaries.c_str(), r.window.c_str(), r.target.c_str(), r.errors.c_str(), r.lost.c_str(),
-                    r.reads.c_str(), r.engine.c_str());
+      // Printed, and kept in ./zone-drills.txt (the build folder under ctest), which scripts/test.sh
+      // shows at the end of the run.
+      char line[512];
+      std::string table = std::string("zone drills (") +
+                          (DetectorsOff() ? "Patroni alone, no detectors" : "with the detectors") +
+                          "; target: writes again within 5 s of the fault; orders with Request-Timeout: 8)\n";
+      auto add = [&](const Row& r) {
+        std::snprintf(line, sizeof line, "%-22s %-36s %-9s %-7s %-7s %-9s %-4s %-11s %s\n", r.drill.c_str(),
+                      r.hit.c_str(), r.primaries.c_str(), r.window.c_str(), r.target.c_str(), r.errors.c_str(),
+                      r.lost.c_str(), r.reads.c_str(), r.engine.c_str());
+        table += line;
+      };
+      add({"DRILL", "HIT", "PRIMARY", "WINDOW", "TARGET", "ERRORS", "LOST", "READ FAILS", "PATRONI /primary"});
+      for (const auto& r : rows_) add(r);
+      std::printf("\n%s", table.c_str());
+      std::ofstream("zone-drills.txt") << table;
     }
     delete region_;
     region_ = nullptr;
@@ -143,7 +152,7 @@ std::string Fixed(double v, const char* unit = " s") {
 // Every acknowledged order present and confirmed; stock conserved per sku against `before`; every
 // catalogd's copy converged on the database; the game day's checker agrees. Returns the lost count.
 long long Judge(const Region& region, const Drill& d, const std::vector<Op>& history, double fault_s,
-                const std::vector<std::string>& skus, Stock& before) {
+                const std::vector<std::string>& skus, Stock& before, const gameday::DatabaseState& start) {
   auto conn = pg::Connect(region.Conninfo(), std::chrono::seconds(10));
   EXPECT_TRUE(conn.ok()) << conn.status().detail();
   if (!conn.ok()) return -1;
@@ -193,8 +202,6 @@ long long Judge(const Region& region, const Drill& d, const std::vector<Op>& his
   }
   // The game day's checker on the same history and database: the promises judged a second time, by
   // the code the game day and the disaster-recovery drills use.
-  gameday::DatabaseState start;
-  for (const auto& sku : skus) start.stock[sku] = {before[sku].first, before[sku].second};
   auto read = gameday::ReadDatabaseState(**conn, skus, region.secrets().client_token);
   EXPECT_TRUE(read.ok()) << read.status().detail();
   if (!read.ok()) return lost;
@@ -220,16 +227,22 @@ long long Judge(const Region& region, const Drill& d, const std::vector<Op>& his
 // Every member on one timeline once the region is healthy again: the old primary rewound or was
 // re-cloned onto the new history, none kept a divergent one.
 void ExpectOneTimeline(const Region& region) {
-  std::set<long long> timelines;
   std::string seen;
-  auto s = region.Status();
-  ASSERT_TRUE(s.is_object());
-  for (const auto& n : s.at("regions").at(0).at("nodes").as_array()) {
-    long long tl = n.at("timeline").to_number<long long>();
-    timelines.insert(tl);
-    seen += std::string(n.at("zone").as_string()) + " " + std::to_string(tl) + "; ";
-  }
-  EXPECT_EQ(timelines.size(), 1u) << "members on different timelines after heal: " << seen;
+  bool one = WaitFor(
+      [&] {
+        std::set<long long> timelines;
+        seen.clear();
+        auto s = region.Status();
+        if (!s.is_object()) return false;
+        for (const auto& n : s.at("regions").at(0).at("nodes").as_array()) {
+          long long tl = n.at("timeline").to_number<long long>();
+          seen += std::string(n.at("zone").as_string()) + " " + std::to_string(tl) + "; ";
+          timelines.insert(tl);
+        }
+        return timelines.size() == 1 && *timelines.begin() > 0;
+      },
+      std::chrono::seconds(30));
+  EXPECT_TRUE(one) << "members not on one timeline after heal (0: not known yet): " << seen;
 }
 
 void ZoneFailure::RunDrill(const Drill& d) {
@@ -238,14 +251,22 @@ void ZoneFailure::RunDrill(const Drill& d) {
   // Orders never clean up, so each drill judges the stock against what it found at its start; the
   // orders it counts are all confirmed orders: reserved == sum of their lines holds throughout.
   Stock before;
+  gameday::DatabaseState start;  // the orders, stock and keys the drill starts from, for the checker
   {
     auto conn = pg::Connect(region.Conninfo(), std::chrono::seconds(10));
     ASSERT_TRUE(conn.ok()) << conn.status().detail();
     before = ReadStock(**conn, skus_);
+    auto read = gameday::ReadDatabaseState(**conn, skus_, region.secrets().client_token);
+    ASSERT_TRUE(read.ok()) << read.status().detail();
+    start = std::move(read).value();
   }
   std::string old_primary = region.Primary();
   ASSERT_FALSE(old_primary.empty());
-  Workload load({region.ApiHost(), region.ApiPort(), region.secrets().client_token, products_, skus_});
+  // Orders carry `Request-Timeout: 8`: the window must be waited out within a client's patience, not
+  // within catalogd's default 30 s.
+  WorkloadOptions o{region.ApiHost(), region.ApiPort(), region.secrets().client_token, products_, skus_};
+  o.request_timeout_s = kRequestTimeoutS;
+  Workload load(o);
   load.Start();
   ASSERT_TRUE(load.WaitForOrders(50, std::chrono::seconds(60))) << "orders do not flow before the fault";
   // The engine's own recovery, measured in the same run as what clients see: from the fault until a
@@ -268,16 +289,19 @@ void ZoneFailure::RunDrill(const Drill& d) {
     watcher.join();
   }
   ASSERT_EQ(fault_rc, 0) << out;
-  std::string hit = out.substr(0, out.find(':'));
+  // "zone z1 (leader)": what the fault's report says it hit, without the details that follow.
+  std::string hit = out.substr(0, std::min(out.find(':'), out.find('\n')));
+  if (auto detail = hit.find(" (127."); detail != std::string::npos) hit.resize(detail);
   std::printf("[%s] %.1f s: %s", d.name.c_str(), fault_s, out.c_str());
   if (d.expect == Expect::kWritesStop) {
     // No majority: writes must stop within Patroni's retry_timeout and ttl, reads go on. Then one
     // member comes back, a majority with it, and writes resume.
     std::this_thread::sleep_for(std::chrono::seconds(25));
-    auto h = load.History();
-    bool refused = false;
-    for (const auto& op : h) refused |= op.kind == Op::Kind::kOrder && op.start_s > fault_s + 15 && op.status != 201;
-    EXPECT_TRUE(refused) << "writes went on without an etcd majority";
+    double heal_s = load.Now();
+    int acked_late = 0;
+    for (const auto& op : load.History())
+      acked_late += op.kind == Op::Kind::kOrder && op.status == 201 && op.end_s > heal_s - 5;
+    EXPECT_EQ(acked_late, 0) << "orders acknowledged 20-25 s after the etcd majority was lost";
     ASSERT_EQ(Ctl(region.Args({"fault", "heal"}), &out), 0) << out;
   }
 
@@ -310,7 +334,7 @@ void ZoneFailure::RunDrill(const Drill& d) {
   if (healthy) ExpectOneTimeline(region);
 
   auto figures = Measure(history, fault_s);
-  long long lost = Judge(region, d, history, fault_s, skus_, before);
+  long long lost = Judge(region, d, history, fault_s, skus_, before, start);
   std::printf(
       "[%s] primary %s -> %s; write window %.1f s; client-visible write errors %d of %d orders; lost %lld; "
       "read failures %d of %d; slowest order %.1f s; a Patroni answered /primary again %s\n",
@@ -320,7 +344,7 @@ void ZoneFailure::RunDrill(const Drill& d) {
   for (const auto& e : figures.error_samples) std::printf("[%s]   e.g. %s\n", d.name.c_str(), e.c_str());
   ::testing::Test::RecordProperty("write_window_s", std::to_string(figures.write_window_s));
   bool must_fail_over = d.expect == Expect::kFailover;
-  rows_.push_back({d.name, hit.substr(0, 30), old_primary + "->" + new_primary, Fixed(figures.write_window_s),
+  rows_.push_back({d.name, hit.substr(0, 36), old_primary + "->" + new_primary, Fixed(figures.write_window_s),
                    must_fail_over ? (figures.write_window_s <= kTargetS ? "met" : "MISSED") : "-",
                    std::to_string(figures.order_errors) + "/" + std::to_string(figures.orders), std::to_string(lost),
                    std::to_string(figures.read_failures) + "/" + std::to_string(figures.reads),
@@ -333,14 +357,14 @@ void ZoneFailure::RunDrill(const Drill& d) {
     case Expect::kFailover:
       EXPECT_NE(new_primary, old_primary) << "no failover happened";
       EXPECT_LE(figures.write_window_s, CeilingS()) << "write window past " << CeilingS() << " s";
-      EXPECT_EQ(figures.order_errors, 0) << "clients saw write errors at the default write deadline";
+      EXPECT_EQ(figures.order_errors, 0) << "clients saw write errors with an 8 s Request-Timeout";
       break;
     case Expect::kSameLeader:
       EXPECT_EQ(new_primary, old_primary) << "a short pause caused a failover";
-      EXPECT_EQ(figures.order_errors, 0) << "clients saw write errors at the default write deadline";
+      EXPECT_EQ(figures.order_errors, 0) << "clients saw write errors with an 8 s Request-Timeout";
       break;
     case Expect::kEither:
-      EXPECT_EQ(figures.order_errors, 0) << "clients saw write errors at the default write deadline";
+      EXPECT_EQ(figures.order_errors, 0) << "clients saw write errors with an 8 s Request-Timeout";
       break;
     case Expect::kWritesStop:
       break;  // refusals are right here; losing or inventing an order is not (checked above)

@@ -29,11 +29,6 @@ long long UnixMs() {
       .count();
 }
 
-std::pair<std::string, unsigned short> HostPort(const std::string& hp) {
-  auto colon = hp.rfind(':');
-  return {hp.substr(0, colon), static_cast<unsigned short>(std::atoi(hp.substr(colon + 1).c_str()))};
-}
-
 }  // namespace
 
 Result<Config> LoadConfig(const std::string& path) {

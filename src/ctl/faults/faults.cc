@@ -116,15 +116,10 @@ namespace {
 
 // A region's OS users (its zones' and its global etcd member's) and its addresses (zones, HAProxy,
 // global etcd member), and the same for everything outside it (other regions, the witness).
-struct RegionSides {
-  std::vector<uid_t> inside_uids, outside_uids;
-  std::vector<std::string> inside_addrs, outside_addrs;
-};
-
-Result<RegionSides> SidesOf(const Topology& t, const std::string& region) {
+Result<CutSides> SidesOf(const Topology& t, const std::string& region) {
   const Region* r = region.empty() ? &t.regions.front() : t.FindRegion(region);
   if (!r) return Status::Invalid("no region '" + region + "' in topology " + t.name);
-  RegionSides s;
+  CutSides s;
   for (const auto& o : t.regions) {
     bool in = o.name == r->name;
     (in ? s.inside_addrs : s.outside_addrs).push_back(o.address);
@@ -167,10 +162,7 @@ Status FaultPartitionRegion(const Topology& t, const FaultArgs& args, std::strin
   if (sides->outside_addrs.empty()) return Status::Invalid("topology " + t.name + " has no other region");
   // The region's processes may not reach the rest (other regions, the witness), nor the rest them;
   // clients and the HAProxies (root) still reach everything, as clients on the region's side would.
-  if (auto st = CutOff(t, "partition-region", sides->inside_uids, sides->inside_addrs, sides->outside_uids,
-                       sides->outside_addrs);
-      !st.ok())
-    return st;
+  if (auto st = CutOff(t, "partition-region", *sides, true, true); !st.ok()) return st;
   *report = "region " + (region.empty() ? t.regions.front().name : region) +
             " cut off from the other regions and the witness (its clients still reach it; nftables table inet " +
             t.NftTable() + ")";
@@ -209,32 +201,30 @@ Status FaultStopPostgres(const Topology& t, const FaultArgs& args, std::string* 
 
 namespace {
 // Cuts zone `args.target` off from the other zones of its region: what it sends to them (`out`),
-// what they send to it (`in`), or both. On loopback a TCP connection needs both ways, so a cut of
-// one way stops connections in both, but packets already sent the other way still arrive.
+// what they send to it (`in`), or both. A TCP connection needs both ways, so a one-way cut stalls
+// connections in both, but what the other way sends still arrives (etcd's raft messages, a
+// standby's WAL requests): each side sees the other differently, which is the point of the drill.
 Status PartitionZone(const Topology& t, const FaultArgs& args, bool out, bool in, std::string* report) {
   auto zr = ResolveZone(t, args.target);
   if (!zr.ok()) return zr.status();
   const Zone& z = **zr;
   std::string hit = ZoneWithRole(t, z);
-  std::vector<uid_t> others_uids;
-  std::vector<std::string> others_addrs;
+  CutSides sides;
   for (const auto* o : t.AllZones()) {
     if (o->name == z.name || o->region != z.region) continue;
     auto uid = UidOf(o->os_user);
     if (!uid) continue;
-    others_addrs.push_back(o->address);
-    others_uids.push_back(*uid);
+    sides.outside_addrs.push_back(o->address);
+    sides.outside_uids.push_back(*uid);
   }
   auto uid = UidOf(z.os_user);
-  if (!uid || others_addrs.empty()) return Status::Invalid("zone " + z.name + " has no peers to be cut off from");
-  std::vector<uid_t> inside_uids = out ? std::vector<uid_t>{*uid} : std::vector<uid_t>{};
-  std::vector<std::string> inside_addrs = in ? std::vector<std::string>{z.address} : std::vector<std::string>{};
-  if (!in) others_uids.clear();
+  if (!uid || sides.outside_addrs.empty())
+    return Status::Invalid("zone " + z.name + " has no peers to be cut off from");
+  sides.inside_uids = {*uid};
+  sides.inside_addrs = {z.address};
   std::string others_addr;
-  for (const auto& a : others_addrs) others_addr += (others_addr.empty() ? "" : ", ") + a;
-  if (!out) others_addrs.clear();
-  if (auto st = CutOff(t, "partition-" + z.name, inside_uids, inside_addrs, others_uids, others_addrs); !st.ok())
-    return st;
+  for (const auto& a : sides.outside_addrs) others_addr += (others_addr.empty() ? "" : ", ") + a;
+  if (auto st = CutOff(t, "partition-" + z.name, sides, out, in); !st.ok()) return st;
   std::string how = out && in ? "cut off from" : out ? "cannot send to" : "cannot be reached from";
   *report = hit + " (" + z.address + ", uid " + std::to_string(*uid) + ") " + how + " " + others_addr +
             " (nftables table inet " + t.NftTable() + ")";

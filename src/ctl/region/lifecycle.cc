@@ -332,6 +332,8 @@ Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progr
   if (!secrets.ok()) return secrets.status();
   if (auto st = Prepare(t, *secrets); !st.ok()) return st;
   progress("rendered " + t.var_dir + " from " + t.file);
+  // Before any process opens a connection: the drills' one-way cuts need to know who opened each.
+  if (auto st = TagConnections(t); !st.ok()) return st;
   if (auto st = StartSupervisor(t); !st.ok()) return st;
   if (t.MultiRegion())
     if (auto st = StartGlobal(t, deadline, progress); !st.ok()) return st;
@@ -356,6 +358,7 @@ Status Up(const Topology& t, std::chrono::seconds timeout, const Progress& progr
 Status Down(const Topology& t, bool purge, const Progress& progress) {
   std::string out;
   RemoveCuts(t);  // absent is fine
+  RemoveConnectionTags(t);
   if (SupervisorRunning(t)) {
     // Resume anything a drill froze, or it cannot stop.
     for (const auto* z : t.AllZones())
