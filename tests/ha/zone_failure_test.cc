@@ -353,29 +353,39 @@ void ZoneFailure::RunDrill(const Drill& d) {
   EXPECT_EQ(lost, 0) << "acknowledged orders missing";
   EXPECT_EQ(figures.read_failures, 0) << "reads failed";
   EXPECT_GT(figures.orders_ok, 0);
+  // Orders that waited out the window answer 201; one whose 8 s ran out while writes were stopped
+  // answers 503 (its outcome settles with its key). So errors are judged against the window this run
+  // measured: with writes back within kPatienceS, no order may have failed. A longer window (the
+  // other replica rewinding before it confirms commits) is reported in the table, and judged by the
+  // ceiling and by bench/failover/run's p50 and max.
+  constexpr double kPatienceS = kRequestTimeoutS - 1;
+  auto expect_no_errors_within_patience = [&] {
+    if (figures.write_window_s <= kPatienceS) {
+      EXPECT_EQ(figures.order_errors, 0) << "write errors although writes were back within " << kPatienceS << " s";
+    }
+  };
   switch (d.expect) {
     case Expect::kFailover:
       EXPECT_NE(new_primary, old_primary) << "no failover happened";
       EXPECT_LE(figures.write_window_s, CeilingS()) << "write window past " << CeilingS() << " s";
-      EXPECT_EQ(figures.order_errors, 0) << "clients saw write errors with an 8 s Request-Timeout";
+      expect_no_errors_within_patience();
       break;
     case Expect::kSameLeader:
       EXPECT_EQ(new_primary, old_primary) << "a short pause caused a failover";
       EXPECT_EQ(figures.order_errors, 0) << "clients saw write errors with an 8 s Request-Timeout";
       break;
     case Expect::kEither:
-      EXPECT_EQ(figures.order_errors, 0) << "clients saw write errors with an 8 s Request-Timeout";
+      expect_no_errors_within_patience();
       break;
     case Expect::kWritesStop:
       break;  // refusals are right here; losing or inventing an order is not (checked above)
   }
 }
 
-// The primary's zone, resolved when the fault is made: the drill aims at the role.
-TEST_F(ZoneFailure, KillPrimaryZone) { RunDrill({"kill-zone", {"fault", "kill-zone", "primary"}, Expect::kFailover}); }
-TEST_F(ZoneFailure, FreezePrimaryZone) {
-  RunDrill({"stop-zone --for 15", {"fault", "stop-zone", "primary", "--for", "15"}, Expect::kFailover});
-}
+// The primary's zone, resolved when the fault is made: the drill aims at the role. The cuts come
+// first, on the region as `up` left it: after a zone was killed and healed, a cut of the primary's
+// zone was once measured at 2.0 s against 9.5 s on a fresh region (not understood yet; the
+// closing note of issue 18 has it), so the suite does not let earlier drills flatter them.
 TEST_F(ZoneFailure, PartitionPrimaryZone) {
   RunDrill({"partition-zone", {"fault", "partition-zone", "primary"}, Expect::kFailover});
 }
@@ -384,6 +394,10 @@ TEST_F(ZoneFailure, PrimaryZoneCannotSend) {
 }
 TEST_F(ZoneFailure, PrimaryZoneCannotReceive) {
   RunDrill({"partition-zone-in", {"fault", "partition-zone-in", "primary"}, Expect::kFailover});
+}
+TEST_F(ZoneFailure, KillPrimaryZone) { RunDrill({"kill-zone", {"fault", "kill-zone", "primary"}, Expect::kFailover}); }
+TEST_F(ZoneFailure, FreezePrimaryZone) {
+  RunDrill({"stop-zone --for 15", {"fault", "stop-zone", "primary", "--for", "15"}, Expect::kFailover});
 }
 TEST_F(ZoneFailure, PrimaryPausedOneSecond) {
   RunDrill({"stop-postgres --for 1", {"fault", "stop-postgres", "primary", "--for", "1"}, Expect::kSameLeader});
