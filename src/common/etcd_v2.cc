@@ -67,27 +67,30 @@ Result<V2Client::Reply> V2Client::Call(const std::string& method, const std::str
   return Reply{r->status, std::move(r->body)};
 }
 
-Result<std::optional<V2Node>> V2Client::Get(const std::string& key) {
+Result<std::optional<json::object>> V2Client::QuorumGet(const std::string& key) {
   auto r = Call("GET", "/v2/keys" + key + "?quorum=true", "");
   if (!r.ok()) return r.status();
-  if (r->status == 404 && ErrorCode(r->body) == 100) return std::optional<V2Node>();
+  if (r->status == 404 && ErrorCode(r->body) == 100) return std::optional<json::object>();
   if (r->status != 200)
     return Status::Unavailable("etcd GET " + key + ": " + std::to_string(r->status) + " " + r->body);
   auto node = NodeFrom(r->body);
   if (!node.ok()) return node.status();
-  return std::optional<V2Node>(NodeOf(*node));
+  return std::optional<json::object>(std::move(*node));
+}
+
+Result<std::optional<V2Node>> V2Client::Get(const std::string& key) {
+  auto node = QuorumGet(key);
+  if (!node.ok()) return node.status();
+  if (!node->has_value()) return std::optional<V2Node>();
+  return std::optional<V2Node>(NodeOf(**node));
 }
 
 Result<std::vector<V2Node>> V2Client::List(const std::string& dir) {
-  auto r = Call("GET", "/v2/keys" + dir + "?quorum=true", "");
-  if (!r.ok()) return r.status();
-  if (r->status == 404 && ErrorCode(r->body) == 100) return std::vector<V2Node>();
-  if (r->status != 200)
-    return Status::Unavailable("etcd GET " + dir + ": " + std::to_string(r->status) + " " + r->body);
-  auto node = NodeFrom(r->body);
+  auto node = QuorumGet(dir);
   if (!node.ok()) return node.status();
   std::vector<V2Node> out;
-  if (const auto* nodes = node->if_contains("nodes"); nodes && nodes->is_array())
+  if (!node->has_value()) return out;
+  if (const auto* nodes = (*node)->if_contains("nodes"); nodes && nodes->is_array())
     for (const auto& n : nodes->as_array())
       if (n.is_object()) out.push_back(NodeOf(n.as_object()));
   return out;

@@ -5,6 +5,7 @@
 // a quorum read, so a member cut off from the majority answers none of them.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -42,6 +43,8 @@ class V2Client {
     std::string body;
   };
   Result<Reply> Call(const std::string& method, const std::string& target, const std::string& form);
+  // The node at `key` (a key or a directory) by a quorum read; nullopt when it does not exist.
+  Result<std::optional<boost::json::object>> QuorumGet(const std::string& key);
   std::vector<std::string> endpoints_;
   std::chrono::milliseconds timeout_;
   std::size_t preferred_ = 0;

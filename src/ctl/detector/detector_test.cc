@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 
 #include "ctl/topology/render.h"
 #include "ctl/topology/topology.h"
@@ -17,10 +18,19 @@ namespace {
 using std::chrono::milliseconds;
 constexpr milliseconds kAfter{1500};
 
-std::string TempDir(const std::string& name) {
-  std::string tmpl = (std::filesystem::temp_directory_path() / ("tm-" + name + "-XXXXXX")).string();
-  return mkdtemp(tmpl.data());
-}
+// A folder of the test's own (mkdtemp's template), removed when the test ends.
+struct TempDir {
+  explicit TempDir(const std::string& name) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / ("tm-" + name + "-XXXXXX")).string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp " + tmpl + " failed");
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string path;
+};
 
 Record Failing(const std::string& zone, const std::string& leader, long long ms) {
   return {zone, leader, 7, ms, ms ? "postgres: no answer in time" : "", 300, 0};
@@ -119,7 +129,8 @@ TEST(Detector, ReadsTheConfigurationUpRendersForIt) {
   ASSERT_TRUE(t.ok()) << t.status().detail();
   Secrets s{"su-secret",      "repl-secret",          "rewind-secret",        "catalog-secret",
             "patroni-secret", "adm-token-0123456789", "cli-token-0123456789", "can-token-0123456789"};
-  std::string dir = TempDir("detector-config");
+  TempDir tmp("detector-config");
+  const std::string& dir = tmp.path;
   int found = 0;
   for (const auto& f : Render(*t, s, RenderTarget::kLocal)) {
     if (std::filesystem::path(f.path).filename() != "detector.yaml") continue;
@@ -141,7 +152,8 @@ TEST(Detector, ReadsTheConfigurationUpRendersForIt) {
 }
 
 TEST(Detector, AConfigurationWithoutItsPartsIsRefused) {
-  std::string dir = TempDir("detector-bad");
+  TempDir tmp("detector-bad");
+  const std::string& dir = tmp.path;
   std::ofstream(dir + "/bad.yaml") << "zone: a1\nprobe_timeout_ms: 2000\nsuspect_after_ms: 1500\n";
   auto c = LoadConfig(dir + "/bad.yaml");
   ASSERT_FALSE(c.ok());
