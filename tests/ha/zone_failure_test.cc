@@ -42,6 +42,10 @@ struct Drill {
   std::string name;
   std::vector<std::string> fault;  // catalogctl fault ... / switchover ...
   Expect expect;
+  // A cut leaves the old primary running: a commit it took before it was fenced waits for a standby
+  // that cannot answer, and its outcome is unknown until a primary can confirm it. Such an order ends
+  // 503 (retry with its key) whatever the window; any other error fails the drill.
+  bool cut = false;
 };
 
 // One line of the suite's summary table.
@@ -360,7 +364,11 @@ void ZoneFailure::RunDrill(const Drill& d) {
   // ceiling and by bench/failover/run's p50 and max.
   constexpr double kPatienceS = kRequestTimeoutS - 1;
   auto expect_no_errors_within_patience = [&] {
-    if (figures.write_window_s <= kPatienceS) {
+    if (d.cut) {
+      int not_unknown = 0;
+      for (const auto& op : history) not_unknown += op.kind == Op::Kind::kOrder && op.status != 201 && op.status != 503;
+      EXPECT_EQ(not_unknown, 0) << "orders failed with something other than 503 (outcome unknown) during a cut";
+    } else if (figures.write_window_s <= kPatienceS) {
       EXPECT_EQ(figures.order_errors, 0) << "write errors although writes were back within " << kPatienceS << " s";
     }
   };
@@ -387,13 +395,13 @@ void ZoneFailure::RunDrill(const Drill& d) {
 // zone was once measured at 2.0 s against 9.5 s on a fresh region (not understood yet; the
 // closing note of issue 18 has it), so the suite does not let earlier drills flatter them.
 TEST_F(ZoneFailure, PartitionPrimaryZone) {
-  RunDrill({"partition-zone", {"fault", "partition-zone", "primary"}, Expect::kFailover});
+  RunDrill({"partition-zone", {"fault", "partition-zone", "primary"}, Expect::kFailover, true});
 }
 TEST_F(ZoneFailure, PrimaryZoneCannotSend) {
-  RunDrill({"partition-zone-out", {"fault", "partition-zone-out", "primary"}, Expect::kFailover});
+  RunDrill({"partition-zone-out", {"fault", "partition-zone-out", "primary"}, Expect::kFailover, true});
 }
 TEST_F(ZoneFailure, PrimaryZoneCannotReceive) {
-  RunDrill({"partition-zone-in", {"fault", "partition-zone-in", "primary"}, Expect::kFailover});
+  RunDrill({"partition-zone-in", {"fault", "partition-zone-in", "primary"}, Expect::kFailover, true});
 }
 TEST_F(ZoneFailure, KillPrimaryZone) { RunDrill({"kill-zone", {"fault", "kill-zone", "primary"}, Expect::kFailover}); }
 TEST_F(ZoneFailure, FreezePrimaryZone) {
