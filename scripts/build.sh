@@ -19,7 +19,7 @@ case "$kind" in
 esac
 # ccache (Debian's) keeps its cache on the machine between runs: a rebuild of unchanged sources is a lookup.
 launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 cmake -S . -B "$dir" -G Ninja "${args[@]}" "${launcher[@]}" >/dev/null
 # Two cores and heavy Boost headers: two jobs keep memory in check and the machine busy.
 cmake --build "$dir" -j "${JOBS:-2}"

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/http_client.h"
+#include "ctl/infra/drill_zones.h"
 #include "ctl/topology/render.h"
 #include "ctl/topology/topology.h"
 #include "tests/system/harness.h"
@@ -75,6 +76,8 @@ class TopologyFixture {
   ~TopologyFixture() {
     std::string out;
     Ctl(Args({"down"}), &out);
+    // The folder (logs) stays for a look after a failure; the zones' pg_wal filesystems (memory) go.
+    ctl::ReleaseWalDisks(topology_);
   }
   std::vector<std::string> Args(std::vector<std::string> a) const {
     a.insert(a.end(), {"--topology", file_, "--var-dir", dir_ + "/var"});

@@ -42,10 +42,13 @@ struct Drill {
   std::string name;
   std::vector<std::string> fault;  // catalogctl fault ... / switchover ...
   Expect expect;
-  // A cut leaves the old primary running: a commit it took before it was fenced waits for a standby
-  // that cannot answer, and its outcome is unknown until a primary can confirm it. Such an order ends
-  // 503 (retry with its key) whatever the window; any other error fails the drill.
-  bool cut = false;
+  // Why clients may see errors although writes went on for others (nullptr: they may not). Such
+  // errors are printed with this reason and must all be 503 (retry with the key); anything else
+  // fails the drill. Each is a known weakness, in docs/runbooks/zone-failure.md.
+  const char* errors_reason = nullptr;
+  // The load runs at least this long after the fault command returns: a fault whose harm comes
+  // later (a clock stepped back stalls Patroni's loop, and its lock runs out ttl later) is measured.
+  double observe_s = 0;
 };
 
 // One line of the suite's summary table.
@@ -91,7 +94,10 @@ class ZoneFailure : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (geteuid() != 0) return;
-    region_ = new Region("zones", kRegionId, DetectorsOff() ? "detector: {enabled: false}\n" : "");
+    // The zones get a pg_wal filesystem of their own to fill and a wall clock to move.
+    region_ = new Region("zones", kRegionId,
+                         std::string("drills: {clock_skew: true, wal_disk_mb: 1024}\n") +
+                             (DetectorsOff() ? "detector: {enabled: false}\n" : ""));
     if (!region_->Up()) return;
     std::string out;
     if (Ctl(region_->Args({"seed", "--products", "200"}), &out) != 0) return;
@@ -293,6 +299,7 @@ void ZoneFailure::RunDrill(const Drill& d) {
     watcher.join();
   }
   ASSERT_EQ(fault_rc, 0) << out;
+  const double fault_end_s = load.Now();
   // "zone z1 (leader)": what the fault's report says it hit, without the details that follow.
   std::string hit = out.substr(0, std::min(out.find(':'), out.find('\n')));
   if (auto detail = hit.find(" (127."); detail != std::string::npos) hit.resize(detail);
@@ -318,9 +325,9 @@ void ZoneFailure::RunDrill(const Drill& d) {
           if (op.kind == Op::Kind::kOrder && op.status == 201 && op.start_s > fault_s + 1 &&
               (first_ok_after < 0 || op.end_s < first_ok_after))
             first_ok_after = op.end_s;
-        return first_ok_after > 0 && load.Now() > first_ok_after + 5;
+        return first_ok_after > 0 && load.Now() > first_ok_after + 5 && load.Now() > fault_end_s + d.observe_s;
       },
-      std::chrono::seconds(75));
+      std::chrono::seconds(75 + static_cast<int>(d.observe_s)));
   load.Stop();
   watching = false;
   watcher.join();
@@ -364,10 +371,11 @@ void ZoneFailure::RunDrill(const Drill& d) {
   // ceiling and by bench/failover/run's p50 and max.
   constexpr double kPatienceS = kRequestTimeoutS - 1;
   auto expect_no_errors_within_patience = [&] {
-    if (d.cut) {
+    if (d.errors_reason) {
       int not_unknown = 0;
       for (const auto& op : history) not_unknown += op.kind == Op::Kind::kOrder && op.status != 201 && op.status != 503;
-      EXPECT_EQ(not_unknown, 0) << "orders failed with something other than 503 (outcome unknown) during a cut";
+      EXPECT_EQ(not_unknown, 0) << "orders failed with something other than 503";
+      if (figures.order_errors > 0) std::printf("[%s] errors allowed: %s\n", d.name.c_str(), d.errors_reason);
     } else if (figures.write_window_s <= kPatienceS) {
       EXPECT_EQ(figures.order_errors, 0) << "write errors although writes were back within " << kPatienceS << " s";
     }
@@ -390,18 +398,26 @@ void ZoneFailure::RunDrill(const Drill& d) {
   }
 }
 
+// The reasons for the drills whose clients may see errors (see Drill::errors_reason).
+constexpr const char* kCutReason =
+    "a commit the old primary took before it was fenced waits for a standby that left; its outcome is unknown until "
+    "a primary confirms it";
+constexpr const char* kClockReason =
+    "Patroni 3.0.2 times its leadership and its loop by the wall clock: a step forward marks the primary down in "
+    "HAProxy until its loop runs, and a step back stalls the loop for the step";
+
 // The primary's zone, resolved when the fault is made: the drill aims at the role. The cuts come
 // first, on the region as `up` left it: after a zone was killed and healed, a cut of the primary's
 // zone was once measured at 2.0 s against 9.5 s on a fresh region (not understood yet; the
 // closing note of issue 18 has it), so the suite does not let earlier drills flatter them.
 TEST_F(ZoneFailure, PartitionPrimaryZone) {
-  RunDrill({"partition-zone", {"fault", "partition-zone", "primary"}, Expect::kFailover, true});
+  RunDrill({"partition-zone", {"fault", "partition-zone", "primary"}, Expect::kFailover, kCutReason});
 }
 TEST_F(ZoneFailure, PrimaryZoneCannotSend) {
-  RunDrill({"partition-zone-out", {"fault", "partition-zone-out", "primary"}, Expect::kFailover, true});
+  RunDrill({"partition-zone-out", {"fault", "partition-zone-out", "primary"}, Expect::kFailover, kCutReason});
 }
 TEST_F(ZoneFailure, PrimaryZoneCannotReceive) {
-  RunDrill({"partition-zone-in", {"fault", "partition-zone-in", "primary"}, Expect::kFailover, true});
+  RunDrill({"partition-zone-in", {"fault", "partition-zone-in", "primary"}, Expect::kFailover, kCutReason});
 }
 TEST_F(ZoneFailure, KillPrimaryZone) { RunDrill({"kill-zone", {"fault", "kill-zone", "primary"}, Expect::kFailover}); }
 TEST_F(ZoneFailure, FreezePrimaryZone) {
@@ -421,6 +437,18 @@ TEST_F(ZoneFailure, PrimaryPatroniFrozen) {
 }
 TEST_F(ZoneFailure, CrashPrimaryPostgres) {
   RunDrill({"kill-postgres", {"fault", "kill-postgres", "primary"}, Expect::kEither});
+}
+TEST_F(ZoneFailure, PrimaryWalDiskFull) {
+  RunDrill({"fill-wal-disk", {"fault", "fill-wal-disk", "primary"}, Expect::kFailover});
+}
+// The primary's clock runs 60 s ahead for 30 s and is then set right: a step forward, then a step
+// back of more than Patroni's ttl (`catalogctl fault skew-clock primary --by -60` is that step alone).
+TEST_F(ZoneFailure, PrimaryClockAheadThenSetRight) {
+  RunDrill({"skew-clock --by 60 --for 30",
+            {"fault", "skew-clock", "primary", "--by", "60", "--for", "30"},
+            Expect::kEither,
+            kClockReason,
+            40});
 }
 TEST_F(ZoneFailure, PlannedSwitchover) { RunDrill({"switchover", {"switchover"}, Expect::kEither}); }
 TEST_F(ZoneFailure, EtcdMajorityLost) {

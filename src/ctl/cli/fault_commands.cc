@@ -12,7 +12,7 @@ namespace techmoda::ctl::cli {
 void RegisterFault(CLI::App& app, Context& ctx) {
   struct Options {
     std::string kind, target;
-    double seconds = 0;
+    double seconds = 0, by = 0;
   };
   auto o = std::make_shared<Options>();
   std::vector<std::string> kinds{"heal"};
@@ -31,9 +31,11 @@ void RegisterFault(CLI::App& app, Context& ctx) {
                   "'replica' (an asynchronous one); "
                   "for a region's drill the region (default: the first)");
   cmd->add_option("--for", o->seconds,
-                  "a pause (stop-zone, stop-postgres, stop-patroni): resume it after this many seconds "
-                  "(the command waits); 0: until heal")
+                  "a pause (stop-zone, stop-postgres, stop-patroni) or a clock skew: undo it after this many "
+                  "seconds (the command waits); 0: until heal")
       ->check(CLI::Range(0.0, 3600.0));
+  cmd->add_option("--by", o->by, "skew-clock: seconds the zone's wall clock moves (negative: back)")
+      ->check(CLI::Range(-86400.0 * 365, 86400.0 * 365));
   cmd->callback([o, &ctx] {
     auto t = LoadTopologyFor("fault", ctx);
     if (!t.ok()) return;
@@ -41,7 +43,9 @@ void RegisterFault(CLI::App& app, Context& ctx) {
     const Drill* drill = FindDrill(o->kind);
     if (drill && o->seconds > 0 && !drill->timed)
       return void(ctx.exit_code = Fail("fault", Status::Invalid("--for applies to a pause, not to " + o->kind)));
-    Status s = o->kind == "heal" ? FaultHeal(*t, &report) : drill->inject(*t, {o->target, o->seconds}, &report);
+    if (drill && o->by != 0 && !drill->offset)
+      return void(ctx.exit_code = Fail("fault", Status::Invalid("--by applies to skew-clock, not to " + o->kind)));
+    Status s = o->kind == "heal" ? FaultHeal(*t, &report) : drill->inject(*t, {o->target, o->seconds, o->by}, &report);
     if (!s.ok()) return void(ctx.exit_code = Fail("fault", s));
     std::printf("%s\n", report.c_str());
   });

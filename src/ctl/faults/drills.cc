@@ -40,6 +40,13 @@ const std::vector<Drill>& Drills() {
       {"stop-patroni", T::kZone, R::kDatabase,
        "SIGSTOP the zone's Patroni alone (PostgreSQL serves on); resumed after --for, or by heal", &FaultStopPatroni,
        true},
+      {"fill-wal-disk", T::kZone, R::kDatabase,
+       "fill the filesystem under the zone's pg_wal until PostgreSQL cannot write WAL (drills.wal_disk_mb)",
+       &FaultFillWalDisk},
+      {"skew-clock", T::kZone, R::kNone,
+       "move the wall clock of the zone's Patroni, PostgreSQL, detector and catalogd --by SECONDS "
+       "(drills.clock_skew); set right after --for, or by heal",
+       &FaultSkewClock, true, true},
       {"kill-etcd-majority", T::kZone, R::kDatabase,
        "SIGKILL the etcd members of the zone and of enough others of its region to leave no majority",
        &FaultKillEtcdMajority},

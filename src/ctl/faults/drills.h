@@ -33,7 +33,8 @@ struct Drill {
   // Makes the fault on its target (a zone or region name, or "primary"); `report` says what was
   // hit, by name and role. Undone, with every other fault, by FaultHeal.
   Status (*inject)(const Topology& t, const FaultArgs& args, std::string* report);
-  bool timed = false;  // takes --for SECONDS (a pause that resumes by itself)
+  bool timed = false;   // takes --for SECONDS (a pause that resumes by itself)
+  bool offset = false;  // takes --by SECONDS (how far a clock moves)
 };
 
 // Every drill, in the order the help lists them.

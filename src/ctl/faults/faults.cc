@@ -1,17 +1,24 @@
 #include "ctl/faults/faults.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "common/pg.h"
 #include "common/process.h"
 #include "ctl/cluster/cluster.h"
+#include "ctl/infra/drill_zones.h"
 #include "ctl/infra/health.h"
 #include "ctl/infra/nftables.h"
 #include "ctl/infra/processes.h"
@@ -290,6 +297,89 @@ Status FaultKillPostgres(const Topology& t, const FaultArgs& args, std::string* 
   return Status::Ok();
 }
 
+Status FaultSkewClock(const Topology& t, const FaultArgs& args, std::string* report) {
+  if (!t.drills.clock_skew)
+    return Status::Invalid("skew-clock needs `drills: {clock_skew: true}` in topology " + t.name +
+                           " before `up`: the zone's programs must start with the clock-skew library");
+  if (args.by_s == 0) return Status::Invalid("skew-clock needs --by SECONDS (for example 90, or -90 to go back)");
+  auto z = ResolveZone(t, args.target);
+  if (!z.ok()) return z.status();
+  std::string hit = ZoneWithRole(t, **z);
+  if (auto st = SetClockOffset(**z, args.by_s); !st.ok()) return st;
+  char by[64];
+  std::snprintf(by, sizeof by, "%+.0f s", args.by_s);
+  *report = hit + ": wall clock " + by +
+            " for its Patroni, PostgreSQL, detector and catalogd (etcd and every monotonic clock keep the real "
+            "time)";
+  if (args.seconds <= 0) {
+    *report += " (undo: fault heal)";
+    return Status::Ok();
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(args.seconds));
+  if (auto st = SetClockOffset(**z, 0); !st.ok()) return st;
+  char back[64];
+  std::snprintf(back, sizeof back, " for %.1f s, then set right", args.seconds);
+  *report += back;
+  return Status::Ok();
+}
+
+namespace {
+// What `fill-wal-disk` writes into a zone's pg_wal filesystem; heal removes it.
+std::string WalBallast(const Zone& z) { return Topology::WalDiskDir(z) + "/ballast"; }
+}  // namespace
+
+Status FaultFillWalDisk(const Topology& t, const FaultArgs& args, std::string* report) {
+  if (t.drills.wal_disk_mb <= 0)
+    return Status::Invalid("fill-wal-disk needs `drills: {wal_disk_mb: 1024}` (say) in topology " + t.name +
+                           " before `up`: pg_wal must have a filesystem of its own to fill");
+  auto zr = ResolveZone(t, args.target);
+  if (!zr.ok()) return zr.status();
+  const Zone& z = **zr;
+  std::string hit = ZoneWithRole(t, z);
+  auto secrets = LoadOrCreateSecrets(t);
+  if (!secrets.ok()) return secrets.status();
+  // Every free byte, in 1 MiB writes, as root (tmpfs keeps nothing back for root).
+  std::string ballast = WalBallast(z);
+  int fd = ::open(ballast.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (fd < 0) return Status::Internal("cannot create " + ballast + ": " + std::strerror(errno));
+  std::vector<char> zeros(1 << 20, 0);
+  long long written = 0;
+  for (;;) {
+    ssize_t n = ::write(fd, zeros.data(), zeros.size());
+    if (n <= 0) break;
+    written += n;
+  }
+  ::close(fd);
+  struct statvfs vfs {};
+  statvfs(Topology::WalDiskDir(z).c_str(), &vfs);
+  // PostgreSQL writes into segments it already has (recycled ones too) until it needs a new one.
+  // Writing and switching segments gets it there now rather than in minutes at the load's pace.
+  std::string conninfo = "host=" + z.address + " port=" + std::to_string(t.ports.postgres) +
+                         " dbname=postgres user=postgres password=" + secrets->superuser + " connect_timeout=2";
+  auto conn = pg::Connect(conninfo, std::chrono::seconds(5));
+  int switches = 0;
+  std::string stopped = "PostgreSQL still writes (it had segments to reuse)";
+  if (!conn.ok()) {
+    stopped = "PostgreSQL did not answer: " + conn.status().detail();
+  } else {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (switches < 400 && std::chrono::steady_clock::now() < deadline) {
+      auto r = (*conn)->Exec("SELECT pg_logical_emit_message(false, 'techmoda', 'fill-wal-disk'), pg_switch_wal()");
+      if (auto* e = std::get_if<pg::Error>(&r)) {
+        stopped = "PostgreSQL stopped: " + e->message.substr(0, e->message.find('\n'));
+        break;
+      }
+      ++switches;
+    }
+  }
+  char text[160];
+  std::snprintf(text, sizeof text,
+                ": pg_wal's filesystem filled (%lld MiB of ballast, %llu bytes left); %d WAL switch(es); ",
+                written >> 20, static_cast<unsigned long long>(vfs.f_bavail) * vfs.f_frsize, switches);
+  *report = hit + text + stopped + " (undo: fault heal)";
+  return Status::Ok();
+}
+
 Status FaultStallArchive(const Topology& t, const FaultArgs& args, std::string* report) {
   const std::string& region = args.target;
   const Region* r = region.empty() ? &t.regions.front() : t.FindRegion(region);
@@ -305,6 +395,12 @@ Status FaultHeal(const Topology& t, std::string* report) {
   int unstalled = 0;
   for (const auto& r : t.regions) unstalled += fs::remove(Topology::ArchiveStallFile(r));
   bool had_rules = RemoveCuts(t);
+  int unfilled = 0, clocks = 0;
+  for (const auto* z : t.AllZones()) {
+    std::error_code ec;
+    unfilled += fs::remove(WalBallast(*z), ec);
+    if (ClockOffset(*z) != 0) clocks += SetClockOffset(*z, 0).ok();
+  }
   int resumed = 0;
   for (const auto* z : t.AllZones())
     if (auto uid = UidOf(z->os_user))
@@ -345,7 +441,9 @@ Status FaultHeal(const Topology& t, std::string* report) {
     started.insert(started.end(), names.begin(), names.end());
   }
   *report = std::string(had_rules ? "partitions removed; " : "") + (unstalled ? "WAL archiving resumed; " : "") +
-            std::to_string(resumed) + " process(es) resumed; " + std::to_string(started.size()) + " program(s) started";
+            (unfilled ? std::to_string(unfilled) + " pg_wal filesystem(s) emptied; " : "") +
+            (clocks ? std::to_string(clocks) + " zone clock(s) set right; " : "") + std::to_string(resumed) +
+            " process(es) resumed; " + std::to_string(started.size()) + " program(s) started";
   for (const auto& s : started) *report += " " + s;
   // A postmaster killed alone leaves its backends behind until they notice; if Patroni tried to start
   // PostgreSQL meanwhile, the old shared memory was still in use and the member stays "start failed"

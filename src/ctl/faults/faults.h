@@ -19,6 +19,7 @@ Result<const Zone*> ResolveZone(const Topology& t, const std::string& zone);
 struct FaultArgs {
   std::string target;
   double seconds = 0;
+  double by_s = 0;  // skew-clock: how far the zone's wall clock moves (negative: back)
 };
 
 Status FaultKillZone(const Topology& t, const FaultArgs& args, std::string* report);
@@ -35,6 +36,12 @@ Status FaultKillEtcdMajority(const Topology& t, const FaultArgs& args, std::stri
 // Freezes a zone's PostgreSQL alone (a hung disk, say): its Patroni, etcd and catalogd go on.
 Status FaultStopPostgres(const Topology& t, const FaultArgs& args, std::string* report);
 Status FaultKillPostgres(const Topology& t, const FaultArgs& args, std::string* report);
+// Moves the wall clock of a zone's Patroni, PostgreSQL, detector and catalogd by args.by_s (needs
+// drills.clock_skew); back to the real one after args.seconds, or at heal.
+Status FaultSkewClock(const Topology& t, const FaultArgs& args, std::string* report);
+// Fills the filesystem under the zone's pg_wal (needs drills.wal_disk_mb), then has its PostgreSQL
+// switch WAL segments until it needs a new one and cannot write it. Heal removes the ballast.
+Status FaultFillWalDisk(const Topology& t, const FaultArgs& args, std::string* report);
 // Several regions: kill every process of a region (zones, HAProxy, its global etcd member), or cut
 // it off from the other regions and the witness while its clients still reach it.
 Status FaultKillRegion(const Topology& t, const FaultArgs& args, std::string* report);
@@ -42,7 +49,8 @@ Status FaultPartitionRegion(const Topology& t, const FaultArgs& args, std::strin
 // Makes a region's WAL archiving fail (archive_command finds STALLED in the archive folder); `region`
 // empty: the first.
 Status FaultStallArchive(const Topology& t, const FaultArgs& args, std::string* report);
-// Removes every partition, resumes stopped processes and starts the killed ones, lets archiving go on.
+// Removes every partition, resumes stopped processes and starts the killed ones, lets archiving go on,
+// empties the filled pg_wal filesystems and sets the zones' clocks right.
 Status FaultHeal(const Topology& t, std::string* report);
 
 }  // namespace techmoda::ctl

@@ -118,7 +118,13 @@ Result<int> BadDeployment(const Topology& t, const std::vector<std::string>& pro
 class GameDay {
  public:
   GameDay(const Scenario& s, const Topology& t, std::string out_dir, const Progress& progress)
-      : s_(s), t_(t), out_dir_(std::move(out_dir)), progress_(progress) {}
+      : s_(s), t_(t), out_dir_(std::move(out_dir)), progress_(progress) {
+    // The zones are made ready for the timeline's faults that need it before they start.
+    for (const auto& step : s_.timeline) {
+      if (step.action == "skew-clock") t_.drills.clock_skew = true;
+      if (step.action == "fill-wal-disk" && t_.drills.wal_disk_mb == 0) t_.drills.wal_disk_mb = 1024;
+    }
+  }
 
   Result<GamedayReport> Run(bool keep_up) {
     fs::create_directories(out_dir_);
@@ -261,7 +267,8 @@ class GameDay {
     if (const Drill* drill = FindDrill(step.action)) {
       // Aimed at a role ("primary") resolved now; the detail names the zone and role it hit.
       if (drill->recovery == RecoveryClass::kRegion) check_.region_lost_at_s = at;
-      return drill->inject(t_, {drill->target == DrillTarget::kZone ? step.zone : step.region, step.for_s}, detail);
+      return drill->inject(t_, {drill->target == DrillTarget::kZone ? step.zone : step.region, step.for_s, step.by_s},
+                           detail);
     }
     if (step.action == "heal") return FaultHeal(t_, detail);
     // Failover, failback and recovery take the same path as an operator's command: an intent of the
@@ -347,7 +354,7 @@ class GameDay {
   }
 
   const Scenario& s_;
-  const Topology& t_;
+  Topology t_;  // the scenario's, with the drills its timeline needs
   const std::string out_dir_;
   const Progress& progress_;
   GamedayReport report_;

@@ -18,6 +18,10 @@ std::string Step::Describe() const {
   }
   if (const Drill* d = FindDrill(action)) {
     std::string out = action + " " + (d->target == DrillTarget::kZone ? zone : region);
+    if (by_s != 0) {
+      std::snprintf(buf, sizeof buf, " by %+g s", by_s);
+      out += buf;
+    }
     if (for_s > 0) {
       std::snprintf(buf, sizeof buf, " for %g s", for_s);
       out += buf;
@@ -81,7 +85,8 @@ Result<Scenario> ParseScenario(const std::string& yaml_text) {
     const auto& n = timeline[i];
     std::string where = "timeline[" + std::to_string(i) + "]";
     Step st;
-    CheckKeys(n, {"at_s", "action", "zone", "region", "to", "force", "factor", "for_s", "products"}, where, &errors);
+    CheckKeys(n, {"at_s", "action", "zone", "region", "to", "force", "factor", "for_s", "by_s", "products"}, where,
+              &errors);
     if (!n["at_s"]) errors.push_back(where + ".at_s: required");
     ReadDouble(n, "at_s", 0, s.duration_s, where, &st.at_s, &errors);
     ReadString(n, "action", where, &st.action, &errors);
@@ -91,6 +96,7 @@ Result<Scenario> ParseScenario(const std::string& yaml_text) {
     ReadBool(n, "force", where, &st.force, &errors);
     ReadDouble(n, "factor", 1, 100, where, &st.factor, &errors);
     ReadDouble(n, "for_s", 1, s.duration_s, where, &st.for_s, &errors);
+    ReadDouble(n, "by_s", -86400 * 365, 86400 * 365, where, &st.by_s, &errors);
     ReadInt(n, "products", 1, 10000000, where, &st.products, &errors);
     const Drill* drill = FindDrill(st.action);
     if (!drill && std::find(kRepairActions.begin(), kRepairActions.end(), st.action) == kRepairActions.end()) {
@@ -108,8 +114,11 @@ Result<Scenario> ParseScenario(const std::string& yaml_text) {
     if (st.action == "surge" && !n["for_s"]) errors.push_back(where + ".for_s: required by surge");
     if (drill && n["for_s"] && !drill->timed)
       errors.push_back(where + ".for_s: " + st.action +
-                       " is not a pause (for_s applies to stop-zone, stop-postgres "
-                       "and stop-patroni)");
+                       " is not a pause (for_s applies to stop-zone, stop-postgres, "
+                       "stop-patroni and skew-clock)");
+    if (drill && drill->offset && st.by_s == 0) errors.push_back(where + ".by_s: required by " + st.action);
+    if (n["by_s"] && !(drill && drill->offset))
+      errors.push_back(where + ".by_s: applies to skew-clock, not to " + st.action);
     if (st.action == "bad-deploy" && st.products == 0) errors.push_back(where + ".products: required by bad-deploy");
     s.timeline.push_back(st);
   }

@@ -32,7 +32,8 @@ struct Step {
   std::string action;
   std::string zone, region, to;  // a drill's target: zone ("primary" allowed) or region; failover's region
   bool force = false;            // failover
-  double factor = 1, for_s = 0;  // surge
+  double factor = 1, for_s = 0;  // surge; for_s also a pause's or a skew's length
+  double by_s = 0;               // skew-clock: how far the clock moves
   int products = 0;              // bad-deploy: how many prices it rewrites
   std::string Describe() const;
   // The RTO class a fault belongs to ("" for repairs and surges, which are not faults with a recovery).

@@ -69,14 +69,27 @@ TEST(Scenario, EveryDrillIsAStep) {
   int at = 1;
   for (const auto& d : Drills())
     text += "  - {at_s: " + std::to_string(at++) + ", action: " + std::string(d.name) + ", " +
-            (d.target == DrillTarget::kZone ? "zone: primary" : "region: a") + "}\n";
+            (d.target == DrillTarget::kZone ? "zone: primary" : "region: a") + (d.offset ? ", by_s: -30" : "") + "}\n";
   auto s = ParseScenario(text);
   ASSERT_TRUE(s.ok()) << s.status().detail();
   ASSERT_EQ(s->timeline.size(), Drills().size());
+
   for (std::size_t i = 0; i < Drills().size(); ++i) {
     EXPECT_EQ(s->timeline[i].FaultClass(), RecoveryClassName(Drills()[i].recovery)) << Drills()[i].name;
     EXPECT_EQ(s->timeline[i].Describe().rfind(std::string(Drills()[i].name), 0), 0u);
+    if (Drills()[i].offset) {
+      EXPECT_EQ(s->timeline[i].Describe(), std::string(Drills()[i].name) + " primary by -30 s");
+    }
   }
+}
+
+TEST(Scenario, AClockSkewNeedsItsOffsetAndNothingElseTakesOne) {
+  auto s = ParseScenario(
+      "name: x\nduration_s: 100\ntimeline:\n  - {at_s: 1, action: skew-clock, zone: primary}\n"
+      "  - {at_s: 2, action: kill-zone, zone: primary, by_s: 5}\n");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().detail().find("timeline[0].by_s: required by skew-clock"), std::string::npos);
+  EXPECT_NE(s.status().detail().find("timeline[1].by_s: applies to skew-clock, not to kill-zone"), std::string::npos);
 }
 
 }  // namespace

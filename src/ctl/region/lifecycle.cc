@@ -15,6 +15,7 @@
 #include "common/pg.h"
 #include "common/process.h"
 #include "ctl/backup/backup.h"
+#include "ctl/infra/drill_zones.h"
 #include "ctl/infra/health.h"
 #include "ctl/infra/nftables.h"
 #include "ctl/infra/processes.h"
@@ -77,6 +78,7 @@ Status Prepare(const Topology& t, const Secrets& s) {
     chmod((z->dir + "/pg").c_str(), 0700);
     chmod((z->dir + "/etcd").c_str(), 0700);
   }
+  if (auto st = PrepareDrillZones(t); !st.ok()) return st;
   for (const auto& r : t.regions) {
     fs::create_directories(r.dir + "/logs");
     chmod(r.dir.c_str(), 0755);  // the zones' archive_command looks for the stall file here
@@ -380,6 +382,7 @@ Status Down(const Topology& t, bool purge, const Progress& progress) {
       if (!left.empty()) progress("killed " + std::to_string(left.size()) + " leftover process(es) of zone " + z->name);
     }
   if (purge) {
+    if (int n = ReleaseWalDisks(t)) progress("unmounted " + std::to_string(n) + " zone pg_wal filesystem(s)");
     std::error_code ec;
     fs::remove_all(t.var_dir, ec);
     progress("removed " + t.var_dir);

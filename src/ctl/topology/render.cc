@@ -100,6 +100,8 @@ std::string OwnBinDir() {
   return std::filesystem::read_symlink("/proc/self/exe", ec).parent_path().string();
 }
 
+std::string ClockSkewLibrary() { return OwnBinDir() + "/libtechmoda_clock_skew.so"; }
+
 namespace {
 
 // Where things live: under ./var on this machine, or the usual places on a real host.
@@ -313,6 +315,10 @@ std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const
   }
   std::string api = z.address + ":" + std::to_string(t.ports.patroni);
   const auto& p = t.patroni;
+  // With drills.wal_disk_mb, initdb and pg_basebackup put pg_wal on the zone's own filesystem.
+  // Local topologies only (the zone's processes run as its own user): a drill's setting.
+  int wal_disk_mb = l.os_user == z.os_user ? t.drills.wal_disk_mb : 0;
+  std::string wal_dir = Topology::WalDiskDir(z) + "/pg_wal";
   std::string archive_command =
       ZoneArchiveCommand(t, r, z, l.os_user == z.os_user ? RenderTarget::kLocal : RenderTarget::kSystemd);
   YAML::Emitter o;
@@ -359,7 +365,12 @@ std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const
   Kv(o, "max_replication_slots", 64);
   Kv(o, "max_connections", 200);
   KvQuoted(o, "hot_standby", "on");
-  Kv(o, "wal_keep_size", "256MB");
+  // A zone's own small pg_wal filesystem (drills.wal_disk_mb, local only): the WAL kept for
+  // replicas and the WAL between checkpoints each take at most a quarter of it, so only a drill
+  // (or a stuck archiver or slot) fills it.
+  bool wal_disk = wal_disk_mb > 0;
+  Kv(o, "wal_keep_size", wal_disk ? std::to_string(std::min(256, wal_disk_mb / 4)) + "MB" : "256MB");
+  if (wal_disk) Kv(o, "max_wal_size", std::to_string(wal_disk_mb / 4) + "MB");
   Kv(o, "password_encryption", "scram-sha-256");
   Kv(o, "lc_messages", "C");
   KvQuoted(o, "synchronous_commit", "on");
@@ -377,6 +388,7 @@ std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const
   }
   for (auto [k, v] : {std::pair<const char*, const char*>{"auth-local", "peer"}, {"auth-host", "scram-sha-256"}})
     o << YAML::BeginMap << YAML::Key << k << YAML::Value << v << YAML::EndMap;
+  if (wal_disk) o << YAML::BeginMap << YAML::Key << "waldir" << YAML::Value << wal_dir << YAML::EndMap;
   o << YAML::EndSeq;
   o << YAML::EndMap;  // bootstrap
   o << YAML::Key << "postgresql" << YAML::Value << YAML::BeginMap;
@@ -385,7 +397,9 @@ std::string PatroniYaml(const Topology& t, const Region& r, const Zone& z, const
   Kv(o, "data_dir", l.zone_dir + "/pg/data");
   Kv(o, "bin_dir", t.postgres_bin_dir);
   o << YAML::Key << "basebackup" << YAML::Value << YAML::BeginSeq << YAML::BeginMap << YAML::Key << "checkpoint"
-    << YAML::Value << "fast" << YAML::EndMap << YAML::EndSeq
+    << YAML::Value << "fast" << YAML::EndMap;
+  if (wal_disk) o << YAML::BeginMap << YAML::Key << "waldir" << YAML::Value << wal_dir << YAML::EndMap;
+  o << YAML::EndSeq
     << YAML::Comment(
            "a replica cloned (or re-cloned by the responder) asks the primary for an immediate "
            "checkpoint;\nwith the default, spread one, pg_basebackup waited minutes before copying anything");
@@ -784,12 +798,21 @@ namespace {
 // One supervisord program. Nothing restarts by itself: a drill kills a process and decides when it
 // comes back (`catalogctl fault heal`), as a real outage would.
 std::string SupervisorProgram(const std::string& name, const std::string& command, const std::string& user,
-                              const std::string& log, int priority, int stop_wait_s) {
+                              const std::string& log, int priority, int stop_wait_s,
+                              const std::string& environment = "") {
   return "[program:" + name + "]\ncommand=" + command + "\n" + (user.empty() ? "" : "user=" + user + "\n") +
+         (environment.empty() ? "" : "environment=" + environment + "\n") +
          "autostart=false\nautorestart=false\nstartsecs=1\nstartretries=0\npriority=" + std::to_string(priority) +
          "\nstopsignal=TERM\nstopwaitsecs=" + std::to_string(stop_wait_s) +
          "\nkillasgroup=true\nstdout_logfile=" + log +
          "\nstdout_logfile_maxbytes=50MB\nstdout_logfile_backups=2\nredirect_stderr=true\n\n";
+}
+
+// supervisord's environment= for a zone's programs with drills.clock_skew: their wall clock is the
+// real one moved by the seconds in the zone's offset file; monotonic clocks stay real.
+std::string ClockSkewEnvironment(const Zone& z) {
+  return "LD_PRELOAD=\"" + ClockSkewLibrary() + "\",TECHMODA_CLOCK_OFFSET_FILE=\"" + Topology::ClockOffsetFile(z) +
+         "\"";
 }
 
 // One static scrape target with the labels every rule relies on.
@@ -950,17 +973,20 @@ std::string SupervisorConf(const Topology& t) {
     for (const auto& z : r.zones) {
       Layout l = ZoneLayout(z, RenderTarget::kLocal);
       out += SupervisorProgram(EtcdProgram(z), Join(EtcdArgs(t, r, z, l)), z.os_user, l.log_dir + "/etcd.log", 10, 10);
+      // drills.clock_skew: the programs that read the wall clock through libc see the zone's offset
+      // (PostgreSQL too: Patroni passes its environment on). etcd, in Go, reads the clock itself.
+      std::string clock = t.drills.clock_skew ? ClockSkewEnvironment(z) : "";
       out += SupervisorProgram(PatroniProgram(z), "/usr/bin/patroni " + z.dir + "/patroni.yml", z.os_user,
-                               l.log_dir + "/patroni.log", 20, 40);
+                               l.log_dir + "/patroni.log", 20, 40, clock);
       if (t.detector.enabled)
         out += SupervisorProgram(DetectorProgram(z),
                                  l.bin_dir + "/catalogctl detector --config " + z.dir + "/detector.yaml", z.os_user,
-                                 l.log_dir + "/detector.log", 22, 5);
+                                 l.log_dir + "/detector.log", 22, 5, clock);
       for (int n = 1; n <= z.catalogd_max; ++n)
         out +=
             SupervisorProgram(CatalogdProgram(z, n),
                               l.bin_dir + "/catalogd --config " + z.dir + "/" + Topology::InstanceName(z, n) + ".yaml",
-                              z.os_user, l.log_dir + "/" + Topology::InstanceName(z, n) + ".log", 30, 25);
+                              z.os_user, l.log_dir + "/" + Topology::InstanceName(z, n) + ".log", 30, 25, clock);
       out += SupervisorProgram(BackupServerProgram(z),
                                "/usr/bin/pgbackrest --config=" + Topology::ZoneBackupConf(z) + " server", z.os_user,
                                l.log_dir + "/pgbackrest-server.log", 15, 10);

@@ -58,6 +58,9 @@ std::string ZoneArchiveCommand(const Topology& t, const Region& r, const Zone& z
 // The folder of the running catalogctl (catalogd and catalogctl sit side by side in build/).
 std::string OwnBinDir();
 
+// The clock-skew drill's LD_PRELOAD library, beside catalogctl (src/clock_skew/clock_skew.c).
+std::string ClockSkewLibrary();
+
 // Supervisor program names.
 std::string EtcdProgram(const Zone& z);
 std::string PatroniProgram(const Zone& z);

@@ -69,8 +69,8 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
   if (!root.IsMap()) return Status::Invalid(file + ": expected a mapping with name and regions");
   std::vector<std::string> errors;
   CheckKeys(root,
-            {"name", "regions", "ports", "patroni", "detector", "catalogd", "autoscale", "monitoring", "backup", "dr",
-             "postgres_bin_dir"},
+            {"name", "regions", "ports", "patroni", "detector", "drills", "catalogd", "autoscale", "monitoring",
+             "backup", "dr", "postgres_bin_dir"},
             "topology", &errors);
   Topology t;
   t.file = file;
@@ -106,6 +106,14 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
                      std::to_string(t.patroni.ttl) + ")");
 
   ReadDetector(root["detector"], &t.detector, &errors);
+  const auto& drills = root["drills"];
+  CheckKeys(drills, {"clock_skew", "wal_disk_mb"}, "drills", &errors);
+  ReadBool(drills, "clock_skew", "drills", &t.drills.clock_skew, &errors);
+  ReadInt(drills, "wal_disk_mb", 0, 65536, "drills", &t.drills.wal_disk_mb, &errors);
+  // Room for wal_keep_size and the WAL between checkpoints (PatroniYaml sizes both from it).
+  if (t.drills.wal_disk_mb > 0 && t.drills.wal_disk_mb < 512)
+    errors.push_back("drills.wal_disk_mb: " + std::to_string(t.drills.wal_disk_mb) +
+                     " is too small for pg_wal (0: off, or at least 512)");
 
   const auto& cd = root["catalogd"];
   CheckKeys(cd,

@@ -38,6 +38,18 @@ struct DetectorSettings {
   int suspect_after_ms = 1500;  // failed without a break this long, by a majority of zones
 };
 
+// Zones prepared for the faults that need it when they start (`drills:`): for drills and game days,
+// off by default. The game day turns on what its timeline's faults need.
+struct DrillSettings {
+  // Each zone's Patroni (and the PostgreSQL it starts), detector and catalogd read the wall clock
+  // through src/clock_skew (LD_PRELOAD), at the offset in Topology::ClockOffsetFile: "+0" until
+  // `catalogctl fault skew-clock` moves it.
+  bool clock_skew = false;
+  // > 0: each zone's pg_wal lives on a tmpfs of this many MiB (Topology::WalDiskDir), which
+  // `catalogctl fault fill-wal-disk` fills. tmpfs is memory: it does not survive the machine's restart.
+  int wal_disk_mb = 0;
+};
+
 struct CatalogdSettings {
   int io_threads = 1;
   int pool_size = 8;
@@ -154,6 +166,7 @@ struct Topology {
   Ports ports;
   PatroniTimings patroni;
   DetectorSettings detector;
+  DrillSettings drills;
   CatalogdSettings catalogd;
   AutoscalePolicy autoscale;
   Monitoring monitoring;
@@ -181,6 +194,10 @@ struct Topology {
   static std::string ArchiveStallFile(const Region& r) { return r.dir + "/ARCHIVE-STALLED"; }
   // A zone's pgBackRest configuration (archive-push, its TLS server).
   static std::string ZoneBackupConf(const Zone& z) { return z.dir + "/pgbackrest.conf"; }
+  // The zone's wall-clock offset in seconds ("+0", "+90", "-30"), with drills.clock_skew.
+  static std::string ClockOffsetFile(const Zone& z) { return z.dir + "/clock-offset"; }
+  // The mount point of the zone's pg_wal filesystem, with drills.wal_disk_mb; pg_wal is a folder in it.
+  static std::string WalDiskDir(const Zone& z) { return z.dir + "/wal-disk"; }
   // The nftables table holding this topology's fault rules.
   std::string NftTable() const;
 };

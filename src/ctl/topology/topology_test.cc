@@ -56,6 +56,54 @@ TEST(Topology, RejectsWhatIsNotYaml) {
   EXPECT_FALSE(ParseTopology("name: x\nregions: []\n", "x.yaml", "/var").ok());
 }
 
+TEST(Topology, DrillSettingsAreOffUnlessAskedForAndChecked) {
+  auto plain = ParseTopology(kThreeZones, "drill.yaml", "/srv/var");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->drills.clock_skew);
+  EXPECT_EQ(plain->drills.wal_disk_mb, 0);
+  auto on =
+      ParseTopology(std::string(kThreeZones) + "drills: {clock_skew: true, wal_disk_mb: 1024}\n", "d.yaml", "/srv/var");
+  ASSERT_TRUE(on.ok()) << on.status().detail();
+  EXPECT_TRUE(on->drills.clock_skew);
+  EXPECT_EQ(on->drills.wal_disk_mb, 1024);
+  EXPECT_EQ(Topology::WalDiskDir(on->regions[0].zones[0]), "/srv/var/drill/a1/wal-disk");
+  auto bad = ParseTopology(std::string(kThreeZones) + "drills: {wal_disk_mb: 100, clock: 5}\n", "d.yaml", "/srv/var");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().detail().find("drills.wal_disk_mb: 100 is too small"), std::string::npos)
+      << bad.status().detail();
+  EXPECT_NE(bad.status().detail().find("clock"), std::string::npos) << bad.status().detail();
+}
+
+TEST(Render, DrillZonesGetTheirOwnPgWalAndAMovableClock) {
+  auto t =
+      ParseTopology(std::string(kThreeZones) + "drills: {clock_skew: true, wal_disk_mb: 1024}\n", "d.yaml", "/srv/var");
+  ASSERT_TRUE(t.ok());
+  Secrets s{"su-secret", "repl-secret", "rew-secret", "cat-secret", "api-secret", "adm-token", "cli-token"};
+  for (const auto& f : Render(*t, s, RenderTarget::kLocal)) {
+    if (f.path == "/srv/var/drill/a1/patroni.yml") {
+      // initdb and pg_basebackup both, so a re-cloned replica keeps pg_wal on its filesystem.
+      std::size_t first = f.content.find("waldir: /srv/var/drill/a1/wal-disk/pg_wal");
+      ASSERT_NE(first, std::string::npos) << f.content;
+      EXPECT_NE(f.content.find("waldir: /srv/var/drill/a1/wal-disk/pg_wal", first + 1), std::string::npos);
+      EXPECT_NE(f.content.find("max_wal_size: 256MB"), std::string::npos);
+      EXPECT_NE(f.content.find("wal_keep_size: 256MB"), std::string::npos);
+    }
+    if (f.path.ends_with("supervisord.conf")) {
+      std::string preload =
+          "LD_PRELOAD=\"" + ClockSkewLibrary() + "\",TECHMODA_CLOCK_OFFSET_FILE=\"/srv/var/drill/a1/clock-offset\"";
+      for (const char* program : {"[program:patroni-a1]", "[program:detector-a1]", "[program:catalogd-a1-1]"}) {
+        auto at = f.content.find(program);
+        ASSERT_NE(at, std::string::npos) << program;
+        EXPECT_EQ(f.content.find(preload, at), f.content.find("environment=", at) + 12) << program;
+      }
+      auto etcd = f.content.find("[program:etcd-a1]");
+      ASSERT_NE(etcd, std::string::npos);
+      EXPECT_GT(f.content.find("environment=", etcd), f.content.find("[program:", etcd + 1))
+          << "etcd reads the clock itself; it gets no preload";
+    }
+  }
+}
+
 TEST(Render, EveryZoneGetsItsOwnConfigurationAndNoSecretLeavesItsFile) {
   auto t = ParseTopology(kThreeZones, "drill.yaml", "/srv/var");
   ASSERT_TRUE(t.ok());
