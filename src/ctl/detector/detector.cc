@@ -2,10 +2,15 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
+#include <thread>
 
 #include "common/etcd_v2.h"
 #include "common/http_client.h"
@@ -13,6 +18,7 @@
 #include "common/pg.h"
 #include "ctl/base/loop.h"
 #include "ctl/base/stop.h"
+#include "techmoda/mutex.h"
 
 namespace json = boost::json;
 
@@ -53,6 +59,8 @@ Result<Config> LoadConfig(const std::string& path) {
     c.record_ttl_s = y["record_ttl_s"].as<int>(2);
     c.cooldown = std::chrono::seconds(y["cooldown_s"].as<int>(20));
     c.act = y["act"].as<bool>(true);
+    c.agent_listen = y["agent_listen"].as<std::string>("");
+    c.agent_stale = std::chrono::milliseconds(y["agent_stale_ms"].as<int>(3000));
   } catch (const std::exception& e) {
     return Status::Invalid(path + ": " + e.what());
   }
@@ -166,6 +174,17 @@ Decision Decide(const View& v, const std::string& self, std::chrono::millisecond
   return d;
 }
 
+std::string AgentAnswer(const std::string& self, const std::optional<std::string>& fresh_leader,
+                        std::optional<bool> in_recovery, std::string* why) {
+  if (fresh_leader && (*fresh_leader == self || fresh_leader->empty())) return "up";
+  if (in_recovery.value_or(false)) return "up";
+  if (why)
+    *why = (fresh_leader ? "the leader key names " + *fresh_leader : std::string("no quorum read of the leader key")) +
+           (in_recovery ? ", and a primary runs here" : ", and this zone's PostgreSQL does not answer");
+  // The bare word: HAProxy 2.6 ignores a "down#why" reply ("agent reports an error"), seen here.
+  return "down";
+}
+
 namespace {
 
 // One detector's state between rounds.
@@ -173,9 +192,32 @@ class Detector {
  public:
   explicit Detector(const Config& c) : c_(c), etcd_(c.etcd, std::chrono::milliseconds(400)) {}
 
+  // On the agent's thread: the answer for HAProxy, from the last quorum read and, when that does
+  // not settle it, this zone's own PostgreSQL.
+  std::string Agent() {
+    std::optional<std::string> fresh;
+    {
+      MutexLock l(read_mu_);
+      if (read_at_ && SteadyClock::now() - *read_at_ <= c_.agent_stale) fresh = read_leader_;
+    }
+    std::optional<bool> in_recovery;
+    if (!fresh || (*fresh != c_.zone && !fresh->empty())) in_recovery = OwnPostgresInRecovery();
+    std::string why;
+    std::string answer = AgentAnswer(c_.zone, fresh, in_recovery, &why);
+    if (answer != last_agent_answer_)
+      log::Info("detector.agent", {{"zone", c_.zone}, {"answer", answer}, {"why", why}});
+    last_agent_answer_ = answer;
+    return answer;
+  }
+
   void Round() {
     auto leader = etcd_.Get(c_.cluster_path + "/leader");
     if (!leader.ok()) return EtcdUnreachable(leader.status());
+    {
+      MutexLock l(read_mu_);
+      read_at_ = SteadyClock::now();
+      read_leader_ = *leader ? (*leader)->value : "";
+    }
     if (etcd_down_) log::Info("detector.etcd_reachable", {{"zone", c_.zone}});
     etcd_down_ = false;
     View v;
@@ -296,6 +338,28 @@ class Detector {
     return "";
   }
 
+  // pg_is_in_recovery() of this zone's PostgreSQL within 300 ms (nullopt: no answer). Agent thread.
+  std::optional<bool> OwnPostgresInRecovery() {
+    const Member* self = MemberNamed(c_.zone);
+    if (!self) return std::nullopt;
+    auto deadline = SteadyClock::now() + std::chrono::milliseconds(300);
+    if (!agent_conn_ || agent_conn_->IsBroken()) {
+      auto [host, port] = HostPort(self->postgres);
+      auto c = pg::ConnectUntil("host=" + host + " port=" + std::to_string(port) + " " + c_.probe_conninfo +
+                                    " application_name=techmoda-agent-" + c_.zone,
+                                deadline);
+      if (!c.ok()) return std::nullopt;
+      agent_conn_ = std::move(*c);
+    }
+    auto r = agent_conn_->ExecScriptUntil("SELECT pg_is_in_recovery()", deadline, std::chrono::milliseconds(0));
+    auto* rows = std::get_if<pg::Rows>(&r);
+    if (!rows || rows->size() != 1) {
+      agent_conn_.reset();
+      return std::nullopt;
+    }
+    return rows->Get(0, 0) == "t";
+  }
+
   void ReadStandby(View* v) {
     auto sync = etcd_.Get(c_.cluster_path + "/sync");
     if (!sync.ok() || !*sync) {
@@ -380,6 +444,61 @@ class Detector {
   std::map<std::string, SteadyClock::time_point> cooldown_;  // leader -> not before
   Verdict last_verdict_ = Verdict::kHealthy;
   bool etcd_down_ = false;
+  // The last quorum read of the leader key, for the agent's thread.
+  Mutex read_mu_;
+  std::optional<SteadyClock::time_point> read_at_ GUARDED_BY(read_mu_);
+  std::string read_leader_ GUARDED_BY(read_mu_);
+  // The agent's thread's own.
+  std::unique_ptr<pg::Connection> agent_conn_;
+  std::string last_agent_answer_;
+};
+
+// HAProxy's agent-check: a connection, one line back, closed. Serves on its own thread until
+// destroyed.
+class AgentServer {
+ public:
+  explicit AgentServer(Detector& d) : d_(d) {}
+  ~AgentServer() {
+    stopping_ = true;
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    if (thread_.joinable()) thread_.join();
+  }
+  Status Start(const std::string& listen) {
+    auto [host, port] = HostPort(listen);
+    boost::system::error_code ec;
+    auto address = boost::asio::ip::make_address(host, ec);
+    if (ec) return Status::Invalid("agent_listen: " + listen + ": " + ec.message());
+    boost::asio::ip::tcp::endpoint at(address, port);
+    acceptor_.open(at.protocol(), ec);
+    if (!ec) acceptor_.set_option(boost::asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(at, ec);
+    if (!ec) acceptor_.listen(16, ec);
+    if (ec) return Status::Unavailable("agent: cannot listen on " + listen + ": " + ec.message());
+    thread_ = std::thread([this] {
+      while (!stopping_) {
+        boost::system::error_code aec;
+        boost::asio::ip::tcp::socket sock(ioc_);
+        acceptor_.accept(sock, aec);
+        if (aec) {
+          if (stopping_) return;
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));  // out of descriptors: no spin
+          continue;
+        }
+        std::string line = d_.Agent() + "\n";
+        boost::asio::write(sock, boost::asio::buffer(line), aec);
+        sock.close(aec);
+      }
+    });
+    return Status::Ok();
+  }
+
+ private:
+  Detector& d_;
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_{ioc_};
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace
@@ -394,6 +513,11 @@ Status Run(const Config& c, const RunOptions& o) {
                                  {"suspect_after_ms", c.suspect_after.count()},
                                  {"act", c.act}});
   Detector d(c);
+  std::optional<AgentServer> agent;
+  if (!c.agent_listen.empty()) {
+    agent.emplace(d);
+    if (auto st = agent->Start(c.agent_listen); !st.ok()) return st;
+  }
   ControlLoop loop({"detector", c.probe_interval, o.duration});
   loop.Run([&] { d.Round(); });
   d.Stopped();

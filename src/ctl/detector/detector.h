@@ -39,6 +39,10 @@ struct Config {
   int record_ttl_s = 2;               // a detector that stops writing is forgotten after this
   std::chrono::seconds cooldown{20};  // after removing a leader's key, not again for the same leader
   bool act = true;                    // false: watch and record, never remove the key
+  // HAProxy's agent-check on the write port asks here (host:port; "" for none) whether this zone
+  // may take writes: see AgentAnswer.
+  std::string agent_listen;
+  std::chrono::milliseconds agent_stale{3000};  // a quorum read of the leader key older than this is none
 };
 
 Result<Config> LoadConfig(const std::string& path);
@@ -89,6 +93,19 @@ struct Decision {
 
 // Pure: the rule, case by case in docs/failure-detector.md.
 Decision Decide(const View& v, const std::string& self, std::chrono::milliseconds suspect_after);
+
+// What the zone's detector tells HAProxy's agent-check on the region's write port about its own
+// zone: "up", or "down", which takes the zone off the write port (and cuts its sessions) until it
+// says "up" again (`why` says why, for the log). Patroni's GET /primary answers 200 until the lock it last renewed
+// would expire, so a primary cut off from etcd, or whose lock was taken away, keeps getting writes for up to ttl
+// without this. Pure: `fresh_leader` is the leader key's value from a quorum read younger than
+// agent_stale (nullopt: no such read), `in_recovery` what the zone's own PostgreSQL says
+// (nullopt: it did not answer; asked only when the key does not settle it).
+// - the key names this zone, or no one (Patroni is electing; its own check decides): up;
+// - the zone's PostgreSQL is a replica: up (Patroni's check keeps a replica off the write port);
+// - otherwise (another leader, or no quorum, and a primary or a silent PostgreSQL here): down.
+std::string AgentAnswer(const std::string& self, const std::optional<std::string>& fresh_leader,
+                        std::optional<bool> in_recovery, std::string* why = nullptr);
 
 struct RunOptions {
   std::chrono::seconds duration{0};  // 0: until SIGTERM

@@ -163,3 +163,33 @@ TEST(Detector, AConfigurationWithoutItsPartsIsRefused) {
 
 }  // namespace
 }  // namespace techmoda::ctl::detector
+
+namespace techmoda::ctl::detector {
+namespace {
+
+TEST(DetectorAgent, TheZoneTheKeyNamesOrNoKeyTakesWrites) {
+  EXPECT_EQ(AgentAnswer("z1", std::string("z1"), std::nullopt), "up");
+  // No leader key: Patroni is electing one, and its own /primary check decides.
+  EXPECT_EQ(AgentAnswer("z1", std::string(""), std::nullopt), "up");
+}
+
+TEST(DetectorAgent, AReplicaIsNeverFenced) {
+  // Patroni's check already keeps a replica off the write port; a "down" could outlive the agent.
+  EXPECT_EQ(AgentAnswer("z1", std::string("z2"), true), "up");
+  EXPECT_EQ(AgentAnswer("z1", std::nullopt, true), "up");
+}
+
+TEST(DetectorAgent, APrimaryTheKeyDoesNotNameIsFenced) {
+  // The bare word: HAProxy 2.6 ignores "down#why" and changes nothing.
+  std::string why;
+  EXPECT_EQ(AgentAnswer("z1", std::string("z2"), false, &why), "down");
+  EXPECT_EQ(why, "the leader key names z2, and a primary runs here");
+  // Cut off from etcd's majority: no fresh read, so it cannot know it still leads.
+  EXPECT_EQ(AgentAnswer("z1", std::nullopt, false, &why), "down");
+  EXPECT_EQ(why, "no quorum read of the leader key, and a primary runs here");
+  EXPECT_EQ(AgentAnswer("z1", std::nullopt, std::nullopt, &why), "down");
+  EXPECT_EQ(why, "no quorum read of the leader key, and this zone's PostgreSQL does not answer");
+}
+
+}  // namespace
+}  // namespace techmoda::ctl::detector

@@ -467,6 +467,9 @@ std::string DetectorYaml(const Topology& t, const Region& r, const Zone& z, cons
   Kv(o, "record_ttl_s", 2);
   Kv(o, "cooldown_s", t.patroni.ttl, "after removing a leader's key, not again for the same leader this soon");
   Kv(o, "act", d.act);
+  Kv(o, "agent_listen", z.address + ":" + std::to_string(t.ports.detector_agent),
+     "HAProxy's agent-check on the write port: may this zone take writes");
+  Kv(o, "agent_stale_ms", 3000);
   o << YAML::EndMap;
   return Emitted(o);
 }
@@ -643,10 +646,17 @@ std::string FrontDoorCfg(const Topology& t, const std::string& state_dir) {
 
 std::string HaproxyCfg(const Topology& t, const Region& r, const std::string& state_dir) {
   auto port = [](int p) { return std::to_string(p); };
-  std::string pg_servers, api_servers;
+  std::string primary_servers, pg_servers, api_servers;
   for (const auto& z : r.zones) {
-    std::string check = " check addr " + z.address + " port " + port(t.ports.patroni) + "\n";
-    pg_servers += "  server " + z.name + " " + z.address + ":" + port(t.ports.postgres) + check;
+    std::string check = " check addr " + z.address + " port " + port(t.ports.patroni);
+    pg_servers += "  server " + z.name + " " + z.address + ":" + port(t.ports.postgres) + check + "\n";
+    // The zone's detector may take it off the write port although its Patroni still says primary
+    // (DetectorAgent in src/ctl/detector: a lock taken away, or no quorum).
+    primary_servers += "  server " + z.name + " " + z.address + ":" + port(t.ports.postgres) + check +
+                       (t.detector.enabled ? " agent-check agent-addr " + z.address + " agent-port " +
+                                                 port(t.ports.detector_agent) + " agent-inter 250ms"
+                                           : "") +
+                       "\n";
     // Instances above the zone's minimum start in maintenance; the autoscaler enables them through
     // the runtime API (stats socket) when it starts them, and disables them before it stops them.
     for (int n = 1; n <= z.catalogd_max; ++n)
@@ -697,6 +707,8 @@ std::string HaproxyCfg(const Topology& t, const Region& r, const std::string& st
          "\n"
          "# Writes: only the node whose Patroni says it is the primary (holds the leader lock).\n"
          "# When it stops saying so, its sessions are cut so that clients reconnect to the new one.\n"
+         "# The zone's detector (agent-check) also takes it off when the leader key, read from a majority,\n"
+         "# names another zone or cannot be read while it runs as a primary (docs/failure-detector.md).\n"
          "listen postgres-primary\n"
          "  mode tcp\n"
          "  bind " +
@@ -707,7 +719,7 @@ std::string HaproxyCfg(const Topology& t, const Region& r, const std::string& st
          "  http-check expect status 200\n"
          "  default-server inter 500ms fastinter 250ms downinter 250ms fall 2 rise 1 on-marked-down "
          "shutdown-sessions\n" +
-         pg_servers +
+         primary_servers +
          "\n"
          "# Reads that must come from PostgreSQL: the replicas that are streaming.\n"
          "listen postgres-replicas\n"
@@ -795,14 +807,15 @@ std::string SuperuserConninfo(const Topology& t, const Region& r, const Secrets&
 
 namespace {
 
-// One supervisord program. Nothing restarts by itself: a drill kills a process and decides when it
-// comes back (`catalogctl fault heal`), as a real outage would.
+// One supervisord program. Nothing restarts by itself (`restart` aside): a drill kills a process and
+// decides when it comes back (`catalogctl fault heal`), as a real outage would.
 std::string SupervisorProgram(const std::string& name, const std::string& command, const std::string& user,
                               const std::string& log, int priority, int stop_wait_s,
-                              const std::string& environment = "") {
+                              const std::string& environment = "", bool restart = false) {
   return "[program:" + name + "]\ncommand=" + command + "\n" + (user.empty() ? "" : "user=" + user + "\n") +
          (environment.empty() ? "" : "environment=" + environment + "\n") +
-         "autostart=false\nautorestart=false\nstartsecs=1\nstartretries=0\npriority=" + std::to_string(priority) +
+         "autostart=false\nautorestart=" + (restart ? "true" : "false") +
+         "\nstartsecs=1\nstartretries=" + (restart ? "1000" : "0") + "\npriority=" + std::to_string(priority) +
          "\nstopsignal=TERM\nstopwaitsecs=" + std::to_string(stop_wait_s) +
          "\nkillasgroup=true\nstdout_logfile=" + log +
          "\nstdout_logfile_maxbytes=50MB\nstdout_logfile_backups=2\nredirect_stderr=true\n\n";
@@ -978,10 +991,11 @@ std::string SupervisorConf(const Topology& t) {
       std::string clock = t.drills.clock_skew ? ClockSkewEnvironment(z) : "";
       out += SupervisorProgram(PatroniProgram(z), "/usr/bin/patroni " + z.dir + "/patroni.yml", z.os_user,
                                l.log_dir + "/patroni.log", 20, 40, clock);
+      // The detector restarts by itself: its agent's "down" holds in HAProxy until it says "up" again.
       if (t.detector.enabled)
         out += SupervisorProgram(DetectorProgram(z),
                                  l.bin_dir + "/catalogctl detector --config " + z.dir + "/detector.yaml", z.os_user,
-                                 l.log_dir + "/detector.log", 22, 5, clock);
+                                 l.log_dir + "/detector.log", 22, 5, clock, true);
       for (int n = 1; n <= z.catalogd_max; ++n)
         out +=
             SupervisorProgram(CatalogdProgram(z, n),

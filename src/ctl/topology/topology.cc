@@ -82,7 +82,7 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
   const auto& ports = root["ports"];
   CheckKeys(ports,
             {"etcd_client", "etcd_peer", "postgres", "patroni", "catalogd", "haproxy_primary", "haproxy_replicas",
-             "haproxy_api", "haproxy_stats"},
+             "haproxy_api", "haproxy_stats", "detector_agent"},
             "ports", &errors);
   ReadInt(ports, "etcd_client", 1, 65535, "ports", &t.ports.etcd_client, &errors);
   ReadInt(ports, "etcd_peer", 1, 65535, "ports", &t.ports.etcd_peer, &errors);
@@ -93,6 +93,7 @@ Result<Topology> ParseTopology(const std::string& yaml_text, const std::string& 
   ReadInt(ports, "haproxy_replicas", 1, 65535, "ports", &t.ports.haproxy_replicas, &errors);
   ReadInt(ports, "haproxy_api", 1, 65535, "ports", &t.ports.haproxy_api, &errors);
   ReadInt(ports, "haproxy_stats", 1, 65535, "ports", &t.ports.haproxy_stats, &errors);
+  ReadInt(ports, "detector_agent", 1, 65535, "ports", &t.ports.detector_agent, &errors);
 
   const auto& pat = root["patroni"];
   CheckKeys(pat, {"ttl", "loop_wait", "retry_timeout", "maximum_lag_on_failover"}, "patroni", &errors);

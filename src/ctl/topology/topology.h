@@ -19,6 +19,7 @@ struct Ports {
   int haproxy_replicas = 5001;
   int haproxy_api = 8080;
   int haproxy_stats = 8404;
+  int detector_agent = 8011;  // each zone's detector answers HAProxy's agent-check on the write port here
 };
 
 // Patroni's leader-lock timings (see docs/runbooks/zone-failure.md for why these values).

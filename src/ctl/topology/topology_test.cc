@@ -128,7 +128,14 @@ TEST(Render, EveryZoneGetsItsOwnConfigurationAndNoSecretLeavesItsFile) {
       EXPECT_NE(f.content.find("--stanza=catalog archive-push %p'"), std::string::npos);
     }
     if (f.path.ends_with("supervisord.conf")) {
-      EXPECT_EQ(f.content.find("autorestart=true"), std::string::npos) << "drills decide restarts";
+      // Drills decide restarts, but for the detectors: their agent's "down" holds until they say "up".
+      std::size_t restarting = 0;
+      for (auto at = f.content.find("autorestart=true"); at != std::string::npos;
+           at = f.content.find("autorestart=true", at + 1)) {
+        ++restarting;
+        EXPECT_EQ(f.content.rfind("[program:detector-", at), f.content.rfind("[program:", at)) << "only detectors";
+      }
+      EXPECT_EQ(restarting, 3u);
       EXPECT_NE(f.content.find("--enable-v2=true"), std::string::npos);
       EXPECT_NE(f.content.find("--pre-vote"), std::string::npos);
       EXPECT_EQ(f.content.find("secret"), std::string::npos) << "no password on a command line";
@@ -176,6 +183,15 @@ TEST(Render, EveryZoneGetsItsOwnConfigurationAndNoSecretLeavesItsFile) {
       EXPECT_NE(f.content.find("uri /replica"), std::string::npos);
       EXPECT_NE(f.content.find("server a2-2 127.0.72.1:8081 check"), std::string::npos) << f.content;
       EXPECT_EQ(f.content.find("secret"), std::string::npos);
+      // The write port asks each zone's detector too; the read port does not.
+      auto primary = f.content.substr(f.content.find("listen postgres-primary"));
+      primary = primary.substr(0, primary.find("\n\n"));
+      EXPECT_NE(primary.find("server a2 127.0.72.1:5432 check addr 127.0.72.1 port 8008 agent-check agent-addr "
+                             "127.0.72.1 agent-port 8011 agent-inter 250ms"),
+                std::string::npos)
+          << primary;
+      auto replicas = f.content.substr(f.content.find("listen postgres-replicas"));
+      EXPECT_EQ(replicas.substr(0, replicas.find("\n\n")).find("agent-check"), std::string::npos);
     }
   }
   EXPECT_EQ(patroni, 3);
