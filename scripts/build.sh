@@ -12,7 +12,7 @@ case "$kind" in
     ;;
   sanitize)
     dir=build-sanitize
-    args=(-DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DTECHMODA_WERROR=ON -DTECHMODA_SANITIZE=ON
+    args=(-DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DTECHMODA_WERROR=ON -DTECHMODA_SANITIZE=ON
           -DTECHMODA_FUZZ=ON "-DTECHMODA_FUZZ_SECONDS=${FUZZ_SECONDS:-60}")
     ;;
   *) echo "usage: $0 release|sanitize" >&2; exit 2 ;;
