@@ -1,5 +1,6 @@
 #include "ctl/detector/detector.h"
 
+#include <sys/socket.h>
 #include <yaml-cpp/yaml.h>
 
 #include <atomic>
@@ -460,6 +461,8 @@ class AgentServer {
   explicit AgentServer(Detector& d) : d_(d) {}
   ~AgentServer() {
     stopping_ = true;
+    // shutdown() wakes an accept() blocked on another thread (close() alone does not, on Linux).
+    if (acceptor_.is_open()) ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
     boost::system::error_code ec;
     acceptor_.close(ec);
     if (thread_.joinable()) thread_.join();
