@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "common/http_client.h"
@@ -49,10 +50,24 @@ Status StopRegionDatabase(const Topology& t, const Region& r) {
       for (pid_t p : ProcessesOf(*uid))
         if (CommAndParent(p).first == "postgres") kill(p, SIGKILL);
   if (auto st = StopPrograms(t, patroni); !st.ok()) return st;
+  std::vector<pid_t> killed;
   for (const auto& z : r.zones)
     if (auto uid = UidOf(z.os_user))
       for (pid_t p : ProcessesOf(*uid))
-        if (CommAndParent(p).first == "postgres") kill(p, SIGKILL);
+        if (CommAndParent(p).first == "postgres" && kill(p, SIGKILL) == 0) killed.push_back(p);
+  // A killed postmaster leaves its socket's lock file (<zone>/run/.s.PGSQL.<port>.lock) naming its
+  // pid, and until that pid is reaped a new postmaster takes it for a live one and refuses to start
+  // ("lock file ... already exists"): seen in a failback, where Patroni then gave up bootstrapping
+  // the zone for good. Wait for the processes to go (5 s at most), then remove the stale files.
+  auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (Clock::now() < deadline && std::any_of(killed.begin(), killed.end(), [](pid_t p) { return kill(p, 0) == 0; }))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (const auto& z : r.zones) {
+    std::error_code ec;
+    std::string socket = z.dir + "/run/.s.PGSQL." + std::to_string(t.ports.postgres);
+    fs::remove(socket + ".lock", ec);
+    fs::remove(socket, ec);
+  }
   return Status::Ok();
 }
 
@@ -68,24 +83,40 @@ Status ClearPatroniState(const Topology& t, const Region& r) {
 }
 
 // Starts `zones`' Patroni and waits until `want` nodes of `r` run (or stream) under a leader whose
-// role is `leader_role` ("leader", or "standby_leader" for a standby cluster).
+// role is `leader_role` ("leader", or "standby_leader" for a standby cluster). A node still not
+// running after 4 minutes is said by name and state and its Patroni restarted once (a clone that
+// stalled; seen once in a failback, 2 of 3 cloned after 600 s), then the wait goes on.
 Status StartRegionDatabase(const Topology& t, const Region& r, const std::vector<const Zone*>& zones, int want,
                            const std::string& leader_role, const std::string& what, const Progress& progress) {
   std::vector<std::string> patroni;
   for (const auto* z : zones) patroni.push_back(PatroniProgram(*z));
   if (auto st = StartPrograms(t, patroni); !st.ok()) return st;
-  return WaitUntil(what, want, Clock::now() + std::chrono::seconds(600), progress, [&] {
+  std::map<std::string, std::string> state_of;  // member -> state, from the last look
+  auto ready = [&] {
     auto view = RegionClusterView(t, r);
     if (!view.is_object()) return 0;
     int running = 0;
     bool leader = false;
+    state_of.clear();
     for (const auto& m : view.at("members").as_array()) {
       std::string state(m.at("state").as_string());
+      state_of[std::string(m.at("name").as_string())] = state;
       running += state == "running" || state == "streaming";
       leader |= m.at("role").as_string() == leader_role;
     }
     return leader ? running : std::min(running, want - 1);
-  });
+  };
+  auto start = Clock::now();
+  if (WaitUntil(what, want, start + std::chrono::seconds(240), progress, ready).ok()) return Status::Ok();
+  for (const auto* z : zones) {
+    auto it = state_of.find(z->name);
+    std::string state = it == state_of.end() ? "not a member yet" : it->second;
+    if (state == "running" || state == "streaming") continue;
+    std::string report;
+    Status st = RestartDatabaseNode(t, *z, &report);
+    progress("zone " + z->name + " still " + state + " after 240 s: " + (st.ok() ? report : st.detail()));
+  }
+  return WaitUntil(what, want, start + std::chrono::seconds(600), progress, ready);
 }
 
 }  // namespace
