@@ -58,9 +58,10 @@ Status StopRegionDatabase(const Topology& t, const Region& r) {
   // A killed postmaster leaves its socket's lock file (<zone>/run/.s.PGSQL.<port>.lock) naming its
   // pid, and until that pid is reaped a new postmaster takes it for a live one and refuses to start
   // ("lock file ... already exists"): seen in a failback, where Patroni then gave up bootstrapping
-  // the zone for good. Wait for the processes to go (5 s at most), then remove the stale files.
+  // the zone for good. Wait for the processes to exit (5 s at most), then remove the stale files
+  // (whether their pids are reaped yet or not).
   auto deadline = Clock::now() + std::chrono::seconds(5);
-  while (Clock::now() < deadline && std::any_of(killed.begin(), killed.end(), [](pid_t p) { return kill(p, 0) == 0; }))
+  while (Clock::now() < deadline && std::any_of(killed.begin(), killed.end(), IsProcessAlive))
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   for (const auto& z : r.zones) {
     std::error_code ec;

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "common/pg.h"
@@ -88,16 +89,26 @@ Result<std::pair<const Zone*, std::vector<pid_t>>> ZoneProcesses(const Topology&
 }  // namespace
 
 namespace {
-// SIGSTOP to `pids`; with `seconds` > 0, waits that long and resumes them (SIGCONT), so a short pause
-// is exact. Says which.
+// A fault that undoes itself: with `seconds` > 0, waits that long and calls `undo`, so a short
+// fault is exact; otherwise heal undoes it. Says which (" for 3.0 s, then resumed").
+std::string UndoAfter(double seconds, const std::function<void()>& undo, const char* undone) {
+  if (seconds <= 0) return " (undo: fault heal)";
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  undo();
+  char text[64];
+  std::snprintf(text, sizeof text, " for %.1f s, then %s", seconds, undone);
+  return text;
+}
+
+// SIGSTOP to `pids`, resumed (SIGCONT) after `seconds`, or by heal.
 std::string StopFor(const std::vector<pid_t>& pids, double seconds) {
   for (pid_t p : pids) kill(p, SIGSTOP);
-  if (seconds <= 0) return " (resume: fault heal)";
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  for (pid_t p : pids) kill(p, SIGCONT);
-  char text[64];
-  std::snprintf(text, sizeof text, " for %.1f s, then resumed", seconds);
-  return text;
+  return UndoAfter(
+      seconds,
+      [&] {
+        for (pid_t p : pids) kill(p, SIGCONT);
+      },
+      "resumed");
 }
 
 // The pid supervisord knows for `program`, 0 when it is not running.
@@ -308,19 +319,13 @@ Status FaultSkewClock(const Topology& t, const FaultArgs& args, std::string* rep
   if (auto st = SetClockOffset(**z, args.by_s); !st.ok()) return st;
   char by[64];
   std::snprintf(by, sizeof by, "%+.0f s", args.by_s);
+  Status set_right;
   *report = hit + ": wall clock " + by +
             " for its Patroni, PostgreSQL, detector and catalogd (etcd and every monotonic clock keep the real "
-            "time)";
-  if (args.seconds <= 0) {
-    *report += " (undo: fault heal)";
-    return Status::Ok();
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(args.seconds));
-  if (auto st = SetClockOffset(**z, 0); !st.ok()) return st;
-  char back[64];
-  std::snprintf(back, sizeof back, " for %.1f s, then set right", args.seconds);
-  *report += back;
-  return Status::Ok();
+            "time)" +
+            UndoAfter(
+                args.seconds, [&] { set_right = SetClockOffset(**z, 0); }, "set right");
+  return set_right;
 }
 
 namespace {

@@ -8,9 +8,9 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "common/process.h"
+#include "ctl/infra/processes.h"
 #include "ctl/topology/render.h"
 
 namespace fs = std::filesystem;
@@ -71,21 +71,9 @@ int ReleaseWalDisks(const Topology& t) {
 }
 
 Status SetClockOffset(const Zone& z, double seconds) {
-  // Signed seconds from the real clock, "+90" or "-30". Written whole and
-  // renamed, so a reader never sees half a line.
-  std::string file = Topology::ClockOffsetFile(z);
-  std::string tmp = file + ".new";
+  // Signed seconds from the real clock, "+90" or "-30", written whole.
   long long s = std::llround(seconds);
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << (s >= 0 ? "+" : "") << s << "\n";
-    if (!out) return Status::Internal("cannot write " + tmp);
-  }
-  chmod(tmp.c_str(), 0644);
-  std::error_code ec;
-  fs::rename(tmp, file, ec);
-  if (ec) return Status::Internal("cannot write " + file + ": " + ec.message());
-  return Status::Ok();
+  return WriteRenderedFile({Topology::ClockOffsetFile(z), (s >= 0 ? "+" : "") + std::to_string(s) + "\n", 0644, ""});
 }
 
 double ClockOffset(const Zone& z) {

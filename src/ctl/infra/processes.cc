@@ -1,6 +1,8 @@
 #include "ctl/infra/processes.h"
 
 #include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -65,6 +67,27 @@ bool IsOrphanedPostgres(pid_t pid) {
   if (comm != "postgres") return false;
   std::string parent = CommAndParent(ppid).first;
   return parent != "postgres" && parent != "patroni" && parent.rfind("python", 0) != 0;
+}
+
+Status WriteRenderedFile(const RenderedFile& f) {
+  fs::create_directories(fs::path(f.path).parent_path());
+  std::string tmp = f.path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return Status::Internal("cannot write " + tmp);
+    out << f.content;
+  }
+  chmod(tmp.c_str(), static_cast<mode_t>(f.mode));
+  if (!f.owner.empty()) {
+    auto uid = UidOf(f.owner);
+    struct passwd* pw = getpwnam(f.owner.c_str());
+    if (uid && pw && chown(tmp.c_str(), *uid, pw->pw_gid) != 0)
+      return Status::Internal("cannot give " + f.path + " to " + f.owner);
+  }
+  std::error_code ec;
+  fs::rename(tmp, f.path, ec);
+  if (ec) return Status::Internal("cannot write " + f.path + ": " + ec.message());
+  return Status::Ok();
 }
 
 }  // namespace techmoda::ctl

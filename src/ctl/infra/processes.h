@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "ctl/topology/render.h"
 #include "techmoda/status.h"
 
 namespace techmoda::ctl {
@@ -23,5 +24,9 @@ std::pair<std::string, pid_t> CommAndParent(pid_t pid);
 // A PostgreSQL backend whose postmaster is gone: named postgres, its parent neither a postmaster nor
 // Patroni.
 bool IsOrphanedPostgres(pid_t pid);
+
+// Writes a rendered file whole (a temporary file renamed over it, so no reader sees half of it),
+// with its mode and owner; creates its folder.
+Status WriteRenderedFile(const RenderedFile& f);
 
 }  // namespace techmoda::ctl

@@ -30,30 +30,7 @@ namespace techmoda::ctl {
 
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-Status WriteFile(const RenderedFile& f) {
-  fs::create_directories(fs::path(f.path).parent_path());
-  std::string tmp = f.path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return Status::Internal("cannot write " + tmp);
-    out << f.content;
-  }
-  chmod(tmp.c_str(), static_cast<mode_t>(f.mode));
-  if (!f.owner.empty()) {
-    auto uid = UidOf(f.owner);
-    struct passwd* pw = getpwnam(f.owner.c_str());
-    if (uid && pw && chown(tmp.c_str(), *uid, pw->pw_gid) != 0)
-      return Status::Internal("cannot give " + f.path + " to " + f.owner);
-  }
-  std::error_code ec;
-  fs::rename(tmp, f.path, ec);
-  if (ec) return Status::Internal("cannot write " + f.path + ": " + ec.message());
-  return Status::Ok();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Status Prepare(const Topology& t, const Secrets& s) {
   fs::create_directories(t.var_dir);
@@ -113,7 +90,7 @@ Status Prepare(const Topology& t, const Secrets& s) {
     for (auto& z : r.zones) z.etcd_join_existing = with_data > 0 && !fs::exists(z.dir + "/etcd/member");
   }
   for (const auto& f : Render(rendered, s, RenderTarget::kLocal))
-    if (auto st = WriteFile(f); !st.ok()) return st;
+    if (auto st = WriteRenderedFile(f); !st.ok()) return st;
   return Status::Ok();
 }
 
@@ -171,7 +148,7 @@ Status RenderSystemd(const Topology& t, const std::string& out_dir, std::vector<
   if (!s.ok()) return s.status();
   for (auto f : Render(t, *s, RenderTarget::kSystemd)) {
     f.path = out_dir + "/" + f.path;
-    if (auto st = WriteFile(f); !st.ok()) return st;
+    if (auto st = WriteRenderedFile(f); !st.ok()) return st;
     written->push_back(f.path);
   }
   return Status::Ok();
