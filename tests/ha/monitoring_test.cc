@@ -341,8 +341,11 @@ TEST(Monitoring, QuietWhenHealthyThenAlertsAndRepairs) {
                  ? std::string(m.at("postmaster_start_time").as_string())
                  : std::string();
     };
-    std::string before_start = started(member());
-    ASSERT_FALSE(before_start.empty());
+    // The replica was just found running; its REST API may still be between answers (seen once:
+    // no postmaster_start_time in the first answer). Asked until it says, for up to 10 s.
+    std::string before_start;
+    WaitFor([&] { return !(before_start = started(member())).empty(); }, std::chrono::seconds(10));
+    ASSERT_FALSE(before_start.empty()) << "the replica's Patroni gave no postmaster_start_time in 10 s";
     auto at = Clock::now();
     ASSERT_EQ(post("ReplicaBroken", "reinit-replica", replica, "firing"), 200);
     Row r{"re-clone replica " + replica, "ReplicaBroken (sent)"};
